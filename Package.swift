@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// Hot loops (the event-driven SNN engine, denoise and framing) need AVX2/FMA code generation
+// to vectorize; Swift only emits it for an explicit target CPU. The default, `haswell`
+// (Haswell/Zen and later: AVX2, FMA, BMI2), runs on every current cluster node. Override at
+// build time with SPIKESWEEP_TARGET_CPU=native|x86-64|… ("none" adds no flag at all).
+// OpenBLAS picks its own kernels at run time and is unaffected.
+let targetCPU: String? = {
+    let requested = ProcessInfo.processInfo.environment["SPIKESWEEP_TARGET_CPU"]
+    if requested == "none" { return nil }
+    if let requested, !requested.isEmpty { return requested }
+    #if arch(x86_64)
+    return "haswell"
+    #else
+    return nil
+    #endif
+}()
+
+// Invariant checks in the engine's hot loops (index bounds inside unsafe-pointer scopes).
+// Off by default; `SPIKESWEEP_INTERNAL_CHECKS=1 swift test` turns them on.
+let internalChecks = ProcessInfo.processInfo.environment["SPIKESWEEP_INTERNAL_CHECKS"] == "1"
+
+var hotSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+var hotCSettings: [CSetting] = []
+if let cpu = targetCPU {
+    hotSwiftSettings.append(.unsafeFlags(["-target-cpu", cpu]))
+    hotCSettings.append(.unsafeFlags(["-march=\(cpu)"]))
+}
+if internalChecks { hotSwiftSettings.append(.define("SPIKESWEEP_INTERNAL_CHECKS")) }
+
+let package = Package(
+    name: "SpikeSweep",
+    products: [
+        .executable(name: "spikesweep", targets: ["spikesweep"]),
+        .library(name: "SpikeEvents", targets: ["SpikeEvents"]),
+        .library(name: "SpikeNet", targets: ["SpikeNet"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "SpikeEvents", dependencies: ["CZlib"], swiftSettings: hotSwiftSettings),
+        .target(name: "SpikeNet", dependencies: ["SpikeEvents", "COpenBLAS"], swiftSettings: hotSwiftSettings),
+        .target(name: "Cluster", dependencies: ["SpikeNet", "CMPI"]),
+        .executableTarget(
+            name: "spikesweep",
+            dependencies: [
+                "SpikeEvents", "SpikeNet", "Cluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .target(name: "TestSupport", dependencies: ["SpikeEvents"], path: "Tests/TestSupport"),
+        .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
