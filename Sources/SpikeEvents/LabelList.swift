@@ -13,7 +13,7 @@ public struct LabelList: Sendable, Equatable {
     public init(text: String, path: String) throws {
         entries = []
         var seen: [String: Int] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let lineNumber = index + 1
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })

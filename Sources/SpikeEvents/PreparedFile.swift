@@ -115,7 +115,7 @@ public enum PreparedFile {
         let offsetsAt = labelsAt + n + padding(n)
         let timesAt = offsetsAt + (n + 1) * 8
         let inputsAt = timesAt + e * 4
-        let namesAt = inputsAt + e * 2 + padding(e * 2)
+        let namesAt = inputsAt + e * 2 + padding(inputsAt + e * 2)
         let endAt = namesAt + l + padding(l)
         guard endAt + 8 == b.count else {
             throw DataError.atByte(path, 16, "section sizes (\(n) recordings, \(e) events) do not match the file size \(b.count)")
