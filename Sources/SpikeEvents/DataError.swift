@@ -22,7 +22,11 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         DataError(path: path, location: "line \(line)", problem)
     }
 
+    /// One line: control characters from file contents or names are shown as `?`.
     public var description: String {
-        location.isEmpty ? "\(path): \(problem)" : "\(path): \(location): \(problem)"
+        let line = location.isEmpty ? "\(path): \(problem)" : "\(path): \(location): \(problem)"
+        return String(String.UnicodeScalarView(line.unicodeScalars.map {
+            $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) ? "?" : $0
+        }))
     }
 }

@@ -18,7 +18,8 @@ public enum NMNIST {
 /// Recording r spans steps `recordingStepStart[r] ..< recordingStepStart[r+1]`; step s spans
 /// entries `stepEntryStart[s] ..< stepEntryStart[s+1]` of `inputs`/`counts`. Within a step,
 /// entries are sorted by input index and each input appears once, with its event count
-/// (≥ 1; tonic's frames are counts, not booleans).
+/// (≥ 1; tonic's frames are counts, not booleans). A count saturates at 255, reached only with
+/// windows far longer than a saccade (real recordings reach 3 at 2000 µs).
 public struct FrameSet: Sendable, Equatable {
     /// The frame window in µs these frames were built with.
     public var windowMicros: Int

@@ -1,0 +1,43 @@
+/// Stratified k-fold assignment: deterministic from a seed, independent of any
+/// hyper-parameter, so every configuration of a sweep sees the same folds.
+///
+/// Recordings of each class are shuffled (seeded) and dealt round-robin to the folds,
+/// continuing where the previous class stopped, so each fold gets ⌊n_c/k⌋ or ⌈n_c/k⌉ of
+/// every class c and fold sizes differ by at most one overall.
+public struct StratifiedFolds: Sendable, Equatable {
+    public let foldCount: Int
+    /// Fold (0 ..< foldCount) of each recording.
+    public let assignment: [Int]
+
+    public init(labels: [UInt8], folds: Int, seed: UInt64) throws {
+        guard folds >= 2 else { throw FoldError(message: "folds must be >= 2, got \(folds)") }
+        guard labels.count >= folds else {
+            throw FoldError(message: "cannot split \(labels.count) recordings into \(folds) folds")
+        }
+        var assignment = [Int](repeating: 0, count: labels.count)
+        var rng = Xoshiro256(seed: deriveSeed(seed, [0x666F_6C64_73]))  // "folds"
+        var next = 0
+        for c in 0...UInt8.max {
+            var members = labels.indices.filter { labels[$0] == c }
+            if members.isEmpty { continue }
+            rng.shuffle(&members)
+            for m in members {
+                assignment[m] = next % folds
+                next += 1
+            }
+        }
+        self.foldCount = folds
+        self.assignment = assignment
+    }
+
+    /// Recordings used for training when `fold` is held out, in ascending order.
+    public func trainingIndices(fold: Int) -> [Int] { assignment.indices.filter { assignment[$0] != fold } }
+
+    /// Recordings held out as `fold`'s validation set, in ascending order.
+    public func validationIndices(fold: Int) -> [Int] { assignment.indices.filter { assignment[$0] == fold } }
+}
+
+public struct FoldError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import SpikeEvents
+
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Prepare, inspect and synthesise N-MNIST datasets.",
+        discussion: """
+            Sources: a native .bin recording, an extracted tree (Train/<digit>/*.bin), the \
+            official Train.zip/Test.zip (read without extracting), a folder of .bs2 files with \
+            a '#sample #class' label list, or a prepared .spk file.
+
+            Typical use:
+              spikesweep data prepare Train.zip -o data/nmnist-train.spk
+              spikesweep data inspect data/nmnist-train.spk --window-us 2000
+            """,
+        subcommands: [Prepare.self, Inspect.self])
+}
+
+/// Options that select how frames are made from events.
+struct FramingOptions: ParsableArguments {
+    @Option(name: .customLong("window-us"), help: "Frame window in microseconds.")
+    var windowMicros: Int = 2000
+
+    @Option(name: .customLong("denoise-us"), help: "tonic Denoise filter time in microseconds.")
+    var denoiseMicros: Int = 10_000
+
+    @Flag(name: .customLong("no-denoise"), help: "Frame raw events, without denoising.")
+    var noDenoise = false
+
+    @Flag(name: .customLong("first-saccade"), help: "Keep only events in the first 100 ms (the first saccade).")
+    var firstSaccade = false
+
+    func validate() throws {
+        guard windowMicros >= 1 else { throw ValidationError("--window-us must be >= 1, got \(windowMicros)") }
+        guard denoiseMicros >= 1 else { throw ValidationError("--denoise-us must be >= 1, got \(denoiseMicros)") }
+    }
+
+    var framing: Framing.Options {
+        Framing.Options(windowMicros: windowMicros, denoiseMicros: noDenoise ? nil : denoiseMicros, firstSaccadeOnly: firstSaccade)
+    }
+}
+
+extension DataCommand {
+    struct Prepare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pack a split into one prepared .spk file (events, labels, checksum).",
+            discussion: "The file is written atomically: an interrupted run leaves no partial file.")
+
+        @Argument(help: "The source: .zip, extracted tree, .bs2 folder, or a native .bin file.")
+        var source: String
+
+        @Option(name: .shortAndLong, help: "The prepared file to write (.spk).")
+        var output: String
+
+        @Option(help: "Label list for a .bs2 folder (default: the folder's only .txt file).")
+        var labels: String?
+
+        @Option(help: "Record the split as train or test (default: from the source's name).")
+        var split: EventDataset.Split?
+
+        @Flag(help: "No progress lines.")
+        var quiet = false
+
+        func run() throws {
+            let started = Date()
+            let detected = try DatasetSource.detect(source, labels: labels)
+            let progress = ProgressReporter("prepare", enabled: !quiet)
+            var dataset = try detected.read { done, total in progress.update(done, of: total, unit: "recordings") }
+            if let split { dataset.split = split }
+            try PreparedFile.write(dataset, to: output)
+            let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+            let seconds = Date().timeIntervalSince(started)
+            print("prepared \(dataset.count) recordings (\(dataset.times.count) events, split \(dataset.split.rawValue)) "
+                + "in \(String(format: "%.2f", seconds)) s -> \(output) (\(size / 1024) KiB, fingerprint "
+                + "\(String(PreparedFile.fingerprint(of: dataset), radix: 16)))")
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recordings per class, events per recording (raw and denoised), duration, frames and input density.")
+
+        @Argument(help: "A prepared .spk file or any source.")
+        var source: String
+
+        @Option(help: "Label list for a .bs2 folder.")
+        var labels: String?
+
+        @OptionGroup var framing: FramingOptions
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func run() throws {
+            let dataset = try DatasetSource.detect(source, labels: labels).read()
+            let stats = DatasetStatistics(dataset: dataset, framing: framing.framing,
+                                          threads: ProcessInfo.processInfo.activeProcessorCount)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(stats), as: UTF8.self))
+            } else {
+                print(stats.text)
+            }
+        }
+    }
+}
+
+extension EventDataset.Split: ExpressibleByArgument {}
