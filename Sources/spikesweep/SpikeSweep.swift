@@ -10,7 +10,7 @@ struct SpikeSweep: ParsableCommand {
             mpirun or as Slurm jobs, and read ranked leaderboards.
             """,
         version: SpikeSweepVersion.string,
-        subcommands: [DataCommand.self])
+        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self])
 }
 
 enum SpikeSweepVersion {
