@@ -58,12 +58,13 @@ public final class SpikeEngine {
     public let threads: Int
 
     // Per-batch buffers, grown on demand.
-    private var spikeBits: [UInt32] = []   // [B][T][tiles]
+    private var spikeBits: [UInt64] = []   // [B][T][tiles]
+    private let hiddenSurrogate = Workspace<Float>()  // [tiles][B][T][64]
     private var outSurrogate: [Float] = [] // [B][T][C]
     private var outDelta: [Float] = []     // [B][T][C]  dL/dmem2
     private var counts: [Int32] = []       // [B][C]
     private var w2Transposed: [Float] = [] // [C][paddedHidden]
-    private var scratch: [Workspace<Float>] // per thread: [T][tileWidth] surrogate values, then 4×[C]
+    private var scratch: [Workspace<Float>] // per thread: 4×[C]
     private let hiddenTraceBuffer = Workspace<Float>()
     private let outputTraceBuffer = Workspace<Float>()
 
@@ -104,11 +105,12 @@ public final class SpikeEngine {
         let tiles = shape.tileCount, c = shape.outputs
         func grow<T: Numeric>(_ a: inout [T], _ n: Int) { if a.count < n { a = [T](repeating: 0, count: n) } }
         grow(&spikeBits, b * t * tiles)
+        hiddenSurrogate.reserve(b * t * shape.paddedHidden)
         grow(&outSurrogate, b * t * c)
         grow(&outDelta, b * t * c)
         grow(&counts, b * c)
         grow(&w2Transposed, c * shape.paddedHidden)
-        for buffer in scratch { buffer.reserve(t * NetworkShape.tileWidth + 4 * c) }
+        for buffer in scratch { buffer.reserve(4 * c) }
     }
 
     // MARK: - Public entry points
@@ -178,6 +180,9 @@ public final class SpikeEngine {
             let ev = Events(inputs: inputs.baseAddress!, counts: eventCounts.baseAddress!, stepStart: stepStart.baseAddress!)
             let scratchPointers = scratch.map(\.pointer)
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
+            let sgHidden = hiddenSurrogate.pointer
+            let tileBlock = bCount * T * NetworkShape.tileWidth
+            @inline(__always) func surrogateOffset(_ tile: Int, _ b: Int) -> Int { tile * tileBlock + b * T * NetworkShape.tileWidth }
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
 
             // Phase 1: hidden forward, tile by tile.
@@ -185,8 +190,8 @@ public final class SpikeEngine {
                 for tile in stride(from: th, to: tiles, by: self.threads) {
                     for b in 0..<bCount {
                         Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
-                                              w1: w1.baseAddress!, b1: b1.baseAddress!,
-                                              bits: bits.baseAddress!, surrogateOut: nil,
+                                              w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
+                                              surrogateOut: training ? sgHidden + surrogateOffset(tile, b) : nil,
                                               membraneTrace: hiddenTrace)
                     }
                 }
@@ -209,13 +214,14 @@ public final class SpikeEngine {
                 // Phase 3: hidden backward, tile by tile.
                 perThread { th in
                     for tile in stride(from: th, to: tiles, by: self.threads) {
+                        var biasGradient = Lanes(repeating: 0)
                         for b in 0..<bCount {
-                            Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b,
-                                                   w1: w1.baseAddress!, b1: b1.baseAddress!, w2t: w2t.baseAddress!,
+                            Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b, w2t: w2t.baseAddress!,
                                                    bits: bits.baseAddress!, delta: outD.baseAddress!,
-                                                   scratch: scratchPointers[th],
-                                                   dw1: dw1.baseAddress!, db1: db1.baseAddress!, dw2: dw2.baseAddress!)
+                                                   surrogate: sgHidden + surrogateOffset(tile, b), biasGradient: &biasGradient,
+                                                   dw1: dw1.baseAddress!, dw2: dw2.baseAddress!)
                         }
+                        biasGradient.store(db1.baseAddress! + tile * NetworkShape.tileWidth)
                     }
                 }
                 // db2 = Σ_b Σ_t dmem2, in a fixed order.
@@ -290,45 +296,73 @@ struct Events {
 
 typealias V8 = SIMD8<Float>
 
+/// The 64 lanes of one hidden tile, held in eight AVX registers.
+struct Lanes {
+    var v0, v1, v2, v3, v4, v5, v6, v7: V8
+
+    @inline(__always)
+    init(repeating x: Float) {
+        let v = V8(repeating: x)
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (v, v, v, v, v, v, v, v)
+    }
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (l(0), l(1), l(2), l(3), l(4), l(5), l(6), l(7))
+    }
+
+    @inline(__always)
+    init(_ v0: V8, _ v1: V8, _ v2: V8, _ v3: V8, _ v4: V8, _ v5: V8, _ v6: V8, _ v7: V8) {
+        (self.v0, self.v1, self.v2, self.v3, self.v4, self.v5, self.v6, self.v7) = (v0, v1, v2, v3, v4, v5, v6, v7)
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        @inline(__always) func s(_ v: V8, _ k: Int) { UnsafeMutableRawPointer(p + 8 &* k).storeBytes(of: v, as: V8.self) }
+        s(v0, 0); s(v1, 1); s(v2, 2); s(v3, 3); s(v4, 4); s(v5, 5); s(v6, 6); s(v7, 7)
+    }
+
+    /// self = fma(c, p[0..<64], self), lane by lane.
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        v0 = v0.addingProduct(c, l(0)); v1 = v1.addingProduct(c, l(1))
+        v2 = v2.addingProduct(c, l(2)); v3 = v3.addingProduct(c, l(3))
+        v4 = v4.addingProduct(c, l(4)); v5 = v5.addingProduct(c, l(5))
+        v6 = v6.addingProduct(c, l(6)); v7 = v7.addingProduct(c, l(7))
+    }
+
+    /// p[0..<64] = fma(c, self, p[0..<64]).
+    @inline(__always)
+    func scatterProduct(_ c: Float, into p: UnsafeMutablePointer<Float>) {
+        @inline(__always) func f(_ v: V8, _ k: Int) {
+            let q = UnsafeMutableRawPointer(p + 8 &* k)
+            q.storeBytes(of: q.loadUnaligned(as: V8.self).addingProduct(c, v), as: V8.self)
+        }
+        f(v0, 0); f(v1, 1); f(v2, 2); f(v3, 3); f(v4, 4); f(v5, 5); f(v6, 6); f(v7, 7)
+    }
+
+    @inline(__always)
+    func map(_ f: (V8) -> V8) -> Lanes { Lanes(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6), f(v7)) }
+
+    @inline(__always)
+    func map(_ o: Lanes, _ f: (V8, V8) -> V8) -> Lanes {
+        Lanes(f(v0, o.v0), f(v1, o.v1), f(v2, o.v2), f(v3, o.v3), f(v4, o.v4), f(v5, o.v5), f(v6, o.v6), f(v7, o.v7))
+    }
+
+    /// Bit k set when lane k is above `thr` (a spike).
+    @inline(__always)
+    func bits(above thr: V8) -> UInt64 {
+        @inline(__always) func b(_ v: V8) -> UInt64 {
+            UInt64(SIMD8<UInt32>(repeating: 0).replacing(with: Kernels.lanePowers, where: v .> thr).wrappedSum())
+        }
+        return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24 | b(v4) << 32 | b(v5) << 40 | b(v6) << 48 | b(v7) << 56
+    }
+}
+
 enum Kernels {
     static let lanePowers = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ offset: Int) -> V8 {
-        UnsafeRawPointer(p + offset).loadUnaligned(as: V8.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ offset: Int) {
-        UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: V8.self)
-    }
-
-    @inline(__always)
-    static func maskBits(_ mask: SIMDMask<SIMD8<Int32>>) -> UInt32 {
-        SIMD8<UInt32>(repeating: 0).replacing(with: lanePowers, where: mask).wrappedSum()
-    }
-
-    /// The tile's input current at step t: b1 + Σ count·W1[input] over the active inputs (FMA,
-    /// ascending input order), then one Leaky step. Returns the new membrane in 4 vectors.
-    @inline(__always)
-    static func leakyStep(_ ev: Events, entries: Range<Int>, w1Tile: UnsafePointer<Float>,
-                          bias: (V8, V8, V8, V8), mem: inout (V8, V8, V8, V8), beta: Float, thr: Float) {
-        var a0 = bias.0, a1 = bias.1, a2 = bias.2, a3 = bias.3
-        for e in entries {
-            let row = w1Tile + Int(ev.inputs[e]) &* NetworkShape.tileWidth
-            let c = Float(ev.counts[e])
-            a0 = a0.addingProduct(c, load(row, 0))
-            a1 = a1.addingProduct(c, load(row, 8))
-            a2 = a2.addingProduct(c, load(row, 16))
-            a3 = a3.addingProduct(c, load(row, 24))
-        }
-        let zero = V8(repeating: 0), thrV = V8(repeating: thr)
-        @inline(__always) func step(_ m: V8, _ a: V8) -> V8 {
-            let reset = zero.replacing(with: thrV, where: m .> thrV)
-            return ((beta * m) + a) - reset
-        }
-        mem = (step(mem.0, a0), step(mem.1, a1), step(mem.2, a2), step(mem.3, a3))
-    }
 
     @inline(__always)
     static func entryRange(_ ctx: Context, _ ev: Events, recording b: Int, step t: Int) -> Range<Int> {
@@ -337,41 +371,41 @@ enum Kernels {
         return Int(ev.stepStart[s]) ..< Int(ev.stepStart[s + 1])
     }
 
-    /// Phase 1 for one tile and one recording: spike bits, and optionally surrogate values
-    /// [T][32] and membranes (trace, [B][T][paddedHidden]).
+    /// Phase 1 for one tile and one recording. Per step: the input current
+    /// `b1 + Σ count·W1[input]` over the active inputs (fused multiply-adds in ascending input
+    /// order), the Leaky step `((β·mem) + cur) − reset·thr`, spike bits into `bits`, and the
+    /// surrogate derivatives into `surrogateOut` ([T][64]) and membranes into `membraneTrace`
+    /// ([B][T][paddedHidden]) when given.
     static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
-                              bits: UnsafeMutablePointer<UInt32>, surrogateOut: UnsafeMutablePointer<Float>?,
+                              bits: UnsafeMutablePointer<UInt64>, surrogateOut: UnsafeMutablePointer<Float>?,
                               membraneTrace: UnsafeMutablePointer<Float>?) {
         let W = NetworkShape.tileWidth, T = ctx.steps, tiles = ctx.shape.tileCount
         let w1Tile = w1 + tile * ctx.shape.inputs * W
         let j0 = tile * W
-        let bias = (load(b1, j0), load(b1, j0 + 8), load(b1, j0 + 16), load(b1, j0 + 24))
-        let beta = ctx.neuron.beta, thr = ctx.neuron.threshold
-        let thrV = V8(repeating: thr)
-        var mem = (V8(repeating: 0), V8(repeating: 0), V8(repeating: 0), V8(repeating: 0))
+        let bias = Lanes(b1 + j0)
+        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold), zero = V8(repeating: 0)
+        let surrogate = ctx.surrogate
+        var mem = Lanes(repeating: 0)
         for t in 0..<T {
-            leakyStep(ev, entries: entryRange(ctx, ev, recording: b, step: t), w1Tile: w1Tile,
-                      bias: bias, mem: &mem, beta: beta, thr: thr)
-            let word = maskBits(mem.0 .> thrV) | maskBits(mem.1 .> thrV) << 8 | maskBits(mem.2 .> thrV) << 16 | maskBits(mem.3 .> thrV) << 24
-            bits[(b * T + t) * tiles + tile] = word
+            var cur = bias
+            for e in entryRange(ctx, ev, recording: b, step: t) {
+                cur.addProduct(Float(ev.counts[e]), w1Tile + Int(ev.inputs[e]) &* W)
+            }
+            mem = mem.map(cur) { m, a in ((betaV * m) + a) - zero.replacing(with: thrV, where: m .> thrV) }
+            bits[(b * T + t) * tiles + tile] = mem.bits(above: thrV)
             if let sg = surrogateOut {
-                let o = t * W
-                store(ctx.surrogate.derivative(mem.0 - thrV), sg, o)
-                store(ctx.surrogate.derivative(mem.1 - thrV), sg, o + 8)
-                store(ctx.surrogate.derivative(mem.2 - thrV), sg, o + 16)
-                store(ctx.surrogate.derivative(mem.3 - thrV), sg, o + 24)
+                mem.map { surrogate.derivative($0 - thrV) }.store(sg + t * W)
             }
             if let trace = membraneTrace {
-                let o = (b * T + t) * ctx.shape.paddedHidden + j0
-                store(mem.0, trace, o); store(mem.1, trace, o + 8); store(mem.2, trace, o + 16); store(mem.3, trace, o + 24)
+                mem.store(trace + (b * T + t) * ctx.shape.paddedHidden + j0)
             }
         }
     }
 
     /// Phase 2 for one recording: output currents from the spiking hidden neurons, Leaky steps,
     /// counts, and (when `delta` is given) the output layer's BPTT into `delta` [T][C].
-    static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt32>,
+    static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt64>,
                             w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
                             counts: UnsafeMutablePointer<Int32>, surrogate sgOut: UnsafeMutablePointer<Float>,
                             delta: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
@@ -423,41 +457,27 @@ enum Kernels {
         }
     }
 
-    /// Phase 3 for one tile and one recording: recompute the tile's forward (surrogate values
-    /// into `scratch`), then BPTT backward in time, scattering dW1 into the active inputs' rows.
+    /// Phase 3 for one tile and one recording, from the surrogate values phase 1 stored
+    /// ([T][64] at `surrogate`): BPTT backward in time, `dW1` scattered into the active
+    /// inputs' rows, `dW2` from the spiking neurons, `db1` summed.
     static func hiddenBackward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
-                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, w2t: UnsafePointer<Float>,
-                               bits: UnsafeMutablePointer<UInt32>, delta: UnsafePointer<Float>,
-                               scratch: UnsafeMutablePointer<Float>,
-                               dw1: UnsafeMutablePointer<Float>, db1: UnsafeMutablePointer<Float>,
-                               dw2: UnsafeMutablePointer<Float>) {
+                               w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
+                               surrogate: UnsafePointer<Float>, biasGradient: inout Lanes,
+                               dw1: UnsafeMutablePointer<Float>, dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount
-        hiddenForward(ctx, ev, tile: tile, recording: b, w1: w1, b1: b1, bits: bits,
-                      surrogateOut: scratch, membraneTrace: nil)
         let j0 = tile * W
         let dw1Tile = dw1 + tile * ctx.shape.inputs * W
         let betaV = V8(repeating: ctx.neuron.beta)
-        var d0 = V8(repeating: 0), d1 = d0, d2 = d0, d3 = d0
-        var s0 = load(db1, j0), s1 = load(db1, j0 + 8), s2 = load(db1, j0 + 16), s3 = load(db1, j0 + 24)
+        var d = Lanes(repeating: 0)
+        var s = biasGradient
         for t in stride(from: T - 1, through: 0, by: -1) {
             let dm2 = delta + (b * T + t) * C
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
-            var g0 = V8(repeating: 0), g1 = g0, g2 = g0, g3 = g0
-            for c in 0..<C {
-                let w = w2t + c * hp + j0
-                let x = dm2[c]
-                g0 = g0.addingProduct(x, load(w, 0))
-                g1 = g1.addingProduct(x, load(w, 8))
-                g2 = g2.addingProduct(x, load(w, 16))
-                g3 = g3.addingProduct(x, load(w, 24))
-            }
-            let sg = UnsafePointer(scratch) + t * W
-            d0 = g0 * load(sg, 0) + betaV * d0
-            d1 = g1 * load(sg, 8) + betaV * d1
-            d2 = g2 * load(sg, 16) + betaV * d2
-            d3 = g3 * load(sg, 24) + betaV * d3
-            s0 += d0; s1 += d1; s2 += d2; s3 += d3
+            var g = Lanes(repeating: 0)
+            for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
+            d = g.map(Lanes(surrogate + t * W)) { $0 * $1 }.map(d) { $0 + betaV * $1 }
+            s = s.map(d) { $0 + $1 }
             // dW2[j] += dmem2[t] for the tile's spiking neurons.
             var word = bits[(b * T + t) * tiles + tile]
             while word != 0 {
@@ -468,14 +488,9 @@ enum Kernels {
             }
             // dW1[input] += count · dmem1[t] for the active inputs.
             for e in entryRange(ctx, ev, recording: b, step: t) {
-                let row = dw1Tile + Int(ev.inputs[e]) &* W
-                let c = Float(ev.counts[e])
-                store(load(row, 0).addingProduct(c, d0), row, 0)
-                store(load(row, 8).addingProduct(c, d1), row, 8)
-                store(load(row, 16).addingProduct(c, d2), row, 16)
-                store(load(row, 24).addingProduct(c, d3), row, 24)
+                d.scatterProduct(Float(ev.counts[e]), into: dw1Tile + Int(ev.inputs[e]) &* W)
             }
         }
-        store(s0, db1, j0); store(s1, db1, j0 + 8); store(s2, db1, j0 + 16); store(s3, db1, j0 + 24)
+        biasGradient = s
     }
 }
