@@ -56,6 +56,11 @@ public final class SpikeEngine {
     public let surrogate: ArctanSurrogate
     public let lossFunction: SpikeCountLoss
     public let threads: Int
+    /// Wall time spent in each phase since the engine was made (hidden forward, output layer,
+    /// hidden backward), for profiling.
+    public private(set) var phaseSeconds: [Double] = [0, 0, 0]
+    /// Recordings per group (see `run`); results do not depend on it.
+    public var groupSize: Int = ProcessInfo.processInfo.environment["SPIKESWEEP_GROUP"].flatMap { Int($0) } ?? 16
 
     // Per-batch buffers, grown on demand.
     private var spikeBits: [UInt64] = []   // [B][T][tiles]
@@ -66,6 +71,12 @@ public final class SpikeEngine {
     private var w2Transposed: [Float] = [] // [C][paddedHidden]
     private var scratch: [Workspace<Float>] // per thread: 4×[C]
     private let hiddenTraceBuffer = Workspace<Float>()
+    // The batch's entries regrouped by input (a transposed index), for the dW1 scatter.
+    private let distinctInput = Workspace<Int32>()    // per recording: its active inputs, ascending
+    private let distinctEnd = Workspace<Int32>()      // end of each input's occurrences
+    private let occurrenceStep = Workspace<Int32>()   // occurrences: step (descending per input)
+    private let occurrenceCount = Workspace<Float>()  // and event count
+    private var counters: [Workspace<Int32>]          // per thread: one counter per input
     private let outputTraceBuffer = Workspace<Float>()
 
     public init(shape: NetworkShape, neuron: LeakyParameters, surrogate: ArctanSurrogate = ArctanSurrogate(),
@@ -76,6 +87,7 @@ public final class SpikeEngine {
         self.lossFunction = loss
         self.threads = max(1, threads)
         scratch = (0..<max(1, threads)).map { _ in Workspace<Float>() }
+        counters = (0..<max(1, threads)).map { _ in Workspace<Int32>() }
     }
 
     public convenience init(shape: NetworkShape, hyperparameters h: Hyperparameters, threads: Int = 1) {
@@ -89,6 +101,7 @@ public final class SpikeEngine {
         var stepCount: [Int]  // its own length
         var labels: [Int]
         var steps: Int        // padded length T
+        var entryOffset: [Int] // prefix sums of the recordings' entry counts, [B+1]
     }
 
     func layout(_ frames: FrameSet, _ batch: [Int]) -> BatchLayout {
@@ -98,19 +111,26 @@ public final class SpikeEngine {
             count.append(frames.stepCount(of: r))
             labels.append(Int(frames.labels[r]))
         }
-        return BatchLayout(stepBase: base, stepCount: count, labels: labels, steps: count.max() ?? 0)
+        var offsets = [0]
+        for (k, r) in batch.enumerated() {
+            _ = r
+            let entries = Int(frames.stepEntryStart[base[k] + count[k]] - frames.stepEntryStart[base[k]])
+            offsets.append(offsets.last! + entries)
+        }
+        return BatchLayout(stepBase: base, stepCount: count, labels: labels, steps: count.max() ?? 0, entryOffset: offsets)
     }
 
     private func prepare(batchSize b: Int, steps t: Int) {
         let tiles = shape.tileCount, c = shape.outputs
         func grow<T: Numeric>(_ a: inout [T], _ n: Int) { if a.count < n { a = [T](repeating: 0, count: n) } }
         grow(&spikeBits, b * t * tiles)
-        hiddenSurrogate.reserve(b * t * shape.paddedHidden)
+        hiddenSurrogate.reserve(min(b, groupSize) * t * shape.paddedHidden)
         grow(&outSurrogate, b * t * c)
         grow(&outDelta, b * t * c)
         grow(&counts, b * c)
         grow(&w2Transposed, c * shape.paddedHidden)
         for buffer in scratch { buffer.reserve(4 * c) }
+        for buffer in counters { buffer.reserve(shape.inputs) }
     }
 
     // MARK: - Public entry points
@@ -155,6 +175,11 @@ public final class SpikeEngine {
         let bCount = batch.count, T = lay.steps, C = shape.outputs, tiles = shape.tileCount
         precondition(bCount > 0, "empty batch")
         prepare(batchSize: bCount, steps: T)
+        if gradients != nil {
+            let n = max(1, lay.entryOffset.last!)
+            for w in [distinctInput, distinctEnd, occurrenceStep] { w.reserve(n) }
+            occurrenceCount.reserve(n)
+        }
         let training = gradients != nil
         let loss = lossFunction.targets(steps: T)
         if training {
@@ -163,7 +188,8 @@ public final class SpikeEngine {
         }
         let ctx = Context(shape: shape, neuron: neuron, surrogate: surrogate, steps: T,
                           stepBase: lay.stepBase, stepCount: lay.stepCount, labels: lay.labels,
-                          on: loss.on, off: loss.off, batch: bCount)
+                          on: loss.on, off: loss.off, batch: bCount,
+                          entryCount: (0..<bCount).map { lay.entryOffset[$0 + 1] - lay.entryOffset[$0] })
 
         frames.inputs.withUnsafeBufferPointer { inputs in
         frames.counts.withUnsafeBufferPointer { eventCounts in
@@ -179,57 +205,90 @@ public final class SpikeEngine {
         w2Transposed.withUnsafeBufferPointer { w2t in
             let ev = Events(inputs: inputs.baseAddress!, counts: eventCounts.baseAddress!, stepStart: stepStart.baseAddress!)
             let scratchPointers = scratch.map(\.pointer)
+            let counterPointers = counters.map(\.pointer)
+            let index = InputIndex(distinctInput: distinctInput.pointer, distinctEnd: distinctEnd.pointer,
+                                   occurrenceStep: occurrenceStep.pointer, occurrenceCount: occurrenceCount.pointer)
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
             let sgHidden = hiddenSurrogate.pointer
-            let tileBlock = bCount * T * NetworkShape.tileWidth
-            @inline(__always) func surrogateOffset(_ tile: Int, _ b: Int) -> Int { tile * tileBlock + b * T * NetworkShape.tileWidth }
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
-
-            // Phase 1: hidden forward, tile by tile.
-            perThread { th in
-                for tile in stride(from: th, to: tiles, by: self.threads) {
-                    for b in 0..<bCount {
-                        Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
-                                              w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
-                                              surrogateOut: training ? sgHidden + surrogateOffset(tile, b) : nil,
-                                              membraneTrace: hiddenTrace)
-                    }
-                }
+            let group = groupSize
+            let tileBlock = min(group, bCount) * T * NetworkShape.tileWidth
+            // Surrogate values of recording b (of the current group starting at g0) in `tile`.
+            @inline(__always) func surrogate(_ tile: Int, _ b: Int, _ g0: Int) -> UnsafeMutablePointer<Float> {
+                sgHidden + tile * tileBlock + (b - g0) * T * NetworkShape.tileWidth
             }
-            // Phase 2: output layer, recording by recording.
-            perThread { th in
-                for b in stride(from: th, to: bCount, by: self.threads) {
-                    Kernels.outputLayer(ctx, recording: b, bits: bits.baseAddress!, w2: w2.baseAddress!, b2: b2.baseAddress!,
-                                        counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
-                                        delta: training ? outD.baseAddress! : nil,
-                                        scratch: scratchPointers[th], membraneTrace: outTrace)
-                }
+            var clock = DispatchTime.now().uptimeNanoseconds
+            func lap(_ phase: Int) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                phaseSeconds[phase] += Double(now - clock) / 1e9
+                clock = now
             }
-            guard let gradients else { return }
-            let g = gradients
-            g.pointee.w1.withUnsafeMutableBufferPointer { dw1 in
-            g.pointee.b1.withUnsafeMutableBufferPointer { db1 in
-            g.pointee.w2.withUnsafeMutableBufferPointer { dw2 in
-            g.pointee.b2.withUnsafeMutableBufferPointer { db2 in
-                // Phase 3: hidden backward, tile by tile.
-                perThread { th in
-                    for tile in stride(from: th, to: tiles, by: self.threads) {
-                        var biasGradient = Lanes(repeating: 0)
-                        for b in 0..<bCount {
-                            Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b, w2t: w2t.baseAddress!,
-                                                   bits: bits.baseAddress!, delta: outD.baseAddress!,
-                                                   surrogate: sgHidden + surrogateOffset(tile, b), biasGradient: &biasGradient,
-                                                   dw1: dw1.baseAddress!, dw2: dw2.baseAddress!)
+            func phases(_ dw1: UnsafeMutablePointer<Float>?, _ db1: UnsafeMutablePointer<Float>?,
+                        _ dw2: UnsafeMutablePointer<Float>?, _ db2: UnsafeMutablePointer<Float>?) {
+                // The batch runs in groups of recordings, so that the surrogate values kept
+                // between the forward and the backward pass stay in cache. Every gradient
+                // element is still summed over recordings in ascending order.
+                for g0 in stride(from: 0, to: bCount, by: group) {
+                    let members = g0..<min(g0 + group, bCount)
+                    // Phase 1: hidden forward, tile by tile.
+                    perThread { th in
+                        for tile in stride(from: th, to: tiles, by: self.threads) {
+                            for b in members {
+                                Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
+                                                      w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
+                                                      surrogateOut: training ? surrogate(tile, b, g0) : nil,
+                                                      membraneTrace: hiddenTrace)
+                            }
                         }
-                        biasGradient.store(db1.baseAddress! + tile * NetworkShape.tileWidth)
                     }
+                    lap(0)
+                    // Phase 2: output layer, recording by recording.
+                    perThread { th in
+                        for b in stride(from: members.lowerBound + th, to: members.upperBound, by: self.threads) {
+                            Kernels.outputLayer(ctx, recording: b, bits: bits.baseAddress!, w2: w2.baseAddress!, b2: b2.baseAddress!,
+                                                counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
+                                                delta: training ? outD.baseAddress! : nil,
+                                                scratch: scratchPointers[th], membraneTrace: outTrace)
+                            if training {
+                                Kernels.buildInputIndex(ctx, ev, recording: b, offset: lay.entryOffset[b],
+                                                        counter: counterPointers[th], distinctInput: distinctInput.pointer,
+                                                        distinctEnd: distinctEnd.pointer, occurrenceStep: occurrenceStep.pointer,
+                                                        occurrenceCount: occurrenceCount.pointer)
+                            }
+                        }
+                    }
+                    lap(1)
+                    guard let dw1, let db1, let dw2 else { continue }
+                    // Phase 3: hidden backward, tile by tile.
+                    perThread { th in
+                        for tile in stride(from: th, to: tiles, by: self.threads) {
+                            let biasSlot = db1 + tile * NetworkShape.tileWidth
+                            var biasGradient = Lanes(biasSlot)
+                            for b in members {
+                                Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b, w2t: w2t.baseAddress!,
+                                                       bits: bits.baseAddress!, delta: outD.baseAddress!,
+                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient,
+                                                       index: index, entryOffset: lay.entryOffset[b], dw1: dw1, dw2: dw2)
+                            }
+                            biasGradient.store(biasSlot)
+                        }
+                    }
+                    lap(2)
                 }
+                guard let db2 else { return }
                 // db2 = Σ_b Σ_t dmem2, in a fixed order.
                 for b in 0..<bCount {
                     for t in 0..<T {
                         for c in 0..<C { db2[c] += outD[(b * T + t) * C + c] }
                     }
                 }
+            }
+            guard let g = gradients else { phases(nil, nil, nil, nil); return }
+            g.pointee.w1.withUnsafeMutableBufferPointer { dw1 in
+            g.pointee.b1.withUnsafeMutableBufferPointer { db1 in
+            g.pointee.w2.withUnsafeMutableBufferPointer { dw2 in
+            g.pointee.b2.withUnsafeMutableBufferPointer { db2 in
+                phases(dw1.baseAddress!, db1.baseAddress!, dw2.baseAddress!, db2.baseAddress!)
             }}}}
         }}}}}}}}}}}}
 
@@ -285,6 +344,15 @@ struct Context {
     let on: Int
     let off: Int
     let batch: Int
+    let entryCount: [Int]
+}
+
+/// The transposed (by input) view of a batch's entries built by `Kernels.buildInputIndex`.
+struct InputIndex {
+    let distinctInput: UnsafeMutablePointer<Int32>
+    let distinctEnd: UnsafeMutablePointer<Int32>
+    let occurrenceStep: UnsafeMutablePointer<Int32>
+    let occurrenceCount: UnsafeMutablePointer<Float>
 }
 
 /// Raw views of a frame set's sparse entries.
@@ -457,12 +525,48 @@ enum Kernels {
         }
     }
 
+    /// Regroups recording b's entries by input (ascending), each input's occurrences by step
+    /// (descending), into the arrays at `offset` (its first entry's position in the batch).
+    /// The distinct-input list ends where `distinctEnd` stops increasing past the entries.
+    static func buildInputIndex(_ ctx: Context, _ ev: Events, recording b: Int, offset o: Int,
+                                counter: UnsafeMutablePointer<Int32>, distinctInput: UnsafeMutablePointer<Int32>,
+                                distinctEnd: UnsafeMutablePointer<Int32>, occurrenceStep: UnsafeMutablePointer<Int32>,
+                                occurrenceCount: UnsafeMutablePointer<Float>) {
+        let inputs = ctx.shape.inputs, Tr = ctx.stepCount[b], base = ctx.stepBase[b]
+        let first = Int(ev.stepStart[base]), end = Int(ev.stepStart[base + Tr])
+        counter.update(repeating: 0, count: inputs)
+        for e in first..<end { counter[Int(ev.inputs[e])] &+= 1 }
+        var k = 0, running = Int32(o)
+        for i in 0..<inputs where counter[i] != 0 {
+            let n = counter[i]
+            distinctInput[o + k] = Int32(i)
+            counter[i] = running
+            running &+= n
+            distinctEnd[o + k] = running
+            k += 1
+        }
+        // Mark the end of the list (when it is shorter than the entries).
+        if o + k < o + (end - first) { distinctInput[o + k] = -1 }
+        for t in stride(from: Tr - 1, through: 0, by: -1) {
+            for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
+                let i = Int(ev.inputs[e])
+                let pos = Int(counter[i])
+                counter[i] = Int32(pos + 1)
+                occurrenceStep[pos] = Int32(t)
+                occurrenceCount[pos] = Float(ev.counts[e])
+            }
+        }
+    }
+
     /// Phase 3 for one tile and one recording, from the surrogate values phase 1 stored
-    /// ([T][64] at `surrogate`): BPTT backward in time, `dW1` scattered into the active
-    /// inputs' rows, `dW2` from the spiking neurons, `db1` summed.
+    /// ([T][64] at `surrogate`, overwritten with dL/dmem1): BPTT backward in time, `dW2`
+    /// from the spiking neurons, `db1` summed; then `dW1` row by row over the recording's
+    /// active inputs, each row read and written once, its updates applied in descending step
+    /// order (the same order, hence the same bits, as a scatter step by step).
     static func hiddenBackward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
-                               surrogate: UnsafePointer<Float>, biasGradient: inout Lanes,
+                               surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
+                               index: InputIndex, entryOffset o: Int,
                                dw1: UnsafeMutablePointer<Float>, dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount
@@ -476,7 +580,9 @@ enum Kernels {
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
             var g = Lanes(repeating: 0)
             for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
-            d = g.map(Lanes(surrogate + t * W)) { $0 * $1 }.map(d) { $0 + betaV * $1 }
+            let slot = surrogate + t * W
+            d = g.map(Lanes(slot)) { $0 * $1 }.map(d) { $0 + betaV * $1 }
+            d.store(slot)
             s = s.map(d) { $0 + $1 }
             // dW2[j] += dmem2[t] for the tile's spiking neurons.
             var word = bits[(b * T + t) * tiles + tile]
@@ -486,11 +592,22 @@ enum Kernels {
                 let row = dw2 + j * C
                 for c in 0..<C { row[c] += dm2[c] }
             }
-            // dW1[input] += count · dmem1[t] for the active inputs.
-            for e in entryRange(ctx, ev, recording: b, step: t) {
-                d.scatterProduct(Float(ev.counts[e]), into: dw1Tile + Int(ev.inputs[e]) &* W)
-            }
         }
         biasGradient = s
+        // dW1[input] += Σ_t count · dmem1[t] over the recording's active inputs.
+        let entries = ctx.entryCount[b]
+        var k = o
+        var start = o
+        while k < o + entries, index.distinctInput[k] >= 0 {
+            let row = dw1Tile + Int(index.distinctInput[k]) &* W
+            let end = Int(index.distinctEnd[k])
+            var acc = Lanes(row)
+            for q in start..<end {
+                acc.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
+            }
+            acc.store(row)
+            start = end
+            k += 1
+        }
     }
 }
