@@ -594,20 +594,40 @@ enum Kernels {
             }
         }
         biasGradient = s
-        // dW1[input] += Σ_t count · dmem1[t] over the recording's active inputs.
+        // dW1[input] += Σ_t count · dmem1[t] over the recording's active inputs, two rows at a
+        // time so that their (independent) chains of fused multiply-adds overlap.
         let entries = ctx.entryCount[b]
         var k = o
         var start = o
-        while k < o + entries, index.distinctInput[k] >= 0 {
+        @inline(__always) func isRow(_ k: Int) -> Bool { k < o + entries && index.distinctInput[k] >= 0 }
+        while isRow(k) && isRow(k + 1) {
+            let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
+            let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
+            let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
+            var a = Lanes(rowA), c = Lanes(rowB)
+            let nA = endA - start, nB = endB - endA
+            for q in 0..<min(nA, nB) {
+                a.addProduct(index.occurrenceCount[start + q], surrogate + Int(index.occurrenceStep[start + q]) &* W)
+                c.addProduct(index.occurrenceCount[endA + q], surrogate + Int(index.occurrenceStep[endA + q]) &* W)
+            }
+            for q in (start + min(nA, nB))..<endA {
+                a.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
+            }
+            for q in (endA + min(nA, nB))..<endB {
+                c.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
+            }
+            a.store(rowA)
+            c.store(rowB)
+            start = endB
+            k += 2
+        }
+        if isRow(k) {
             let row = dw1Tile + Int(index.distinctInput[k]) &* W
-            let end = Int(index.distinctEnd[k])
             var acc = Lanes(row)
-            for q in start..<end {
+            for q in start..<Int(index.distinctEnd[k]) {
                 acc.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
             }
             acc.store(row)
-            start = end
-            k += 1
         }
     }
 }
