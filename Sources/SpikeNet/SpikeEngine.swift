@@ -72,9 +72,9 @@ public final class SpikeEngine {
     private var scratch: [Workspace<Float>] // per thread: 4×[C]
     private let hiddenTraceBuffer = Workspace<Float>()
     // The batch's entries regrouped by input (a transposed index), for the dW1 scatter.
-    private let distinctInput = Workspace<Int32>()    // per recording: its active inputs, ascending
+    private let distinctInput = Workspace<Int32>()    // the group's active inputs, ascending
     private let distinctEnd = Workspace<Int32>()      // end of each input's occurrences
-    private let occurrenceStep = Workspace<Int32>()   // occurrences: step (descending per input)
+    private let occurrenceOffset = Workspace<Int32>() // occurrences: position of dL/dmem1 in the group block
     private let occurrenceCount = Workspace<Float>()  // and event count
     private var counters: [Workspace<Int32>]          // per thread: one counter per input
     private let outputTraceBuffer = Workspace<Float>()
@@ -177,7 +177,7 @@ public final class SpikeEngine {
         prepare(batchSize: bCount, steps: T)
         if gradients != nil {
             let n = max(1, lay.entryOffset.last!)
-            for w in [distinctInput, distinctEnd, occurrenceStep] { w.reserve(n) }
+            for w in [distinctInput, distinctEnd, occurrenceOffset] { w.reserve(n) }
             occurrenceCount.reserve(n)
         }
         let training = gradients != nil
@@ -207,7 +207,7 @@ public final class SpikeEngine {
             let scratchPointers = scratch.map(\.pointer)
             let counterPointers = counters.map(\.pointer)
             let index = InputIndex(distinctInput: distinctInput.pointer, distinctEnd: distinctEnd.pointer,
-                                   occurrenceStep: occurrenceStep.pointer, occurrenceCount: occurrenceCount.pointer)
+                                   occurrenceOffset: occurrenceOffset.pointer, occurrenceCount: occurrenceCount.pointer)
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
             let sgHidden = hiddenSurrogate.pointer
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
@@ -249,28 +249,25 @@ public final class SpikeEngine {
                                                 counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
                                                 delta: training ? outD.baseAddress! : nil,
                                                 scratch: scratchPointers[th], membraneTrace: outTrace)
-                            if training {
-                                Kernels.buildInputIndex(ctx, ev, recording: b, offset: lay.entryOffset[b],
-                                                        counter: counterPointers[th], distinctInput: distinctInput.pointer,
-                                                        distinctEnd: distinctEnd.pointer, occurrenceStep: occurrenceStep.pointer,
-                                                        occurrenceCount: occurrenceCount.pointer)
-                            }
                         }
                     }
                     lap(1)
                     guard let dw1, let db1, let dw2 else { continue }
+                    // The group's entries regrouped by input, for the dW1 update.
+                    let distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[0], index: index)
                     // Phase 3: hidden backward, tile by tile.
                     perThread { th in
                         for tile in stride(from: th, to: tiles, by: self.threads) {
                             let biasSlot = db1 + tile * NetworkShape.tileWidth
                             var biasGradient = Lanes(biasSlot)
                             for b in members {
-                                Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b, w2t: w2t.baseAddress!,
+                                Kernels.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t.baseAddress!,
                                                        bits: bits.baseAddress!, delta: outD.baseAddress!,
-                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient,
-                                                       index: index, entryOffset: lay.entryOffset[b], dw1: dw1, dw2: dw2)
+                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient, dw2: dw2)
                             }
                             biasGradient.store(biasSlot)
+                            Kernels.weightGradient(ctx, tile: tile, index: index, distinctCount: distinct,
+                                                   delta: surrogate(tile, g0, g0), dw1: dw1)
                         }
                     }
                     lap(2)
@@ -351,7 +348,7 @@ struct Context {
 struct InputIndex {
     let distinctInput: UnsafeMutablePointer<Int32>
     let distinctEnd: UnsafeMutablePointer<Int32>
-    let occurrenceStep: UnsafeMutablePointer<Int32>
+    let occurrenceOffset: UnsafeMutablePointer<Int32>
     let occurrenceCount: UnsafeMutablePointer<Float>
 }
 
@@ -525,53 +522,55 @@ enum Kernels {
         }
     }
 
-    /// Regroups recording b's entries by input (ascending), each input's occurrences by step
-    /// (descending), into the arrays at `offset` (its first entry's position in the batch).
-    /// The distinct-input list ends where `distinctEnd` stops increasing past the entries.
-    static func buildInputIndex(_ ctx: Context, _ ev: Events, recording b: Int, offset o: Int,
-                                counter: UnsafeMutablePointer<Int32>, distinctInput: UnsafeMutablePointer<Int32>,
-                                distinctEnd: UnsafeMutablePointer<Int32>, occurrenceStep: UnsafeMutablePointer<Int32>,
-                                occurrenceCount: UnsafeMutablePointer<Float>) {
-        let inputs = ctx.shape.inputs, Tr = ctx.stepCount[b], base = ctx.stepBase[b]
-        let first = Int(ev.stepStart[base]), end = Int(ev.stepStart[base + Tr])
+    /// Regroups the entries of a group of recordings by input (ascending); each input's
+    /// occurrences are ordered by recording (ascending), then step (descending), and point at
+    /// the position `((b − first)·T + t)·64` of dL/dmem1 in a tile's block. Returns the number
+    /// of distinct inputs.
+    static func buildGroupIndex(_ ctx: Context, _ ev: Events, members: Range<Int>,
+                                counter: UnsafeMutablePointer<Int32>, index: InputIndex) -> Int {
+        let inputs = ctx.shape.inputs, T = ctx.steps, W = NetworkShape.tileWidth
         counter.update(repeating: 0, count: inputs)
-        for e in first..<end { counter[Int(ev.inputs[e])] &+= 1 }
-        var k = 0, running = Int32(o)
-        for i in 0..<inputs where counter[i] != 0 {
-            let n = counter[i]
-            distinctInput[o + k] = Int32(i)
-            counter[i] = running
-            running &+= n
-            distinctEnd[o + k] = running
-            k += 1
-        }
-        // Mark the end of the list (when it is shorter than the entries).
-        if o + k < o + (end - first) { distinctInput[o + k] = -1 }
-        for t in stride(from: Tr - 1, through: 0, by: -1) {
-            for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
-                let i = Int(ev.inputs[e])
-                let pos = Int(counter[i])
-                counter[i] = Int32(pos + 1)
-                occurrenceStep[pos] = Int32(t)
-                occurrenceCount[pos] = Float(ev.counts[e])
+        for b in members {
+            let base = ctx.stepBase[b]
+            for e in Int(ev.stepStart[base]) ..< Int(ev.stepStart[base + ctx.stepCount[b]]) {
+                counter[Int(ev.inputs[e])] &+= 1
             }
         }
+        var k = 0, running: Int32 = 0
+        for i in 0..<inputs where counter[i] != 0 {
+            let n = counter[i]
+            index.distinctInput[k] = Int32(i)
+            counter[i] = running
+            running &+= n
+            index.distinctEnd[k] = running
+            k += 1
+        }
+        for b in members {
+            let base = ctx.stepBase[b]
+            for t in stride(from: ctx.stepCount[b] - 1, through: 0, by: -1) {
+                let position = Int32(((b - members.lowerBound) * T + t) * W)
+                for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
+                    let i = Int(ev.inputs[e])
+                    let q = Int(counter[i])
+                    counter[i] = Int32(q + 1)
+                    index.occurrenceOffset[q] = position
+                    index.occurrenceCount[q] = Float(ev.counts[e])
+                }
+            }
+        }
+        return k
     }
 
-    /// Phase 3 for one tile and one recording, from the surrogate values phase 1 stored
-    /// ([T][64] at `surrogate`, overwritten with dL/dmem1): BPTT backward in time, `dW2`
-    /// from the spiking neurons, `db1` summed; then `dW1` row by row over the recording's
-    /// active inputs, each row read and written once, its updates applied in descending step
-    /// order (the same order, hence the same bits, as a scatter step by step).
-    static func hiddenBackward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
+    /// Phase 3, backward in time, for one tile and one recording, from the surrogate values
+    /// phase 1 stored ([T][64] at `surrogate`, overwritten with dL/dmem1):
+    /// `dmem1[t] = (W2ᵀ·dmem2[t])·sg[t] + β·dmem1[t+1]`, `db1` summed, `dW2` from the spiking neurons.
+    static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
                                surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
-                               index: InputIndex, entryOffset o: Int,
-                               dw1: UnsafeMutablePointer<Float>, dw2: UnsafeMutablePointer<Float>) {
+                               dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount
         let j0 = tile * W
-        let dw1Tile = dw1 + tile * ctx.shape.inputs * W
         let betaV = V8(repeating: ctx.neuron.beta)
         var d = Lanes(repeating: 0)
         var s = biasGradient
@@ -594,39 +593,39 @@ enum Kernels {
             }
         }
         biasGradient = s
-        // dW1[input] += Σ_t count · dmem1[t] over the recording's active inputs, two rows at a
-        // time so that their (independent) chains of fused multiply-adds overlap.
-        let entries = ctx.entryCount[b]
-        var k = o
-        var start = o
-        @inline(__always) func isRow(_ k: Int) -> Bool { k < o + entries && index.distinctInput[k] >= 0 }
-        while isRow(k) && isRow(k + 1) {
+    }
+
+    /// Phase 3, weight gradient of one tile over a group: `dW1[input] += count · dmem1` for
+    /// every occurrence of every active input, each row read and written once per group, its
+    /// updates in (recording ascending, step descending) order — the same order, hence the
+    /// same bits, as a scatter recording by recording and step by step. Two rows at a time,
+    /// so that their independent chains of fused multiply-adds overlap.
+    static func weightGradient(_ ctx: Context, tile: Int, index: InputIndex, distinctCount: Int,
+                               delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
+        let W = NetworkShape.tileWidth
+        let dw1Tile = dw1 + tile * ctx.shape.inputs * W
+        @inline(__always) func add(_ acc: inout Lanes, _ q: Int) {
+            acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
+        }
+        var k = 0, start = 0
+        while k + 1 < distinctCount {
             let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
             let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
             let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
             var a = Lanes(rowA), c = Lanes(rowB)
-            let nA = endA - start, nB = endB - endA
-            for q in 0..<min(nA, nB) {
-                a.addProduct(index.occurrenceCount[start + q], surrogate + Int(index.occurrenceStep[start + q]) &* W)
-                c.addProduct(index.occurrenceCount[endA + q], surrogate + Int(index.occurrenceStep[endA + q]) &* W)
-            }
-            for q in (start + min(nA, nB))..<endA {
-                a.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
-            }
-            for q in (endA + min(nA, nB))..<endB {
-                c.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
-            }
+            let shared = min(endA - start, endB - endA)
+            for q in 0..<shared { add(&a, start + q); add(&c, endA + q) }
+            for q in (start + shared)..<endA { add(&a, q) }
+            for q in (endA + shared)..<endB { add(&c, q) }
             a.store(rowA)
             c.store(rowB)
             start = endB
             k += 2
         }
-        if isRow(k) {
+        if k < distinctCount {
             let row = dw1Tile + Int(index.distinctInput[k]) &* W
             var acc = Lanes(row)
-            for q in start..<Int(index.distinctEnd[k]) {
-                acc.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
-            }
+            for q in start..<Int(index.distinctEnd[k]) { add(&acc, q) }
             acc.store(row)
         }
     }
