@@ -230,15 +230,16 @@ public final class SpikeEngine {
                 // element is still summed over recordings in ascending order.
                 for g0 in stride(from: 0, to: bCount, by: group) {
                     let members = g0..<min(g0 + group, bCount)
-                    // Phase 1: hidden forward, tile by tile.
+                    // Phase 1: hidden forward, tile by tile. The (tile, recording) items are
+                    // independent, so they are dealt to threads in equal contiguous shares.
+                    let items = tiles * members.count
                     perThread { th in
-                        for tile in stride(from: th, to: tiles, by: self.threads) {
-                            for b in members {
-                                Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
-                                                      w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
-                                                      surrogateOut: training ? surrogate(tile, b, g0) : nil,
-                                                      membraneTrace: hiddenTrace)
-                            }
+                        for u in (items * th / self.threads) ..< (items * (th + 1) / self.threads) {
+                            let tile = u / members.count, b = members.lowerBound + u % members.count
+                            Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
+                                                  w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
+                                                  surrogateOut: training ? surrogate(tile, b, g0) : nil,
+                                                  membraneTrace: hiddenTrace)
                         }
                     }
                     lap(0)
@@ -255,7 +256,8 @@ public final class SpikeEngine {
                     guard let dw1, let db1, let dw2 else { continue }
                     // The group's entries regrouped by input, for the dW1 update.
                     let distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[0], index: index)
-                    // Phase 3: hidden backward, tile by tile.
+                    // Phase 3: hidden backward in time, tile by tile (each tile's bias and
+                    // output-weight gradients are summed by one thread, recordings in order).
                     perThread { th in
                         for tile in stride(from: th, to: tiles, by: self.threads) {
                             let biasSlot = db1 + tile * NetworkShape.tileWidth
@@ -266,7 +268,17 @@ public final class SpikeEngine {
                                                        surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient, dw2: dw2)
                             }
                             biasGradient.store(biasSlot)
-                            Kernels.weightGradient(ctx, tile: tile, index: index, distinctCount: distinct,
+                        }
+                    }
+                    // Then dW1: rows are independent, so (tile, row range) items are dealt to
+                    // threads in equal contiguous shares; each row is still updated by one thread.
+                    let parts = 4
+                    let rowItems = tiles * parts
+                    perThread { th in
+                        for u in (rowItems * th / self.threads) ..< (rowItems * (th + 1) / self.threads) {
+                            let tile = u / parts, part = u % parts
+                            Kernels.weightGradient(ctx, tile: tile, index: index,
+                                                   rows: (distinct * part / parts) ..< (distinct * (part + 1) / parts),
                                                    delta: surrogate(tile, g0, g0), dw1: dw1)
                         }
                     }
@@ -600,14 +612,16 @@ enum Kernels {
     /// updates in (recording ascending, step descending) order — the same order, hence the
     /// same bits, as a scatter recording by recording and step by step. Two rows at a time,
     /// so that their independent chains of fused multiply-adds overlap.
-    static func weightGradient(_ ctx: Context, tile: Int, index: InputIndex, distinctCount: Int,
+    static func weightGradient(_ ctx: Context, tile: Int, index: InputIndex, rows: Range<Int>,
                                delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth
         let dw1Tile = dw1 + tile * ctx.shape.inputs * W
         @inline(__always) func add(_ acc: inout Lanes, _ q: Int) {
             acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
         }
-        var k = 0, start = 0
+        var k = rows.lowerBound
+        var start = k == 0 ? 0 : Int(index.distinctEnd[k - 1])
+        let distinctCount = rows.upperBound
         while k + 1 < distinctCount {
             let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
             let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
