@@ -57,6 +57,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SpikeEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

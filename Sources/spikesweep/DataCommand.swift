@@ -15,7 +15,7 @@ struct DataCommand: ParsableCommand {
               spikesweep data prepare Train.zip -o data/nmnist-train.spk
               spikesweep data inspect data/nmnist-train.spk --window-us 2000
             """,
-        subcommands: [Prepare.self, Inspect.self])
+        subcommands: [Prepare.self, Inspect.self, Bench.self])
 }
 
 /// Options that select how frames are made from events.
@@ -103,6 +103,34 @@ extension DataCommand {
                 print(String(decoding: try encoder.encode(stats), as: UTF8.self))
             } else {
                 print(stats.text)
+            }
+        }
+    }
+}
+
+extension DataCommand {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time loading a prepared file and denoise + framing per recording on one core.",
+            discussion: "Compare with tonic's 18-28 ms per recording (Denoise + ToFrame) on the reference machine.")
+
+        @Argument(help: "A prepared .spk file.")
+        var file: String
+
+        @OptionGroup var framing: FramingOptions
+
+        @Option(help: "How many times to frame the whole file.")
+        var repeats = 5
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func run() throws {
+            let result = try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats)
+            if json {
+                print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+            } else {
+                print(result.text)
             }
         }
     }
