@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
+        .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),
         .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

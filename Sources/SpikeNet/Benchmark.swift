@@ -1,0 +1,126 @@
+import Foundation
+import SpikeEvents
+
+/// Training throughput of the engine on one configuration.
+public struct BenchmarkCase: Sendable, Codable, Equatable {
+    public var hidden: Int
+    public var windowMicros: Int
+    public var batchSize: Int
+    public var threads: Int
+    /// Mean padded batch length T of the measured batches.
+    public var meanSteps: Double
+    public var batches: Int
+    public var recordingsPerSecond: Double
+    public var millisecondsPerBatch: Double
+    /// snnTorch's training speed on this machine for the configuration (DESIGN.md), if measured.
+    public var snnTorchRecordingsPerSecond: Double?
+    public var speedup: Double?
+}
+
+/// What `spikesweep bench` reports.
+public struct BenchmarkReport: Sendable, Codable, Equatable {
+    /// "real" or "synthetic".
+    public var frames: String
+    public var source: String?
+    public var recordings: Int
+    public var cases: [BenchmarkCase]
+    /// Peak resident set size of the process (getrusage ru_maxrss).
+    public var peakRSSMegabytes: Double
+
+    public init(frames: String, source: String?, recordings: Int, cases: [BenchmarkCase], peakRSSMegabytes: Double) {
+        self.frames = frames
+        self.source = source
+        self.recordings = recordings
+        self.cases = cases
+        self.peakRSSMegabytes = peakRSSMegabytes
+    }
+}
+
+public enum Benchmark {
+    /// The study's configurations: (hidden, window µs).
+    public static let studyConfigurations = [(800, 2000), (800, 1000), (400, 2000), (100, 2000)]
+
+    /// snnTorch 1.0.0 training speed (recordings/s, batch 128, 2 threads) measured on this
+    /// project's reference machine (DESIGN.md, "Reference figures").
+    public static func snnTorchReference(hidden: Int, windowMicros: Int, batchSize: Int) -> Double? {
+        guard batchSize == 128 else { return nil }
+        switch (hidden, windowMicros) {
+        case (800, 2000): return 50.7
+        case (800, 1000): return 26.6
+        case (400, 2000): return 108
+        case (100, 2000): return 225
+        default: return nil
+        }
+    }
+
+    /// Times full training steps (forward, BPTT, L2, Adam) on batches drawn from `frames` in
+    /// a fixed shuffled order: `warmup` batches untimed, then at least `minBatches` batches
+    /// and `minSeconds` seconds. Data loading is not included.
+    public static func measure(frames: FrameSet, hidden: Int, batchSize: Int, threads: Int, seed: UInt64 = 1,
+                               warmup: Int = 2, minBatches: Int = 4, minSeconds: Double = 2) -> BenchmarkCase {
+        var h = Hyperparameters()
+        h.hidden = hidden
+        h.batchSize = batchSize
+        h.windowMicros = frames.windowMicros
+        let shape = NetworkShape(hidden: hidden)
+        var rng = Xoshiro256(seed: seed)
+        var parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        var adam = Adam(shape: shape, learningRate: h.learningRate)
+        var gradients = NetworkParameters(zerosFor: shape)
+        let engine = SpikeEngine(shape: shape, hyperparameters: h, threads: threads)
+        var order = Array(0..<frames.count)
+        rng.shuffle(&order)
+        var cursor = 0
+        func nextBatch() -> [Int] {
+            var batch: [Int] = []
+            while batch.count < min(batchSize, frames.count) {
+                if cursor == order.count { cursor = 0 }
+                batch.append(order[cursor]); cursor += 1
+            }
+            return batch
+        }
+        func step(_ batch: [Int]) -> Int {
+            let out = engine.forwardBackward(parameters, frames: frames, batch: batch, gradients: &gradients)
+            gradients.addL2Gradient(of: parameters, lambda: h.l2)
+            adam.update(&parameters, gradients: gradients, threads: threads)
+            return out.steps
+        }
+        for _ in 0..<warmup { _ = step(nextBatch()) }
+        var batches = 0, recordings = 0, steps = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed = 0.0
+        while batches < minBatches || elapsed < minSeconds {
+            let batch = nextBatch()
+            steps += step(batch)
+            batches += 1
+            recordings += batch.count
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        let reference = snnTorchReference(hidden: hidden, windowMicros: frames.windowMicros, batchSize: batchSize)
+        let rate = Double(recordings) / elapsed
+        return BenchmarkCase(hidden: hidden, windowMicros: frames.windowMicros, batchSize: batchSize, threads: threads,
+                             meanSteps: Double(steps) / Double(batches), batches: batches,
+                             recordingsPerSecond: rate, millisecondsPerBatch: elapsed * 1000 / Double(batches),
+                             snnTorchRecordingsPerSecond: reference, speedup: reference.map { rate / $0 })
+    }
+
+    /// Synthetic frames standing in for N-MNIST at `windowMicros`: 1.1% density, about
+    /// 150 steps at 2000 µs (proportionally more for shorter windows).
+    public static func syntheticFrames(windowMicros: Int, count: Int = 512, seed: UInt64 = 7) -> FrameSet {
+        let steps = max(1, 150 * 2000 / max(1, windowMicros))
+        let density = min(1, 0.011 * Double(windowMicros) / 2000)
+        return SyntheticFrames.make(count: count, meanSteps: steps, density: density, windowMicros: windowMicros, seed: seed)
+    }
+
+    /// Peak resident set size of this process in MB.
+    public static var peakRSSMegabytes: Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / (1024 * 1024)  // bytes on macOS
+        #endif
+    }
+}

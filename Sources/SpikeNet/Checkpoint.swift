@@ -1,0 +1,99 @@
+import Foundation
+import SpikeEvents
+
+/// The state of a training run at an epoch end: parameters, Adam's moments and step, the
+/// shuffling generator and the metrics so far — everything a killed run needs to continue
+/// bit-identically.
+///
+/// Binary, little-endian: magic `SPKCKPT1`, the hyper-parameters as JSON, seed, training-set
+/// fingerprint, Adam step, generator state, per-epoch metrics, the 12 tensors (engine layout),
+/// then a CRC-32 of everything before it. Written atomically (temporary file, fsync, rename).
+public struct Checkpoint: Sendable {
+    public var hyperparameters: Hyperparameters
+    public var seed: UInt64
+    public var trainingFingerprint: UInt64
+    public var parameters: NetworkParameters
+    public var optimizer: Adam
+    public var shuffler: Xoshiro256
+    public var history: [EpochMetrics]
+
+    static let magic = Array("SPKCKPT1".utf8)
+
+    public func write(path: String) throws {
+        var w = ByteWriter()
+        w.bytes = Self.magic
+        let json = try JSONEncoder().encode(hyperparameters)
+        w.append(String(decoding: json, as: UTF8.self))
+        w.append(seed)
+        w.append(trainingFingerprint)
+        w.append(UInt64(parameters.shape.hidden))
+        w.append(optimizer.learningRate); w.append(optimizer.beta1); w.append(optimizer.beta2); w.append(optimizer.epsilon)
+        w.append(UInt64(optimizer.step))
+        let s = shuffler.state
+        for word in [s.0, s.1, s.2, s.3] { w.append(word) }
+        w.append(UInt32(history.count))
+        for m in history {
+            w.append(UInt32(m.epoch)); w.append(m.trainLoss); w.append(m.trainAccuracy)
+            w.append(m.validationAccuracy ?? .nan)
+        }
+        for set in [parameters, optimizer.firstMoment, optimizer.secondMoment] {
+            w.append(floats: set.w1); w.append(floats: set.b1); w.append(floats: set.w2); w.append(floats: set.b2)
+        }
+        w.append(Checksum.crc32(w.bytes))
+        do { try AtomicFile.write(w.bytes, to: path) } catch {
+            throw TrainingError.checkpoint(path: path, problem: "cannot write: \(error)")
+        }
+    }
+
+    public static func read(path: String, shape: NetworkShape) throws -> Checkpoint {
+        let fail = { (problem: String) -> Error in TrainingError.checkpoint(path: path, problem: problem) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
+        let bytes = [UInt8](data)
+        guard bytes.count >= magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
+            throw fail("not a SpikeSweep checkpoint (bad magic)")
+        }
+        let stored = bytes[(bytes.count - 4)...].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+        guard Checksum.crc32(Array(bytes[0..<(bytes.count - 4)])) == stored else { throw fail("checksum mismatch (corrupt file)") }
+        var r = ByteReader(Array(bytes[0..<(bytes.count - 4)]), failure: fail)
+        r.offset = magic.count
+        let h: Hyperparameters
+        do { h = try JSONDecoder().decode(Hyperparameters.self, from: Data(try r.readString().utf8)) } catch {
+            throw fail("unreadable hyper-parameters")
+        }
+        let seed = try r.read(UInt64.self)
+        let fingerprint = try r.read(UInt64.self)
+        let hidden = Int(try r.read(UInt64.self))
+        guard hidden == shape.hidden else { throw fail("hidden size \(hidden), expected \(shape.hidden)") }
+        var adam = Adam(shape: shape, learningRate: try r.readDouble(), beta1: try r.readDouble(),
+                        beta2: try r.readDouble(), epsilon: try r.readDouble())
+        adam.step = Int(try r.read(UInt64.self))
+        let state = (try r.read(UInt64.self), try r.read(UInt64.self), try r.read(UInt64.self), try r.read(UInt64.self))
+        var history: [EpochMetrics] = []
+        let epochs = Int(try r.read(UInt32.self))
+        guard epochs <= 1_000_000 else { throw fail("implausible epoch count \(epochs)") }
+        for _ in 0..<epochs {
+            let e = Int(try r.read(UInt32.self))
+            let loss = try r.readDouble(), acc = try r.readDouble(), val = try r.readDouble()
+            history.append(EpochMetrics(epoch: e, trainLoss: loss, trainAccuracy: acc, validationAccuracy: val.isNaN ? nil : val))
+        }
+        func tensors() throws -> NetworkParameters {
+            var p = NetworkParameters(zerosFor: shape)
+            p.w1 = try r.readFloats(expected: p.w1.count); p.b1 = try r.readFloats(expected: p.b1.count)
+            p.w2 = try r.readFloats(expected: p.w2.count); p.b2 = try r.readFloats(expected: p.b2.count)
+            return p
+        }
+        let parameters = try tensors()
+        adam.firstMoment = try tensors()
+        adam.secondMoment = try tensors()
+        guard r.remaining == 0 else { throw fail("\(r.remaining) unexpected trailing bytes") }
+        return Checkpoint(hyperparameters: h, seed: seed, trainingFingerprint: fingerprint, parameters: parameters,
+                          optimizer: adam, shuffler: Xoshiro256(state: state), history: history)
+    }
+
+    /// Refuses to resume a different run.
+    func checkCompatible(hyperparameters h: Hyperparameters, seed s: UInt64, trainingFingerprint f: UInt64, path: String) throws {
+        if h != hyperparameters { throw TrainingError.checkpoint(path: path, problem: "was written with other hyper-parameters") }
+        if s != seed { throw TrainingError.checkpoint(path: path, problem: "was written with seed \(seed), not \(s)") }
+        if f != trainingFingerprint { throw TrainingError.checkpoint(path: path, problem: "was written for other training data") }
+    }
+}

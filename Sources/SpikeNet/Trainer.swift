@@ -1,0 +1,209 @@
+import Foundation
+import SpikeEvents
+
+/// Settings of one training run that are not hyper-parameters of the study.
+public struct TrainingOptions: Sendable {
+    /// Epochs to train in total (a resumed run continues up to this many).
+    public var epochs: Int
+    /// Seeds the initialisation and the per-epoch shuffling.
+    public var seed: UInt64
+    /// Threads for one batch (see `SpikeEngine`: the result does not depend on it).
+    public var threads: Int
+    /// When set, a checkpoint is written here at every epoch end and, if the file exists when
+    /// the run starts, the run resumes from it.
+    public var checkpointPath: String?
+    /// Test hook: make the run diverge at a given batch, so that callers can exercise failures.
+    public var faultInjection: FaultInjection?
+
+    public init(epochs: Int, seed: UInt64, threads: Int = 1, checkpointPath: String? = nil,
+                faultInjection: FaultInjection? = nil) {
+        self.epochs = epochs
+        self.seed = seed
+        self.threads = threads
+        self.checkpointPath = checkpointPath
+        self.faultInjection = faultInjection
+    }
+}
+
+/// A deliberate failure for tests of the layers above the engine.
+public enum FaultInjection: Sendable, Equatable {
+    /// The loss of this batch (1-based epoch and batch) is replaced by NaN.
+    case nonFiniteLoss(epoch: Int, batch: Int)
+}
+
+/// Metrics of one epoch. Deterministic: equal for equal seeds, data and hyper-parameters.
+public struct EpochMetrics: Sendable, Codable, Equatable {
+    /// 1-based epoch number.
+    public var epoch: Int
+    /// Mean over the epoch's batches of the total loss (MSE spike-count loss + L2 term).
+    public var trainLoss: Double
+    /// Fraction of training recordings classified correctly during the epoch (each batch
+    /// scored before its update, like `accuracy_rate` in the usual snnTorch loop).
+    public var trainAccuracy: Double
+    /// Accuracy on the validation set after the epoch, if there is one.
+    public var validationAccuracy: Double?
+
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationAccuracy: Double?) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.validationAccuracy = validationAccuracy
+    }
+}
+
+/// The outcome of training one configuration on one fold.
+public struct FoldResult: Sendable, Codable, Equatable {
+    public var epochs: [EpochMetrics]
+    /// Validation accuracy after the last epoch (nil without a validation set).
+    public var finalValidationAccuracy: Double?
+    /// Training accuracy of the last epoch.
+    public var finalTrainAccuracy: Double
+    /// Wall time of the epochs run by this process (not those restored from a checkpoint).
+    public var wallSeconds: Double
+    /// Training recordings per second over those epochs (validation excluded).
+    public var recordingsPerSecond: Double
+}
+
+/// Why a run failed.
+public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The loss or the parameters became NaN or infinite.
+    case diverged(epoch: Int, batch: Int)
+    /// A checkpoint could not be used.
+    case checkpoint(path: String, problem: String)
+    /// Inputs that cannot be trained on.
+    case invalidInput(String)
+
+    public var description: String {
+        switch self {
+        case .diverged(let epoch, let batch):
+            return "training diverged: loss or parameters became NaN/infinite at epoch \(epoch), batch \(batch) (try a smaller learning rate)"
+        case .checkpoint(let path, let problem):
+            return "checkpoint \(path): \(problem)"
+        case .invalidInput(let message):
+            return message
+        }
+    }
+}
+
+/// One training run: PyTorch-default initialisation, then per epoch a seeded shuffle,
+/// batches of `batchSize` (the last one may be smaller, like a DataLoader with
+/// drop_last=False), forward, BPTT, `2λW` added to the weight gradients, one Adam step.
+///
+/// The run is deterministic: the same hyper-parameters, data, seed and thread count give
+/// bit-identical parameters and metrics, and (because each gradient element is summed by one
+/// thread in a fixed order) so does any other thread count. A run stopped after an epoch and
+/// resumed from its checkpoint continues bit-identically.
+public final class TrainingRun {
+    public let hyperparameters: Hyperparameters
+    public let options: TrainingOptions
+    public let shape: NetworkShape
+    public private(set) var parameters: NetworkParameters
+    public private(set) var optimizer: Adam
+    /// The shuffling generator (its state is saved in checkpoints).
+    public private(set) var shuffler: Xoshiro256
+    /// Metrics of the epochs finished so far.
+    public private(set) var history: [EpochMetrics] = []
+
+    let training: FrameSet
+    let validation: FrameSet?
+    let engine: SpikeEngine
+
+    /// Prepares a run (and restores its checkpoint when `options.checkpointPath` exists).
+    public init(hyperparameters: Hyperparameters, training: FrameSet, validation: FrameSet? = nil,
+                options: TrainingOptions) throws {
+        try hyperparameters.validate()
+        guard options.epochs >= 0 else { throw TrainingError.invalidInput("epochs must be >= 0, got \(options.epochs)") }
+        guard options.threads >= 1 else { throw TrainingError.invalidInput("threads must be >= 1, got \(options.threads)") }
+        guard training.count > 0 else { throw TrainingError.invalidInput("the training set is empty") }
+        for set in [training] + (validation.map { [$0] } ?? []) {
+            if let bad = set.labels.first(where: { Int($0) >= NMNIST.classCount }) {
+                throw TrainingError.invalidInput("label \(bad) is outside 0..<\(NMNIST.classCount)")
+            }
+        }
+        self.hyperparameters = hyperparameters
+        self.options = options
+        self.training = training
+        self.validation = validation
+        shape = NetworkShape(hidden: hyperparameters.hidden)
+        var initRNG = Xoshiro256(seed: deriveSeed(options.seed, [0x1A17]))
+        parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &initRNG)
+        optimizer = Adam(shape: shape, learningRate: hyperparameters.learningRate)
+        shuffler = Xoshiro256(seed: deriveSeed(options.seed, [0x5E0F]))
+        engine = SpikeEngine(shape: shape, hyperparameters: hyperparameters, threads: options.threads)
+        if let path = options.checkpointPath, FileManager.default.fileExists(atPath: path) {
+            let checkpoint = try Checkpoint.read(path: path, shape: shape)
+            try checkpoint.checkCompatible(hyperparameters: hyperparameters, seed: options.seed,
+                                          trainingFingerprint: Self.fingerprint(training), path: path)
+            parameters = checkpoint.parameters
+            optimizer = checkpoint.optimizer
+            shuffler = checkpoint.shuffler
+            history = checkpoint.history
+        }
+    }
+
+    /// Epochs already done (restored from a checkpoint or run by `run`).
+    public var epochsDone: Int { history.count }
+
+    /// Trains the remaining epochs. `progress` is called after every epoch.
+    /// - Throws: `TrainingError.diverged` when the loss or the parameters stop being finite.
+    public func run(progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
+        return try run(stopAfter: options.epochs, progress: progress)
+    }
+
+    /// Like `run`, but stops after epoch `stopAfter` (to test checkpoint/resume).
+    public func run(stopAfter lastEpoch: Int, progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var trainedRecordings = 0
+        var trainingNanos: UInt64 = 0
+        let h = hyperparameters
+        var gradients = NetworkParameters(zerosFor: shape)
+        while epochsDone < min(lastEpoch, options.epochs) {
+            let epoch = epochsDone + 1
+            let epochStart = DispatchTime.now().uptimeNanoseconds
+            var order = Array(0..<training.count)
+            shuffler.shuffle(&order)
+            var lossSum = 0.0, correct = 0, batches = 0
+            for (b, first) in stride(from: 0, to: order.count, by: h.batchSize).enumerated() {
+                let batch = Array(order[first..<min(first + h.batchSize, order.count)])
+                let out = engine.forwardBackward(parameters, frames: training, batch: batch, gradients: &gradients)
+                var loss = out.loss + parameters.l2Term(lambda: h.l2)
+                if options.faultInjection == .nonFiniteLoss(epoch: epoch, batch: b + 1) { loss = .nan }
+                guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1) }
+                gradients.addL2Gradient(of: parameters, lambda: h.l2)
+                optimizer.update(&parameters, gradients: gradients, threads: options.threads)
+                guard parameters.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1) }
+                lossSum += loss
+                correct += out.correct
+                batches += 1
+            }
+            trainingNanos += DispatchTime.now().uptimeNanoseconds - epochStart
+            trainedRecordings += training.count
+            let validationAccuracy = validation.map {
+                Evaluation.run(parameters, hyperparameters: h, frames: $0, threads: options.threads).accuracy
+            }
+            let metrics = EpochMetrics(epoch: epoch, trainLoss: lossSum / Double(batches),
+                                       trainAccuracy: Double(correct) / Double(training.count),
+                                       validationAccuracy: validationAccuracy)
+            history.append(metrics)
+            if let path = options.checkpointPath {
+                try Checkpoint(hyperparameters: h, seed: options.seed, trainingFingerprint: Self.fingerprint(training),
+                               parameters: parameters, optimizer: optimizer, shuffler: shuffler, history: history)
+                    .write(path: path)
+            }
+            progress?(metrics)
+        }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return FoldResult(epochs: history, finalValidationAccuracy: history.last?.validationAccuracy,
+                          finalTrainAccuracy: history.last?.trainAccuracy ?? 0, wallSeconds: wall,
+                          recordingsPerSecond: trainingNanos > 0 ? Double(trainedRecordings) / (Double(trainingNanos) / 1e9) : 0)
+    }
+
+    /// A fingerprint of the training frames, so a checkpoint is not resumed on other data.
+    static func fingerprint(_ frames: FrameSet) -> UInt64 {
+        var f = Fingerprinter()
+        f.mix(frames.labels); f.mix(frames.recordingStepStart); f.mix(frames.stepEntryStart)
+        f.mix(frames.inputs); f.mix(frames.counts)
+        f.mix([UInt64(frames.windowMicros), UInt64(frames.denoiseMicros ?? 0)])
+        return f.value
+    }
+}

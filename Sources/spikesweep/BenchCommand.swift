@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import SpikeNet
+import SpikeEvents
+
+extension SpikeSweep {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the engine's training speed (recordings/s, ms per batch, peak memory).",
+            discussion: """
+                Without --hidden/--window-us it runs the study's configurations (H=800/2000 us, \
+                H=800/1000 us, H=400/2000 us, H=100/2000 us); without --threads it runs 1 and 2 \
+                threads. Frames come from --data (real recordings) or are synthetic (1.1% density, \
+                ~150 steps at 2000 us). Loading and framing are not timed; a few warm-up batches \
+                are run first.
+                """)
+
+        @Option(help: "Real recordings: a prepared .spk file or a raw source.")
+        var data: String?
+
+        @Option(help: "Label list for a .bs2 folder (default: its only .txt file).")
+        var labels: String?
+
+        @Option(help: "Hidden layer size (default: the study's configurations).")
+        var hidden: Int?
+
+        @Option(name: .customLong("window-us"), help: "Frame window in microseconds.")
+        var windowMicros: Int?
+
+        @Option(name: .customLong("denoise-us"), help: "Denoise filter time in microseconds.")
+        var denoiseMicros: Int = 10_000
+
+        @Option(name: .customLong("batch-size"), help: "Batch size.")
+        var batchSize: Int = 128
+
+        @Option(help: "Threads (default: 1 and 2).")
+        var threads: Int?
+
+        @Option(name: .customLong("min-seconds"), help: "Minimum timed seconds per configuration.")
+        var minSeconds: Double = 3
+
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func validate() throws {
+            if let hidden, hidden < 1 { throw CommandFailure("--hidden must be >= 1, got \(hidden)") }
+            if let windowMicros, windowMicros < 1 { throw CommandFailure("--window-us must be >= 1, got \(windowMicros)") }
+            if batchSize < 1 { throw CommandFailure("--batch-size must be >= 1, got \(batchSize)") }
+            if let threads, threads < 1 { throw CommandFailure("--threads must be >= 1, got \(threads)") }
+            if denoiseMicros < 1 { throw CommandFailure("--denoise-us must be >= 1, got \(denoiseMicros)") }
+        }
+
+        func run() throws {
+            try failingInOneLine {
+                var configurations = Benchmark.studyConfigurations
+                if hidden != nil || windowMicros != nil {
+                    configurations = [(hidden ?? 800, windowMicros ?? 2000)]
+                }
+                let threadCounts = threads.map { [$0] } ?? [1, 2]
+                let windows = Array(Set(configurations.map(\.1))).sorted(by: >)
+                var frames: [Int: SpikeEvents.FrameSet] = [:]
+                if let data {
+                    frames = try FrameLoading.load(path: data, labels: labels, windows: windows, denoiseMicros: denoiseMicros)
+                } else {
+                    for w in windows { frames[w] = Benchmark.syntheticFrames(windowMicros: w) }
+                }
+                var cases: [BenchmarkCase] = []
+                if !json {
+                    print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
+                          + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
+                    print("hidden  window_us  threads  mean_T  rec/s     ms/batch  snnTorch  speed-up")
+                }
+                for (h, w) in configurations {
+                    for t in threadCounts {
+                        let c = Benchmark.measure(frames: frames[w]!, hidden: h, batchSize: batchSize, threads: t, minSeconds: minSeconds)
+                        cases.append(c)
+                        if !json {
+                            let reference = c.snnTorchRecordingsPerSecond.map { String(format: "%.1f", $0) } ?? "-"
+                            let speedup = c.speedup.map { String(format: "%.1fx", $0) } ?? "-"
+                            print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", h, w, t, c.meanSteps,
+                                         c.recordingsPerSecond, c.millisecondsPerBatch)
+                                  + reference.leftPadded(8) + "  " + speedup.leftPadded(8))
+                            fflush(stdout)
+                        }
+                    }
+                }
+                let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
+                                             recordings: frames[windows[0]]!.count, cases: cases,
+                                             peakRSSMegabytes: Benchmark.peakRSSMegabytes)
+                if json { print(try Train.encode(report)) } else {
+                    print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
+                }
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

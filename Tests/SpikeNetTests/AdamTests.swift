@@ -1,0 +1,58 @@
+import Testing
+import SpikeEvents
+import SpikeNet
+
+@Suite struct AdamTests {
+    /// Three Adam steps (lr 1e-3) on the fixture batch, forward and backward re-run each time:
+    /// loss before each step, parameters and both moments after it, within 1e-5 relative.
+    @Test func threeStepsMatchSnnTorchFixture() throws {
+        guard let fx = try SNNStepFixture.load() else { Issue.record("fixtures/snn_step.json not found"); return }
+        #expect(fx.cases.count == 2)
+        let adamConfig = fx.json["adam"] as! [String: Any]
+        let betas = adamConfig["betas"] as! [Double]
+        for c in fx.cases {
+            let name = c["name"] as! String
+            var h = Hyperparameters()
+            h.beta = c["beta"] as! Double
+            h.targetRatio = TargetRatio(correct: c["correct_rate"] as! Double, incorrect: c["incorrect_rate"] as! Double)
+            let engine = SpikeEngine(shape: fx.shape, hyperparameters: h)
+            var p = fx.parameters
+            var adam = Adam(shape: fx.shape, learningRate: adamConfig["lr"] as! Double, beta1: betas[0], beta2: betas[1],
+                            epsilon: adamConfig["eps"] as! Double)
+            let steps = c["adam_steps"] as! [[String: Any]]
+            #expect(steps.count == 3)
+            for (k, expected) in steps.enumerated() {
+                var g = NetworkParameters(zerosFor: fx.shape)
+                let out = engine.forwardBackward(p, frames: fx.frames, batch: Array(0..<fx.batch), gradients: &g)
+                expectClose([Float(out.loss + p.l2Term(lambda: 1e-5))], [expected["total_loss_before_step"] as! Double],
+                            "\(name) step \(k + 1) loss")
+                g.addL2Gradient(of: p, lambda: 1e-5)
+                adam.update(&p, gradients: g)
+                #expect(adam.step == k + 1)
+                SpikeEngineTests.expectGradients(p, expected["params_after"] as! [String: Any], "\(name) step \(k + 1) params")
+                SpikeEngineTests.expectGradients(adam.firstMoment, expected["exp_avg"] as! [String: Any], "\(name) step \(k + 1) exp_avg")
+                SpikeEngineTests.expectGradients(adam.secondMoment, expected["exp_avg_sq"] as! [String: Any], "\(name) step \(k + 1) exp_avg_sq")
+                if k == 0 {
+                    SpikeEngineTests.expectGradients(p, c["params_after_one_adam_step"] as! [String: Any], "\(name) one step")
+                }
+            }
+        }
+    }
+
+    /// Splitting the update over threads changes nothing (it is element-wise).
+    @Test func threadedUpdateIsIdentical() {
+        var rng = Xoshiro256(seed: 1)
+        let shape = NetworkShape(hidden: 70)
+        let p0 = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        let g = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        var results: [NetworkParameters] = []
+        for threads in [1, 2] {
+            var p = p0
+            var adam = Adam(shape: shape, learningRate: 5e-3)
+            for _ in 0..<3 { adam.update(&p, gradients: g, threads: threads) }
+            results.append(p)
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0] != p0)
+    }
+}

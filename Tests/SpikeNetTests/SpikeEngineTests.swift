@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import SpikeEvents
+import SpikeNet
+import TestSupport
+
+@Suite struct SpikeEngineTests {
+    /// Every case of snn_step.json: spikes exactly; membranes, counts, losses, L2 term and
+    /// every gradient within 1e-5 relative.
+    @Test func matchesSnnTorchFixture() throws {
+        guard let fx = try SNNStepFixture.load() else { Issue.record("fixtures/snn_step.json not found"); return }
+        let frames = fx.frames
+        let batch = Array(0..<fx.batch)
+        for c in fx.cases {
+            let name = c["name"] as! String
+            var h = Hyperparameters()
+            h.beta = c["beta"] as! Double
+            h.targetRatio = TargetRatio(correct: c["correct_rate"] as! Double, incorrect: c["incorrect_rate"] as! Double)
+            let engine = SpikeEngine(shape: fx.shape, hyperparameters: h)
+            let (out, trace) = engine.trace(fx.parameters, frames: frames, batch: batch)
+            let T = fx.steps, B = fx.batch
+            #expect(out.steps == T)
+            let hiddenSpikes = timeMajor(trace.hiddenSpikes, batch: B, steps: T, width: fx.hidden).map(Double.init)
+            #expect(hiddenSpikes == SNNStepFixture.flatten(c["hidden_spk"]!), "\(name): hidden spikes")
+            let outSpikes = timeMajor(trace.outputSpikes, batch: B, steps: T, width: fx.outputs).map(Double.init)
+            #expect(outSpikes == SNNStepFixture.flatten(c["out_spk"]!), "\(name): output spikes")
+            expectClose(timeMajor(trace.hiddenMembrane, batch: B, steps: T, width: fx.hidden),
+                        SNNStepFixture.flatten(c["hidden_mem"]!), "\(name) hidden_mem")
+            expectClose(timeMajor(trace.outputMembrane, batch: B, steps: T, width: fx.outputs),
+                        SNNStepFixture.flatten(c["out_mem"]!), "\(name) out_mem")
+            #expect(out.counts.map(Double.init) == SNNStepFixture.flatten(c["spike_counts"]!), "\(name): counts")
+            #expect(out.predictions == (c["predicted_class"] as! [Int]), "\(name): predictions")
+            #expect(Double(out.correct) / Double(B) == c["accuracy_rate"] as! Double)
+            let (on, off) = engine.lossFunction.targets(steps: T)
+            #expect(on == c["on_target"] as! Int && off == c["off_target"] as! Int)
+
+            var grads = NetworkParameters(zerosFor: fx.shape)
+            let trained = engine.forwardBackward(fx.parameters, frames: frames, batch: batch, gradients: &grads)
+            #expect(trained.counts == out.counts)
+            let l2 = fx.parameters.l2Term(lambda: 1e-5)
+            expectClose([Float(trained.loss)], [c["mse_count_loss"] as! Double], "\(name) mse_count_loss")
+            expectClose([Float(l2)], [c["l2_term"] as! Double], "\(name) l2_term")
+            expectClose([Float(trained.loss + l2)], [c["total_loss"] as! Double], "\(name) total_loss")
+            Self.expectGradients(grads, c["grads_mse_only"] as! [String: Any], "\(name) grads_mse_only")
+            grads.addL2Gradient(of: fx.parameters, lambda: 1e-5)
+            Self.expectGradients(grads, c["grads"] as! [String: Any], "\(name) grads")
+        }
+    }
+
+    static func expectGradients(_ g: NetworkParameters, _ expected: [String: Any], _ what: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) {
+        let t = g.pytorchTensors()
+        expectClose(t.fc1Weight, SNNStepFixture.flatten(expected["fc1.weight"]!), "\(what) fc1.weight", sourceLocation: sourceLocation)
+        expectClose(t.fc1Bias, SNNStepFixture.flatten(expected["fc1.bias"]!), "\(what) fc1.bias", sourceLocation: sourceLocation)
+        expectClose(t.fc2Weight, SNNStepFixture.flatten(expected["fc2.weight"]!), "\(what) fc2.weight", sourceLocation: sourceLocation)
+        expectClose(t.fc2Bias, SNNStepFixture.flatten(expected["fc2.bias"]!), "\(what) fc2.bias", sourceLocation: sourceLocation)
+    }
+
+    /// The dense reference itself reproduces the fixture, so agreeing with it means something.
+    @Test func denseReferenceMatchesSnnTorchFixture() throws {
+        guard let fx = try SNNStepFixture.load() else { Issue.record("fixtures/snn_step.json not found"); return }
+        for c in fx.cases {
+            let name = c["name"] as! String
+            let ratio = TargetRatio(correct: c["correct_rate"] as! Double, incorrect: c["incorrect_rate"] as! Double)
+            let ref = DenseReference(fx.parameters, beta: c["beta"] as! Double, ratio: ratio)
+            let r = ref.run(x: fx.x.map(Float.init), steps: fx.steps, labels: fx.labels)
+            #expect(r.hiddenSpikes.map(Double.init) == SNNStepFixture.flatten(c["hidden_spk"]!), "\(name)")
+            #expect(r.outputSpikes.map(Double.init) == SNNStepFixture.flatten(c["out_spk"]!), "\(name)")
+            expectClose([Float(r.loss)], [c["mse_count_loss"] as! Double], "\(name) loss")
+            let g = c["grads_mse_only"] as! [String: Any]
+            expectClose(r.grads.fc1Weight, SNNStepFixture.flatten(g["fc1.weight"]!), "\(name) dense fc1.weight")
+            expectClose(r.grads.fc2Weight, SNNStepFixture.flatten(g["fc2.weight"]!), "\(name) dense fc2.weight")
+            expectClose(r.grads.fc1Bias, SNNStepFixture.flatten(g["fc1.bias"]!), "\(name) dense fc1.bias")
+            expectClose(r.grads.fc2Bias, SNNStepFixture.flatten(g["fc2.bias"]!), "\(name) dense fc2.bias")
+        }
+    }
+
+    /// Event-driven engine against the dense reference on N-MNIST-sized synthetic frames of
+    /// uneven lengths (padding), a hidden size that is not a multiple of the tile width, and
+    /// weights scaled up so that hidden neurons fire often.
+    @Test(arguments: [1, 2])
+    func matchesDenseReferenceOnSyntheticFrames(threads: Int) {
+        let frames = SyntheticFrames.make(count: 5, meanSteps: 40, density: 0.02, seed: 11)
+        var rng = Xoshiro256(seed: 5)
+        let shape = NetworkShape(hidden: 45)
+        var p = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        for k in p.w1.indices { p.w1[k] *= 12 }
+        for k in p.w2.indices { p.w2[k] *= 3 }
+        Self.compareWithDense(p, frames: frames, batch: [4, 0, 2, 1, 3], beta: 0.9, threads: threads)
+    }
+
+    /// Compares spikes (exactly), counts, loss and gradients (1e-5) of the engine and the
+    /// dense reference; returns the engine's gradients.
+    @discardableResult
+    static func compareWithDense(_ p: NetworkParameters, frames: FrameSet, batch: [Int], beta: Double, threads: Int,
+                                 sourceLocation: SourceLocation = #_sourceLocation) -> NetworkParameters {
+        var h = Hyperparameters()
+        h.beta = beta
+        let engine = SpikeEngine(shape: p.shape, hyperparameters: h, threads: threads)
+        let (out, trace) = engine.trace(p, frames: frames, batch: batch)
+        var grads = NetworkParameters(zerosFor: p.shape)
+        let trained = engine.forwardBackward(p, frames: frames, batch: batch, gradients: &grads)
+        let (x, T) = DenseReference.denseInput(frames, batch: batch, inputs: p.shape.inputs)
+        let ref = DenseReference(p, beta: beta, ratio: h.targetRatio)
+        let r = ref.run(x: x, steps: T, labels: batch.map { Int(frames.labels[$0]) })
+        let B = batch.count
+        let hiddenSpikes = timeMajor(trace.hiddenSpikes, batch: B, steps: T, width: p.shape.hidden).map(Float.init)
+        #expect(hiddenSpikes == r.hiddenSpikes, "hidden spikes differ", sourceLocation: sourceLocation)
+        #expect(hiddenSpikes.contains(1), "no hidden spikes: the check would be vacuous", sourceLocation: sourceLocation)
+        #expect(timeMajor(trace.hiddenMembrane, batch: B, steps: T, width: p.shape.hidden) == r.hiddenMembrane,
+                "hidden membranes differ", sourceLocation: sourceLocation)
+        #expect(trained.counts.map(Float.init) == r.counts, "output counts differ", sourceLocation: sourceLocation)
+        #expect(out.counts == trained.counts, sourceLocation: sourceLocation)
+        expectClose([Float(trained.loss)], [r.loss], "loss", sourceLocation: sourceLocation)
+        let g = grads.pytorchTensors()
+        expectClose(g.fc1Weight, r.grads.fc1Weight, "fc1.weight grad", sourceLocation: sourceLocation)
+        expectClose(g.fc1Bias, r.grads.fc1Bias, "fc1.bias grad", sourceLocation: sourceLocation)
+        expectClose(g.fc2Weight, r.grads.fc2Weight, "fc2.weight grad", sourceLocation: sourceLocation)
+        expectClose(g.fc2Bias, r.grads.fc2Bias, "fc2.bias grad", sourceLocation: sourceLocation)
+        return grads
+    }
+
+    /// Tiles are owned by one thread each, so the thread count changes no bit of the gradients.
+    @Test func gradientsAreIdenticalForOneAndTwoThreads() {
+        let frames = SyntheticFrames.make(count: 9, meanSteps: 60, seed: 3)
+        var rng = Xoshiro256(seed: 9)
+        let p = NetworkParameters.pytorchDefault(shape: NetworkShape(hidden: 200), rng: &rng)
+        var results: [NetworkParameters] = []
+        var outputs: [BatchOutput] = []
+        for threads in [1, 2] {
+            let engine = SpikeEngine(shape: p.shape, hyperparameters: Hyperparameters(), threads: threads)
+            var g = NetworkParameters(zerosFor: p.shape)
+            outputs.append(engine.forwardBackward(p, frames: frames, batch: Array(0..<9), gradients: &g))
+            results.append(g)
+        }
+        #expect(results[0] == results[1])
+        #expect(outputs[0] == outputs[1])
+        #expect(results[0].w1.contains { $0 != 0 })
+    }
+}
