@@ -21,9 +21,13 @@ import Foundation
 ///    background noise (a Poisson process of isolated events at random pixels and polarities,
 ///    which tonic's denoise filter mostly removes) is added. Events are sorted by time, stably.
 ///
-/// With the default options the statistics resemble the real set: about 300 ms per recording,
-/// roughly 4000 events (1000–7000), both polarities about equally often, the first event
-/// within the first few milliseconds, and about 1% of the 2312 inputs active per 2000 µs window.
+/// With the default options the statistics resemble the real set. Over 1000 recordings
+/// (seed 1; the real 1000-recording subset in brackets): 4055 events on average, 1862–6475
+/// [4133, 1351–7152]; 3708 after tonic's Denoise(10 ms) [≈3816]; 306 ms from first to last
+/// event [306 ms]; first event at most 11 ms in [26 ms]; 50.6% ON events [50.0%]; 26.2 distinct
+/// active inputs per 2000 µs window, 1.13% of 2312 [26.6, 1.15%]; 779 inputs active at some
+/// point [800]. A nearest-class-mean classifier on time-summed event counts scores about 80%:
+/// learnable, but not trivially.
 ///
 /// Recording `i` is a function of `(seed, i)` only, through `deriveSeed(seed, [UInt64(i)])`,
 /// so any subset can be made in any order, in parallel, on any machine: the generator uses
@@ -171,7 +175,8 @@ public struct SyntheticNMNIST: Sendable {
 
     /// Writes recordings `0 ..< count` as `<split>/<digit>/<index, 5 digits>.bin` under
     /// `directory` in the native N-MNIST format: the layout of the official, extracted
-    /// `Train.zip`/`Test.zip`, so the real loading code reads it.
+    /// `Train.zip`/`Test.zip`, so the real loading code reads it. All ten digit folders are
+    /// created, even when `count` leaves some of them empty.
     /// - Returns: the written files' URLs, in index order.
     /// - Complexity: O(count) recordings.
     @discardableResult

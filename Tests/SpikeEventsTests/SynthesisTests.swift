@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import SpikeEvents
+@testable import SpikeEvents
 import TestSupport
 
 /// Recordings shared by the statistics and learnability tests, made once (in parallel).
@@ -170,6 +170,16 @@ private func activeInputsPerWindow(_ recording: Recording, windowMicros: UInt32 
         #expect(accuracy >= 0.6)
         #expect(accuracy <= 0.97)
         #expect(singleAccuracy <= 0.4)
+    }
+
+    @Test(arguments: [0, 1, 5, 800])
+    func timeOrderIsStable(count: Int) {
+        var rng = Xoshiro256(seed: UInt64(count))
+        // Many ties, and times beyond 2^22 µs that need a third radix pass.
+        let times = (0..<count).map { _ in rng.nextInt(below: 50) * (rng.nextInt(below: 2) == 0 ? 7 : 300_001) }
+        let order = SyntheticNMNIST.stableOrder(byTime: times)
+        let expected = Array(0..<count).sorted { (times[$0], $0) < (times[$1], $1) }
+        #expect(order == expected)
     }
 
     @Test(arguments: [(0.15, 0.23), (0.23, 0.35)])
