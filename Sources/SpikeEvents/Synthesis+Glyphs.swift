@@ -111,14 +111,16 @@ extension SyntheticNMNIST {
                 let y0 = max(0, Int((min(a.y, b.y) - reach).rounded(.down)))
                 let y1 = min(width - 1, Int((max(a.y, b.y) + reach).rounded(.up)))
                 guard x0 <= x1, y0 <= y1 else { continue }
-                let ab = b - a
-                let length2 = (ab * ab).sum()
+                // Scalar arithmetic: SIMD2 operations are slow in unoptimised (test) builds.
+                let (ax, ay) = (a.x, a.y)
+                let (abx, aby) = (b.x - ax, b.y - ay)
+                let length2 = abx * abx + aby * aby
                 for y in y0...y1 {
                     for x in x0...x1 {
-                        let ap = Point(Double(x), Double(y)) - a
-                        let s = length2 > 0 ? min(1, max(0, (ap * ab).sum() / length2)) : 0
-                        let d = ap - s * ab
-                        let distance = (d * d).sum().squareRoot()
+                        let apx = Double(x) - ax, apy = Double(y) - ay
+                        let s = length2 > 0 ? min(1, max(0, (apx * abx + apy * aby) / length2)) : 0
+                        let dx = apx - s * abx, dy = apy - s * aby
+                        let distance = (dx * dx + dy * dy).squareRoot()
                         let coverage = min(1, max(0, reach - distance)) * intensity
                         let i = y * width + x
                         if coverage > pixels[i] { pixels[i] = coverage }
