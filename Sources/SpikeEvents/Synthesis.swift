@@ -413,7 +413,7 @@ public struct SyntheticNMNIST: Sendable {
     /// The permutation that sorts `times` (each in 0 ... UInt32.max) stably: an LSD radix sort
     /// on 11-bit digits, two passes for times below 4.2 s.
     /// - Complexity: O(n · passes).
-    static func stableOrder(byTime times: [Int]) -> [Int] {
+    public static func stableOrder(byTime times: [Int]) -> [Int] {
         var order = Array(0..<times.count)
         var scratch = order
         var largest = 0

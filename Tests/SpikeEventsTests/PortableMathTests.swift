@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SpikeEvents
+import SpikeEvents
 
 @Suite struct PortableMathTests {
     @Test(arguments: [1e-300, 0.001, 0.25, 0.5, 0.999, 1, 1.25, 1.4142, 2, 3.7, 10, 1e6, 1e300])

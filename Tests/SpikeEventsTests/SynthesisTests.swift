@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SpikeEvents
+import SpikeEvents
 import TestSupport
 
 /// Recordings shared by the statistics and learnability tests, made once (in parallel).
