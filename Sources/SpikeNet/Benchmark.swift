@@ -15,6 +15,13 @@ public struct BenchmarkCase: Sendable, Codable, Equatable {
     /// snnTorch's training speed on this machine for the configuration (DESIGN.md), if measured.
     public var snnTorchRecordingsPerSecond: Double?
     public var speedup: Double?
+    /// Share of the timed wall time per part of a training step: hidden forward, output
+    /// layer, hidden backward, and the rest (L2 gradient, Adam, zeroing).
+    public var timeShares: [String: Double]
+    /// Recordings per second of CPU time used by the process (user + system) while timing:
+    /// equals `recordingsPerSecond · threads` on an otherwise idle machine, and shows how
+    /// much a busy machine slowed the wall-clock figure.
+    public var recordingsPerCPUSecond: Double
 }
 
 /// What `spikesweep bench` reports.
@@ -87,6 +94,8 @@ public enum Benchmark {
         }
         for _ in 0..<warmup { _ = step(nextBatch()) }
         var batches = 0, recordings = 0, steps = 0
+        let phasesBefore = engine.phaseSeconds
+        let cpuBefore = processCPUSeconds
         let start = DispatchTime.now().uptimeNanoseconds
         var elapsed = 0.0
         while batches < minBatches || elapsed < minSeconds {
@@ -96,12 +105,17 @@ public enum Benchmark {
             recordings += batch.count
             elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
+        let cpu = processCPUSeconds - cpuBefore
+        let phases = zip(engine.phaseSeconds, phasesBefore).map { ($0 - $1) / elapsed }
+        let shares = ["hidden_forward": phases[0], "output_layer": phases[1], "hidden_backward": phases[2],
+                      "other": max(0, 1 - phases.reduce(0, +))]
         let reference = snnTorchReference(hidden: hidden, windowMicros: frames.windowMicros, batchSize: batchSize)
         let rate = Double(recordings) / elapsed
         return BenchmarkCase(hidden: hidden, windowMicros: frames.windowMicros, batchSize: batchSize, threads: threads,
                              meanSteps: Double(steps) / Double(batches), batches: batches,
                              recordingsPerSecond: rate, millisecondsPerBatch: elapsed * 1000 / Double(batches),
-                             snnTorchRecordingsPerSecond: reference, speedup: reference.map { rate / $0 })
+                             snnTorchRecordingsPerSecond: reference, speedup: reference.map { rate / $0 },
+                             timeShares: shares, recordingsPerCPUSecond: Double(recordings) / cpu)
     }
 
     /// Synthetic frames standing in for N-MNIST at `windowMicros`: 1.1% density, about
@@ -110,6 +124,18 @@ public enum Benchmark {
         let steps = max(1, 150 * 2000 / max(1, windowMicros))
         let density = min(1, 0.011 * Double(windowMicros) / 2000)
         return SyntheticFrames.make(count: count, meanSteps: steps, density: density, windowMicros: windowMicros, seed: seed)
+    }
+
+    /// User + system CPU time of this process so far.
+    static var processCPUSeconds: Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// Peak resident set size of this process in MB.

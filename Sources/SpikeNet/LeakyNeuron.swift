@@ -46,14 +46,14 @@ public struct ArctanSurrogate: Sendable, Hashable {
     }
 
     /// The surrogate derivative at x = mem − thr.
-    @inlinable
+    @inlinable @inline(__always)
     public func derivative(_ x: Float) -> Float {
         let s = scale * x
         return halfAlpha / (1 + s * s)
     }
 
     /// The surrogate derivative of eight lanes at once.
-    @inlinable
+    @inlinable @inline(__always)
     public func derivative(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let s = scale * x
         return SIMD8(repeating: halfAlpha) / (1 + s * s)

@@ -56,15 +56,27 @@ public final class SpikeEngine {
     public let surrogate: ArctanSurrogate
     public let lossFunction: SpikeCountLoss
     public let threads: Int
+    /// Wall time spent in each phase since the engine was made (hidden forward, output layer,
+    /// hidden backward), for profiling.
+    public private(set) var phaseSeconds: [Double] = [0, 0, 0]
+    /// Recordings per group (see `run`); results do not depend on it.
+    public var groupSize: Int = ProcessInfo.processInfo.environment["SPIKESWEEP_GROUP"].flatMap { Int($0) } ?? 16
 
     // Per-batch buffers, grown on demand.
-    private var spikeBits: [UInt32] = []   // [B][T][tiles]
+    private var spikeBits: [UInt64] = []   // [B][T][tiles]
+    private let hiddenSurrogate = Workspace<Float>()  // [tiles][B][T][64]
     private var outSurrogate: [Float] = [] // [B][T][C]
     private var outDelta: [Float] = []     // [B][T][C]  dL/dmem2
     private var counts: [Int32] = []       // [B][C]
     private var w2Transposed: [Float] = [] // [C][paddedHidden]
-    private var scratch: [Workspace<Float>] // per thread: [T][tileWidth] surrogate values, then 4×[C]
+    private var scratch: [Workspace<Float>] // per thread: 4×[C]
     private let hiddenTraceBuffer = Workspace<Float>()
+    // The batch's entries regrouped by input (a transposed index), for the dW1 scatter.
+    private let distinctInput = Workspace<Int32>()    // per recording: its active inputs, ascending
+    private let distinctEnd = Workspace<Int32>()      // end of each input's occurrences
+    private let occurrenceStep = Workspace<Int32>()   // occurrences: step (descending per input)
+    private let occurrenceCount = Workspace<Float>()  // and event count
+    private var counters: [Workspace<Int32>]          // per thread: one counter per input
     private let outputTraceBuffer = Workspace<Float>()
 
     public init(shape: NetworkShape, neuron: LeakyParameters, surrogate: ArctanSurrogate = ArctanSurrogate(),
@@ -75,6 +87,7 @@ public final class SpikeEngine {
         self.lossFunction = loss
         self.threads = max(1, threads)
         scratch = (0..<max(1, threads)).map { _ in Workspace<Float>() }
+        counters = (0..<max(1, threads)).map { _ in Workspace<Int32>() }
     }
 
     public convenience init(shape: NetworkShape, hyperparameters h: Hyperparameters, threads: Int = 1) {
@@ -88,6 +101,7 @@ public final class SpikeEngine {
         var stepCount: [Int]  // its own length
         var labels: [Int]
         var steps: Int        // padded length T
+        var entryOffset: [Int] // prefix sums of the recordings' entry counts, [B+1]
     }
 
     func layout(_ frames: FrameSet, _ batch: [Int]) -> BatchLayout {
@@ -97,18 +111,26 @@ public final class SpikeEngine {
             count.append(frames.stepCount(of: r))
             labels.append(Int(frames.labels[r]))
         }
-        return BatchLayout(stepBase: base, stepCount: count, labels: labels, steps: count.max() ?? 0)
+        var offsets = [0]
+        for (k, r) in batch.enumerated() {
+            _ = r
+            let entries = Int(frames.stepEntryStart[base[k] + count[k]] - frames.stepEntryStart[base[k]])
+            offsets.append(offsets.last! + entries)
+        }
+        return BatchLayout(stepBase: base, stepCount: count, labels: labels, steps: count.max() ?? 0, entryOffset: offsets)
     }
 
     private func prepare(batchSize b: Int, steps t: Int) {
         let tiles = shape.tileCount, c = shape.outputs
         func grow<T: Numeric>(_ a: inout [T], _ n: Int) { if a.count < n { a = [T](repeating: 0, count: n) } }
         grow(&spikeBits, b * t * tiles)
+        hiddenSurrogate.reserve(min(b, groupSize) * t * shape.paddedHidden)
         grow(&outSurrogate, b * t * c)
         grow(&outDelta, b * t * c)
         grow(&counts, b * c)
         grow(&w2Transposed, c * shape.paddedHidden)
-        for buffer in scratch { buffer.reserve(t * NetworkShape.tileWidth + 4 * c) }
+        for buffer in scratch { buffer.reserve(4 * c) }
+        for buffer in counters { buffer.reserve(shape.inputs) }
     }
 
     // MARK: - Public entry points
@@ -153,6 +175,11 @@ public final class SpikeEngine {
         let bCount = batch.count, T = lay.steps, C = shape.outputs, tiles = shape.tileCount
         precondition(bCount > 0, "empty batch")
         prepare(batchSize: bCount, steps: T)
+        if gradients != nil {
+            let n = max(1, lay.entryOffset.last!)
+            for w in [distinctInput, distinctEnd, occurrenceStep] { w.reserve(n) }
+            occurrenceCount.reserve(n)
+        }
         let training = gradients != nil
         let loss = lossFunction.targets(steps: T)
         if training {
@@ -161,7 +188,8 @@ public final class SpikeEngine {
         }
         let ctx = Context(shape: shape, neuron: neuron, surrogate: surrogate, steps: T,
                           stepBase: lay.stepBase, stepCount: lay.stepCount, labels: lay.labels,
-                          on: loss.on, off: loss.off, batch: bCount)
+                          on: loss.on, off: loss.off, batch: bCount,
+                          entryCount: (0..<bCount).map { lay.entryOffset[$0 + 1] - lay.entryOffset[$0] })
 
         frames.inputs.withUnsafeBufferPointer { inputs in
         frames.counts.withUnsafeBufferPointer { eventCounts in
@@ -177,53 +205,90 @@ public final class SpikeEngine {
         w2Transposed.withUnsafeBufferPointer { w2t in
             let ev = Events(inputs: inputs.baseAddress!, counts: eventCounts.baseAddress!, stepStart: stepStart.baseAddress!)
             let scratchPointers = scratch.map(\.pointer)
+            let counterPointers = counters.map(\.pointer)
+            let index = InputIndex(distinctInput: distinctInput.pointer, distinctEnd: distinctEnd.pointer,
+                                   occurrenceStep: occurrenceStep.pointer, occurrenceCount: occurrenceCount.pointer)
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
+            let sgHidden = hiddenSurrogate.pointer
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
-
-            // Phase 1: hidden forward, tile by tile.
-            perThread { th in
-                for tile in stride(from: th, to: tiles, by: self.threads) {
-                    for b in 0..<bCount {
-                        Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
-                                              w1: w1.baseAddress!, b1: b1.baseAddress!,
-                                              bits: bits.baseAddress!, surrogateOut: nil,
-                                              membraneTrace: hiddenTrace)
-                    }
-                }
+            let group = groupSize
+            let tileBlock = min(group, bCount) * T * NetworkShape.tileWidth
+            // Surrogate values of recording b (of the current group starting at g0) in `tile`.
+            @inline(__always) func surrogate(_ tile: Int, _ b: Int, _ g0: Int) -> UnsafeMutablePointer<Float> {
+                sgHidden + tile * tileBlock + (b - g0) * T * NetworkShape.tileWidth
             }
-            // Phase 2: output layer, recording by recording.
-            perThread { th in
-                for b in stride(from: th, to: bCount, by: self.threads) {
-                    Kernels.outputLayer(ctx, recording: b, bits: bits.baseAddress!, w2: w2.baseAddress!, b2: b2.baseAddress!,
-                                        counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
-                                        delta: training ? outD.baseAddress! : nil,
-                                        scratch: scratchPointers[th], membraneTrace: outTrace)
-                }
+            var clock = DispatchTime.now().uptimeNanoseconds
+            func lap(_ phase: Int) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                phaseSeconds[phase] += Double(now - clock) / 1e9
+                clock = now
             }
-            guard let gradients else { return }
-            let g = gradients
-            g.pointee.w1.withUnsafeMutableBufferPointer { dw1 in
-            g.pointee.b1.withUnsafeMutableBufferPointer { db1 in
-            g.pointee.w2.withUnsafeMutableBufferPointer { dw2 in
-            g.pointee.b2.withUnsafeMutableBufferPointer { db2 in
-                // Phase 3: hidden backward, tile by tile.
-                perThread { th in
-                    for tile in stride(from: th, to: tiles, by: self.threads) {
-                        for b in 0..<bCount {
-                            Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b,
-                                                   w1: w1.baseAddress!, b1: b1.baseAddress!, w2t: w2t.baseAddress!,
-                                                   bits: bits.baseAddress!, delta: outD.baseAddress!,
-                                                   scratch: scratchPointers[th],
-                                                   dw1: dw1.baseAddress!, db1: db1.baseAddress!, dw2: dw2.baseAddress!)
+            func phases(_ dw1: UnsafeMutablePointer<Float>?, _ db1: UnsafeMutablePointer<Float>?,
+                        _ dw2: UnsafeMutablePointer<Float>?, _ db2: UnsafeMutablePointer<Float>?) {
+                // The batch runs in groups of recordings, so that the surrogate values kept
+                // between the forward and the backward pass stay in cache. Every gradient
+                // element is still summed over recordings in ascending order.
+                for g0 in stride(from: 0, to: bCount, by: group) {
+                    let members = g0..<min(g0 + group, bCount)
+                    // Phase 1: hidden forward, tile by tile.
+                    perThread { th in
+                        for tile in stride(from: th, to: tiles, by: self.threads) {
+                            for b in members {
+                                Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
+                                                      w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
+                                                      surrogateOut: training ? surrogate(tile, b, g0) : nil,
+                                                      membraneTrace: hiddenTrace)
+                            }
                         }
                     }
+                    lap(0)
+                    // Phase 2: output layer, recording by recording.
+                    perThread { th in
+                        for b in stride(from: members.lowerBound + th, to: members.upperBound, by: self.threads) {
+                            Kernels.outputLayer(ctx, recording: b, bits: bits.baseAddress!, w2: w2.baseAddress!, b2: b2.baseAddress!,
+                                                counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
+                                                delta: training ? outD.baseAddress! : nil,
+                                                scratch: scratchPointers[th], membraneTrace: outTrace)
+                            if training {
+                                Kernels.buildInputIndex(ctx, ev, recording: b, offset: lay.entryOffset[b],
+                                                        counter: counterPointers[th], distinctInput: distinctInput.pointer,
+                                                        distinctEnd: distinctEnd.pointer, occurrenceStep: occurrenceStep.pointer,
+                                                        occurrenceCount: occurrenceCount.pointer)
+                            }
+                        }
+                    }
+                    lap(1)
+                    guard let dw1, let db1, let dw2 else { continue }
+                    // Phase 3: hidden backward, tile by tile.
+                    perThread { th in
+                        for tile in stride(from: th, to: tiles, by: self.threads) {
+                            let biasSlot = db1 + tile * NetworkShape.tileWidth
+                            var biasGradient = Lanes(biasSlot)
+                            for b in members {
+                                Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b, w2t: w2t.baseAddress!,
+                                                       bits: bits.baseAddress!, delta: outD.baseAddress!,
+                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient,
+                                                       index: index, entryOffset: lay.entryOffset[b], dw1: dw1, dw2: dw2)
+                            }
+                            biasGradient.store(biasSlot)
+                        }
+                    }
+                    lap(2)
                 }
+                guard let db2 else { return }
                 // db2 = Σ_b Σ_t dmem2, in a fixed order.
                 for b in 0..<bCount {
                     for t in 0..<T {
                         for c in 0..<C { db2[c] += outD[(b * T + t) * C + c] }
                     }
                 }
+            }
+            guard let g = gradients else { phases(nil, nil, nil, nil); return }
+            g.pointee.w1.withUnsafeMutableBufferPointer { dw1 in
+            g.pointee.b1.withUnsafeMutableBufferPointer { db1 in
+            g.pointee.w2.withUnsafeMutableBufferPointer { dw2 in
+            g.pointee.b2.withUnsafeMutableBufferPointer { db2 in
+                phases(dw1.baseAddress!, db1.baseAddress!, dw2.baseAddress!, db2.baseAddress!)
             }}}}
         }}}}}}}}}}}}
 
@@ -279,6 +344,15 @@ struct Context {
     let on: Int
     let off: Int
     let batch: Int
+    let entryCount: [Int]
+}
+
+/// The transposed (by input) view of a batch's entries built by `Kernels.buildInputIndex`.
+struct InputIndex {
+    let distinctInput: UnsafeMutablePointer<Int32>
+    let distinctEnd: UnsafeMutablePointer<Int32>
+    let occurrenceStep: UnsafeMutablePointer<Int32>
+    let occurrenceCount: UnsafeMutablePointer<Float>
 }
 
 /// Raw views of a frame set's sparse entries.
@@ -290,45 +364,73 @@ struct Events {
 
 typealias V8 = SIMD8<Float>
 
+/// The 64 lanes of one hidden tile, held in eight AVX registers.
+struct Lanes {
+    var v0, v1, v2, v3, v4, v5, v6, v7: V8
+
+    @inline(__always)
+    init(repeating x: Float) {
+        let v = V8(repeating: x)
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (v, v, v, v, v, v, v, v)
+    }
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (l(0), l(1), l(2), l(3), l(4), l(5), l(6), l(7))
+    }
+
+    @inline(__always)
+    init(_ v0: V8, _ v1: V8, _ v2: V8, _ v3: V8, _ v4: V8, _ v5: V8, _ v6: V8, _ v7: V8) {
+        (self.v0, self.v1, self.v2, self.v3, self.v4, self.v5, self.v6, self.v7) = (v0, v1, v2, v3, v4, v5, v6, v7)
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        @inline(__always) func s(_ v: V8, _ k: Int) { UnsafeMutableRawPointer(p + 8 &* k).storeBytes(of: v, as: V8.self) }
+        s(v0, 0); s(v1, 1); s(v2, 2); s(v3, 3); s(v4, 4); s(v5, 5); s(v6, 6); s(v7, 7)
+    }
+
+    /// self = fma(c, p[0..<64], self), lane by lane.
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        v0 = v0.addingProduct(c, l(0)); v1 = v1.addingProduct(c, l(1))
+        v2 = v2.addingProduct(c, l(2)); v3 = v3.addingProduct(c, l(3))
+        v4 = v4.addingProduct(c, l(4)); v5 = v5.addingProduct(c, l(5))
+        v6 = v6.addingProduct(c, l(6)); v7 = v7.addingProduct(c, l(7))
+    }
+
+    /// p[0..<64] = fma(c, self, p[0..<64]).
+    @inline(__always)
+    func scatterProduct(_ c: Float, into p: UnsafeMutablePointer<Float>) {
+        @inline(__always) func f(_ v: V8, _ k: Int) {
+            let q = UnsafeMutableRawPointer(p + 8 &* k)
+            q.storeBytes(of: q.loadUnaligned(as: V8.self).addingProduct(c, v), as: V8.self)
+        }
+        f(v0, 0); f(v1, 1); f(v2, 2); f(v3, 3); f(v4, 4); f(v5, 5); f(v6, 6); f(v7, 7)
+    }
+
+    @inline(__always)
+    func map(_ f: (V8) -> V8) -> Lanes { Lanes(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6), f(v7)) }
+
+    @inline(__always)
+    func map(_ o: Lanes, _ f: (V8, V8) -> V8) -> Lanes {
+        Lanes(f(v0, o.v0), f(v1, o.v1), f(v2, o.v2), f(v3, o.v3), f(v4, o.v4), f(v5, o.v5), f(v6, o.v6), f(v7, o.v7))
+    }
+
+    /// Bit k set when lane k is above `thr` (a spike).
+    @inline(__always)
+    func bits(above thr: V8) -> UInt64 {
+        @inline(__always) func b(_ v: V8) -> UInt64 {
+            UInt64(SIMD8<UInt32>(repeating: 0).replacing(with: Kernels.lanePowers, where: v .> thr).wrappedSum())
+        }
+        return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24 | b(v4) << 32 | b(v5) << 40 | b(v6) << 48 | b(v7) << 56
+    }
+}
+
 enum Kernels {
     static let lanePowers = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ offset: Int) -> V8 {
-        UnsafeRawPointer(p + offset).loadUnaligned(as: V8.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ offset: Int) {
-        UnsafeMutableRawPointer(p + offset).storeBytes(of: v, as: V8.self)
-    }
-
-    @inline(__always)
-    static func maskBits(_ mask: SIMDMask<SIMD8<Int32>>) -> UInt32 {
-        SIMD8<UInt32>(repeating: 0).replacing(with: lanePowers, where: mask).wrappedSum()
-    }
-
-    /// The tile's input current at step t: b1 + Σ count·W1[input] over the active inputs (FMA,
-    /// ascending input order), then one Leaky step. Returns the new membrane in 4 vectors.
-    @inline(__always)
-    static func leakyStep(_ ev: Events, entries: Range<Int>, w1Tile: UnsafePointer<Float>,
-                          bias: (V8, V8, V8, V8), mem: inout (V8, V8, V8, V8), beta: Float, thr: Float) {
-        var a0 = bias.0, a1 = bias.1, a2 = bias.2, a3 = bias.3
-        for e in entries {
-            let row = w1Tile + Int(ev.inputs[e]) &* NetworkShape.tileWidth
-            let c = Float(ev.counts[e])
-            a0 = a0.addingProduct(c, load(row, 0))
-            a1 = a1.addingProduct(c, load(row, 8))
-            a2 = a2.addingProduct(c, load(row, 16))
-            a3 = a3.addingProduct(c, load(row, 24))
-        }
-        let zero = V8(repeating: 0), thrV = V8(repeating: thr)
-        @inline(__always) func step(_ m: V8, _ a: V8) -> V8 {
-            let reset = zero.replacing(with: thrV, where: m .> thrV)
-            return ((beta * m) + a) - reset
-        }
-        mem = (step(mem.0, a0), step(mem.1, a1), step(mem.2, a2), step(mem.3, a3))
-    }
 
     @inline(__always)
     static func entryRange(_ ctx: Context, _ ev: Events, recording b: Int, step t: Int) -> Range<Int> {
@@ -337,41 +439,41 @@ enum Kernels {
         return Int(ev.stepStart[s]) ..< Int(ev.stepStart[s + 1])
     }
 
-    /// Phase 1 for one tile and one recording: spike bits, and optionally surrogate values
-    /// [T][32] and membranes (trace, [B][T][paddedHidden]).
+    /// Phase 1 for one tile and one recording. Per step: the input current
+    /// `b1 + Σ count·W1[input]` over the active inputs (fused multiply-adds in ascending input
+    /// order), the Leaky step `((β·mem) + cur) − reset·thr`, spike bits into `bits`, and the
+    /// surrogate derivatives into `surrogateOut` ([T][64]) and membranes into `membraneTrace`
+    /// ([B][T][paddedHidden]) when given.
     static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
-                              bits: UnsafeMutablePointer<UInt32>, surrogateOut: UnsafeMutablePointer<Float>?,
+                              bits: UnsafeMutablePointer<UInt64>, surrogateOut: UnsafeMutablePointer<Float>?,
                               membraneTrace: UnsafeMutablePointer<Float>?) {
         let W = NetworkShape.tileWidth, T = ctx.steps, tiles = ctx.shape.tileCount
         let w1Tile = w1 + tile * ctx.shape.inputs * W
         let j0 = tile * W
-        let bias = (load(b1, j0), load(b1, j0 + 8), load(b1, j0 + 16), load(b1, j0 + 24))
-        let beta = ctx.neuron.beta, thr = ctx.neuron.threshold
-        let thrV = V8(repeating: thr)
-        var mem = (V8(repeating: 0), V8(repeating: 0), V8(repeating: 0), V8(repeating: 0))
+        let bias = Lanes(b1 + j0)
+        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold), zero = V8(repeating: 0)
+        let surrogate = ctx.surrogate
+        var mem = Lanes(repeating: 0)
         for t in 0..<T {
-            leakyStep(ev, entries: entryRange(ctx, ev, recording: b, step: t), w1Tile: w1Tile,
-                      bias: bias, mem: &mem, beta: beta, thr: thr)
-            let word = maskBits(mem.0 .> thrV) | maskBits(mem.1 .> thrV) << 8 | maskBits(mem.2 .> thrV) << 16 | maskBits(mem.3 .> thrV) << 24
-            bits[(b * T + t) * tiles + tile] = word
+            var cur = bias
+            for e in entryRange(ctx, ev, recording: b, step: t) {
+                cur.addProduct(Float(ev.counts[e]), w1Tile + Int(ev.inputs[e]) &* W)
+            }
+            mem = mem.map(cur) { m, a in ((betaV * m) + a) - zero.replacing(with: thrV, where: m .> thrV) }
+            bits[(b * T + t) * tiles + tile] = mem.bits(above: thrV)
             if let sg = surrogateOut {
-                let o = t * W
-                store(ctx.surrogate.derivative(mem.0 - thrV), sg, o)
-                store(ctx.surrogate.derivative(mem.1 - thrV), sg, o + 8)
-                store(ctx.surrogate.derivative(mem.2 - thrV), sg, o + 16)
-                store(ctx.surrogate.derivative(mem.3 - thrV), sg, o + 24)
+                mem.map { surrogate.derivative($0 - thrV) }.store(sg + t * W)
             }
             if let trace = membraneTrace {
-                let o = (b * T + t) * ctx.shape.paddedHidden + j0
-                store(mem.0, trace, o); store(mem.1, trace, o + 8); store(mem.2, trace, o + 16); store(mem.3, trace, o + 24)
+                mem.store(trace + (b * T + t) * ctx.shape.paddedHidden + j0)
             }
         }
     }
 
     /// Phase 2 for one recording: output currents from the spiking hidden neurons, Leaky steps,
     /// counts, and (when `delta` is given) the output layer's BPTT into `delta` [T][C].
-    static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt32>,
+    static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt64>,
                             w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
                             counts: UnsafeMutablePointer<Int32>, surrogate sgOut: UnsafeMutablePointer<Float>,
                             delta: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
@@ -423,41 +525,65 @@ enum Kernels {
         }
     }
 
-    /// Phase 3 for one tile and one recording: recompute the tile's forward (surrogate values
-    /// into `scratch`), then BPTT backward in time, scattering dW1 into the active inputs' rows.
+    /// Regroups recording b's entries by input (ascending), each input's occurrences by step
+    /// (descending), into the arrays at `offset` (its first entry's position in the batch).
+    /// The distinct-input list ends where `distinctEnd` stops increasing past the entries.
+    static func buildInputIndex(_ ctx: Context, _ ev: Events, recording b: Int, offset o: Int,
+                                counter: UnsafeMutablePointer<Int32>, distinctInput: UnsafeMutablePointer<Int32>,
+                                distinctEnd: UnsafeMutablePointer<Int32>, occurrenceStep: UnsafeMutablePointer<Int32>,
+                                occurrenceCount: UnsafeMutablePointer<Float>) {
+        let inputs = ctx.shape.inputs, Tr = ctx.stepCount[b], base = ctx.stepBase[b]
+        let first = Int(ev.stepStart[base]), end = Int(ev.stepStart[base + Tr])
+        counter.update(repeating: 0, count: inputs)
+        for e in first..<end { counter[Int(ev.inputs[e])] &+= 1 }
+        var k = 0, running = Int32(o)
+        for i in 0..<inputs where counter[i] != 0 {
+            let n = counter[i]
+            distinctInput[o + k] = Int32(i)
+            counter[i] = running
+            running &+= n
+            distinctEnd[o + k] = running
+            k += 1
+        }
+        // Mark the end of the list (when it is shorter than the entries).
+        if o + k < o + (end - first) { distinctInput[o + k] = -1 }
+        for t in stride(from: Tr - 1, through: 0, by: -1) {
+            for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
+                let i = Int(ev.inputs[e])
+                let pos = Int(counter[i])
+                counter[i] = Int32(pos + 1)
+                occurrenceStep[pos] = Int32(t)
+                occurrenceCount[pos] = Float(ev.counts[e])
+            }
+        }
+    }
+
+    /// Phase 3 for one tile and one recording, from the surrogate values phase 1 stored
+    /// ([T][64] at `surrogate`, overwritten with dL/dmem1): BPTT backward in time, `dW2`
+    /// from the spiking neurons, `db1` summed; then `dW1` row by row over the recording's
+    /// active inputs, each row read and written once, its updates applied in descending step
+    /// order (the same order, hence the same bits, as a scatter step by step).
     static func hiddenBackward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
-                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, w2t: UnsafePointer<Float>,
-                               bits: UnsafeMutablePointer<UInt32>, delta: UnsafePointer<Float>,
-                               scratch: UnsafeMutablePointer<Float>,
-                               dw1: UnsafeMutablePointer<Float>, db1: UnsafeMutablePointer<Float>,
-                               dw2: UnsafeMutablePointer<Float>) {
+                               w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
+                               surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
+                               index: InputIndex, entryOffset o: Int,
+                               dw1: UnsafeMutablePointer<Float>, dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount
-        hiddenForward(ctx, ev, tile: tile, recording: b, w1: w1, b1: b1, bits: bits,
-                      surrogateOut: scratch, membraneTrace: nil)
         let j0 = tile * W
         let dw1Tile = dw1 + tile * ctx.shape.inputs * W
         let betaV = V8(repeating: ctx.neuron.beta)
-        var d0 = V8(repeating: 0), d1 = d0, d2 = d0, d3 = d0
-        var s0 = load(db1, j0), s1 = load(db1, j0 + 8), s2 = load(db1, j0 + 16), s3 = load(db1, j0 + 24)
+        var d = Lanes(repeating: 0)
+        var s = biasGradient
         for t in stride(from: T - 1, through: 0, by: -1) {
             let dm2 = delta + (b * T + t) * C
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
-            var g0 = V8(repeating: 0), g1 = g0, g2 = g0, g3 = g0
-            for c in 0..<C {
-                let w = w2t + c * hp + j0
-                let x = dm2[c]
-                g0 = g0.addingProduct(x, load(w, 0))
-                g1 = g1.addingProduct(x, load(w, 8))
-                g2 = g2.addingProduct(x, load(w, 16))
-                g3 = g3.addingProduct(x, load(w, 24))
-            }
-            let sg = UnsafePointer(scratch) + t * W
-            d0 = g0 * load(sg, 0) + betaV * d0
-            d1 = g1 * load(sg, 8) + betaV * d1
-            d2 = g2 * load(sg, 16) + betaV * d2
-            d3 = g3 * load(sg, 24) + betaV * d3
-            s0 += d0; s1 += d1; s2 += d2; s3 += d3
+            var g = Lanes(repeating: 0)
+            for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
+            let slot = surrogate + t * W
+            d = g.map(Lanes(slot)) { $0 * $1 }.map(d) { $0 + betaV * $1 }
+            d.store(slot)
+            s = s.map(d) { $0 + $1 }
             // dW2[j] += dmem2[t] for the tile's spiking neurons.
             var word = bits[(b * T + t) * tiles + tile]
             while word != 0 {
@@ -466,16 +592,42 @@ enum Kernels {
                 let row = dw2 + j * C
                 for c in 0..<C { row[c] += dm2[c] }
             }
-            // dW1[input] += count · dmem1[t] for the active inputs.
-            for e in entryRange(ctx, ev, recording: b, step: t) {
-                let row = dw1Tile + Int(ev.inputs[e]) &* W
-                let c = Float(ev.counts[e])
-                store(load(row, 0).addingProduct(c, d0), row, 0)
-                store(load(row, 8).addingProduct(c, d1), row, 8)
-                store(load(row, 16).addingProduct(c, d2), row, 16)
-                store(load(row, 24).addingProduct(c, d3), row, 24)
-            }
         }
-        store(s0, db1, j0); store(s1, db1, j0 + 8); store(s2, db1, j0 + 16); store(s3, db1, j0 + 24)
+        biasGradient = s
+        // dW1[input] += Σ_t count · dmem1[t] over the recording's active inputs, two rows at a
+        // time so that their (independent) chains of fused multiply-adds overlap.
+        let entries = ctx.entryCount[b]
+        var k = o
+        var start = o
+        @inline(__always) func isRow(_ k: Int) -> Bool { k < o + entries && index.distinctInput[k] >= 0 }
+        while isRow(k) && isRow(k + 1) {
+            let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
+            let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
+            let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
+            var a = Lanes(rowA), c = Lanes(rowB)
+            let nA = endA - start, nB = endB - endA
+            for q in 0..<min(nA, nB) {
+                a.addProduct(index.occurrenceCount[start + q], surrogate + Int(index.occurrenceStep[start + q]) &* W)
+                c.addProduct(index.occurrenceCount[endA + q], surrogate + Int(index.occurrenceStep[endA + q]) &* W)
+            }
+            for q in (start + min(nA, nB))..<endA {
+                a.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
+            }
+            for q in (endA + min(nA, nB))..<endB {
+                c.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
+            }
+            a.store(rowA)
+            c.store(rowB)
+            start = endB
+            k += 2
+        }
+        if isRow(k) {
+            let row = dw1Tile + Int(index.distinctInput[k]) &* W
+            var acc = Lanes(row)
+            for q in start..<Int(index.distinctEnd[k]) {
+                acc.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
+            }
+            acc.store(row)
+        }
     }
 }

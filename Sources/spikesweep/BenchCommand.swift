@@ -68,7 +68,7 @@ extension SpikeSweep {
                 if !json {
                     print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
                           + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
-                    print("hidden  window_us  threads  mean_T  rec/s     ms/batch  snnTorch  speed-up")
+                    print("hidden  window_us  threads  mean_T  rec/s     ms/batch  snnTorch  speed-up  rec/cpu-s  time shares")
                 }
                 for (h, w) in configurations {
                     for t in threadCounts {
@@ -79,7 +79,11 @@ extension SpikeSweep {
                             let speedup = c.speedup.map { String(format: "%.1fx", $0) } ?? "-"
                             print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", h, w, t, c.meanSteps,
                                          c.recordingsPerSecond, c.millisecondsPerBatch)
-                                  + reference.leftPadded(8) + "  " + speedup.leftPadded(8))
+                                  + reference.leftPadded(8) + "  " + speedup.leftPadded(8) + "  "
+                                  + String(format: "%8.1f  ", c.recordingsPerCPUSecond)
+                                  + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
+                                           100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
+                                           100 * c.timeShares["hidden_backward"]!, 100 * c.timeShares["other"]!))
                             fflush(stdout)
                         }
                     }

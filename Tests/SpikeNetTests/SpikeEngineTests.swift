@@ -138,3 +138,33 @@ import TestSupport
         #expect(results[0].w1.contains { $0 != 0 })
     }
 }
+
+extension SpikeEngineTests {
+    /// Event-driven engine against the dense reference on real frames (batches of recordings
+    /// of different lengths), with 1 and 2 threads: identical spikes, gradients within 1e-5.
+    @Test(arguments: [1, 2])
+    func matchesDenseReferenceOnRealFrames(threads: Int) throws {
+        guard let frames = RealFrames.window2000 else { print(SharedData.skipMessage); return }
+        #expect(frames.count == 1000)
+        var rng = Xoshiro256(seed: 21)
+        let p = NetworkParameters.pytorchDefault(shape: NetworkShape(hidden: 100), rng: &rng)
+        let batch = [3, 141, 592, 653, 589, 793]
+        let lengths = Set(batch.map { frames.stepCount(of: $0) })
+        #expect(lengths.count > 1, "the batch should need padding")
+        Self.compareWithDense(p, frames: frames, batch: batch, beta: 0.9, threads: threads)
+    }
+
+    /// The same after some training (weights no longer at their initial scale) and with
+    /// β = 0.7, so that the comparison covers a realistic spiking regime.
+    @Test func matchesDenseReferenceOnRealFramesAfterTraining() throws {
+        guard let frames = RealFrames.window2000 else { print(SharedData.skipMessage); return }
+        var h = Hyperparameters()
+        h.hidden = 100
+        h.beta = 0.7
+        h.batchSize = 32
+        let run = try TrainingRun(hyperparameters: h, training: frames.subset(Array(0..<256)),
+                                  options: TrainingOptions(epochs: 2, seed: 4))
+        _ = try run.run()
+        Self.compareWithDense(run.parameters, frames: frames, batch: [900, 901, 902, 903, 904], beta: 0.7, threads: 2)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import SpikeEvents
+import SpikeNet
+import TestSupport
+
+@Suite struct CheckpointTests {
+    static func write(to path: String, seed: UInt64 = 5) throws -> TrainingRun {
+        let run = try TrainingRun(hyperparameters: TrainingRunTests.hyperparameters(), training: TrainingRunTests.frames,
+                                  options: TrainingOptions(epochs: 1, seed: seed, checkpointPath: path))
+        _ = try run.run()
+        return run
+    }
+
+    @Test func restoresEverythingARunNeeds() throws {
+        let dir = try SharedData.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.ckpt").path
+        let run = try Self.write(to: path)
+        let c = try Checkpoint.read(path: path, shape: run.shape)
+        #expect(c.parameters == run.parameters)
+        #expect(c.optimizer == run.optimizer)
+        #expect(c.shuffler == run.shuffler)
+        #expect(c.history == run.history)
+    }
+
+    @Test func rejectsCorruptionAndOtherRuns() throws {
+        let dir = try SharedData.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.ckpt").path
+        let run = try Self.write(to: path)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        // Another seed or other hyper-parameters must not resume this checkpoint.
+        #expect(throws: TrainingError.self) {
+            _ = try TrainingRun(hyperparameters: TrainingRunTests.hyperparameters(), training: TrainingRunTests.frames,
+                                options: TrainingOptions(epochs: 2, seed: 6, checkpointPath: path))
+        }
+        var other = TrainingRunTests.hyperparameters()
+        other.learningRate = 1e-3
+        #expect(throws: TrainingError.self) {
+            _ = try TrainingRun(hyperparameters: other, training: TrainingRunTests.frames,
+                                options: TrainingOptions(epochs: 2, seed: 5, checkpointPath: path))
+        }
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try Checkpoint.read(path: path, shape: run.shape)
+            Issue.record("accepted a corrupt checkpoint")
+        } catch let e as TrainingError {
+            #expect("\(e)".contains("checksum"))
+        }
+    }
+}
