@@ -36,10 +36,12 @@ let package = Package(
         .executable(name: "spikesweep", targets: ["spikesweep"]),
         .library(name: "SpikeEvents", targets: ["SpikeEvents"]),
         .library(name: "SpikeNet", targets: ["SpikeNet"]),
+        .library(name: "Sweeps", targets: ["Sweeps"]),
         .library(name: "Cluster", targets: ["Cluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -47,17 +49,20 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "SpikeEvents", dependencies: ["CZlib"], swiftSettings: hotSwiftSettings),
         .target(name: "SpikeNet", dependencies: ["SpikeEvents", "COpenBLAS"], swiftSettings: hotSwiftSettings),
-        .target(name: "Cluster", dependencies: ["SpikeNet", "CMPI"]),
+        .target(name: "Sweeps", dependencies: ["SpikeNet", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Cluster", dependencies: ["Sweeps", "CMPI"]),
         .executableTarget(
             name: "spikesweep",
             dependencies: [
-                "SpikeEvents", "SpikeNet", "Cluster",
+                "SpikeEvents", "SpikeNet", "Sweeps", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "TestSupport", dependencies: ["SpikeEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),
+        .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -8,10 +8,10 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
     public var description: String { "MPI error in \(function) (code \(code)): \(message)" }
 }
 
-/// The one place where MPI return codes become Swift errors (every MPI call goes through it).
+/// The one place where MPI return codes become Swift errors: every MPI call goes through it.
 @discardableResult
 @inline(__always)
-func mpiCheck(_ code: Int32, _ function: @autoclosure () -> String) throws -> Int32 {
+public func mpiCheck(_ code: Int32, _ function: @autoclosure () -> String) throws -> Int32 {
     if code == cmpi_success() { return code }
     throw MPIError(function: function(), code: code, message: mpiErrorString(code))
 }

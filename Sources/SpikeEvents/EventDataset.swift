@@ -99,6 +99,11 @@ public struct EventDataset: Sendable, Equatable {
 
     private func frames(_ options: Framing.Options, _ chosen: ArraySlice<Int>) -> FrameSet {
         var result = FrameSet(windowMicros: options.windowMicros, denoiseMicros: options.denoiseMicros)
+        // Entries never outnumber events; steps are about duration / window.
+        let events = chosen.reduce(0) { $0 + eventCount(of: $1) }
+        result.inputs.reserveCapacity(events)
+        result.counts.reserveCapacity(events)
+        result.stepEntryStart.reserveCapacity(chosen.count * (320_000 / options.windowMicros + 2) + 1)
         var scratch = Framing.Scratch()
         for r in chosen {
             withEvents(of: r) { t, i in

@@ -9,7 +9,9 @@ public struct StratifiedFolds: Sendable, Equatable {
     /// Fold (0 ..< foldCount) of each recording.
     public let assignment: [Int]
 
-    public init(labels: [UInt8], folds: Int, seed: UInt64) throws {
+    /// - Parameter stratified: false deals all recordings as one class (plain shuffled k-fold).
+    public init(labels: [UInt8], folds: Int, seed: UInt64, stratified: Bool = true) throws {
+        let labels = stratified ? labels : [UInt8](repeating: 0, count: labels.count)
         guard folds >= 2 else { throw FoldError(message: "folds must be >= 2, got \(folds)") }
         guard labels.count >= folds else {
             throw FoldError(message: "cannot split \(labels.count) recordings into \(folds) folds")

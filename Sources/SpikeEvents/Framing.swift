@@ -30,7 +30,9 @@ public enum Framing {
     public struct Scratch {
         var kept: [Int32] = []
         var countOf = [UInt16](repeating: 0, count: NMNIST.inputCount)
-        var touched: [UInt16] = []
+        /// One bit per input touched in the current step; scanning it emits inputs in order
+        /// without sorting.
+        var touched = [UInt64](repeating: 0, count: (NMNIST.inputCount + 63) / 64)
         public init() {}
     }
 
@@ -69,25 +71,33 @@ public enum Framing {
         let t0 = times[Int(first)]
         let stepCount = max(1, Int((times[Int(last)] - t0) / window))
         var step = 0
-        func closeStep() {
-            scratch.touched.sort()
-            for input in scratch.touched {
-                frames.inputs.append(input)
-                frames.counts.append(UInt8(min(scratch.countOf[Int(input)], 255)))
-                scratch.countOf[Int(input)] = 0
+        scratch.countOf.withUnsafeMutableBufferPointer { countOf in
+            scratch.touched.withUnsafeMutableBufferPointer { touched in
+                func closeStep() {
+                    for w in 0..<touched.count where touched[w] != 0 {
+                        var bits = touched[w]
+                        touched[w] = 0
+                        while bits != 0 {
+                            let input = w << 6 | bits.trailingZeroBitCount
+                            bits &= bits &- 1
+                            frames.inputs.append(UInt16(input))
+                            frames.counts.append(UInt8(min(countOf[input], 255)))
+                            countOf[input] = 0
+                        }
+                    }
+                    frames.stepEntryStart.append(Int32(frames.inputs.count))
+                }
+                for k in scratch.kept {
+                    let bin = Int((times[Int(k)] - t0) / window)
+                    if bin >= stepCount { break }
+                    while step < bin { closeStep(); step += 1 }
+                    let input = Int(inputs[Int(k)])
+                    touched[input >> 6] |= 1 << UInt64(input & 63)
+                    countOf[input] &+= 1
+                }
+                while step < stepCount { closeStep(); step += 1 }
             }
-            scratch.touched.removeAll(keepingCapacity: true)
-            frames.stepEntryStart.append(Int32(frames.inputs.count))
         }
-        for k in scratch.kept {
-            let bin = Int((times[Int(k)] - t0) / window)
-            if bin >= stepCount { break }
-            while step < bin { closeStep(); step += 1 }
-            let input = inputs[Int(k)]
-            if scratch.countOf[Int(input)] == 0 { scratch.touched.append(input) }
-            scratch.countOf[Int(input)] &+= 1
-        }
-        while step < stepCount { closeStep(); step += 1 }
         frames.labels.append(label)
         frames.recordingStepStart.append(Int32(frames.stepEntryStart.count - 1))
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpikeEvents
 
 @main
 struct SpikeSweep: ParsableCommand {
@@ -9,10 +10,6 @@ struct SpikeSweep: ParsableCommand {
             Prepare data once, train and benchmark the engine, run sweeps locally, under \
             mpirun or as Slurm jobs, and read ranked leaderboards.
             """,
-        version: SpikeSweepVersion.string,
-        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self])
-}
-
-enum SpikeSweepVersion {
-    static let string = "0.1.0"
+        version: ToolVersion.string,
+        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self, Sweep.self, LeaderboardCommand.self, Final.self, Report.self])
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import Cluster
+import Cluster
 
 @Suite struct MPILibraryTests {
     @Test func reportsOpenMPIVersionBeforeInit() throws {

@@ -1,0 +1,37 @@
+# SpikeSweep: the two commands on a fresh machine are `make demo` and `make test`.
+# Both install missing Debian packages first (as root; otherwise they say what to install).
+
+SWIFT ?= swift
+CONFIG ?= release
+BIN := .build/$(CONFIG)/spikesweep
+DEMO := demo-out
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+# The whole test suite, in release mode (tests train real networks).
+test: deps
+	$(SWIFT) build -c $(CONFIG)
+	$(SWIFT) test -c $(CONFIG)
+
+# Synthetic N-MNIST -> prepared file -> statistics -> the smoke sweep -> its leaderboard.
+demo: build
+	@mkdir -p $(DEMO)
+	$(BIN) data synth -o $(DEMO)/synthetic-train.spk --count 1000 --seed 1
+	$(BIN) data inspect $(DEMO)/synthetic-train.spk
+	$(BIN) sweep sweeps/smoke.yaml --results $(DEMO)/results
+	$(BIN) leaderboard $(DEMO)/results/smoke --format md
+
+# Benchmarks (see README "Performance"); BENCH_DATA may point at a prepared real subset.
+bench: build
+	$(BIN) data bench $(or $(BENCH_DATA),$(DEMO)/synthetic-train.spk)
+
+clean:
+	rm -rf .build $(DEMO)

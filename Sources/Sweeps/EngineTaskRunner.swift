@@ -1,0 +1,105 @@
+import Foundation
+import SpikeEvents
+import SpikeNet
+
+/// Runs sweep tasks with the SNN engine: frames for the task's (window, denoise) are made once
+/// and shared by every worker, the fold's recordings are split off, and one single-threaded
+/// `TrainingRun` trains and validates. Checkpoints go to `checkpointDirectory/<task id>.ckpt`
+/// at every epoch end and are removed when the task is done, so a killed or preempted task
+/// resumes where it stopped.
+public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
+    public let dataset: EventDataset
+    public let folds: StratifiedFolds
+    public let epochs: Int
+    public let firstSaccadeOnly: Bool
+    public let checkpointDirectory: URL?
+    /// Test hook: tasks of these configuration ids diverge in their first batch.
+    public let failingConfigIDs: Set<String>
+    /// Called after every epoch of every task (from worker threads).
+    public var epochObserver: (@Sendable (SweepTask, EpochMetrics) -> Void)?
+
+    private let cache = FrameCache(capacity: 2)
+
+    public init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, failingConfigIDs: Set<String> = []) throws {
+        self.dataset = dataset
+        folds = try StratifiedFolds(labels: dataset.labels, folds: spec.folds, seed: spec.seed, stratified: spec.stratified)
+        epochs = spec.epochs
+        firstSaccadeOnly = spec.firstSaccadeOnly
+        self.checkpointDirectory = checkpointDirectory
+        self.failingConfigIDs = failingConfigIDs
+        if let checkpointDirectory {
+            try? FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
+        }
+    }
+
+    public func run(_ task: SweepTask, worker: String) -> TaskOutcome {
+        let started = Date()
+        let h = task.hyperparameters
+        let options = Framing.Options(windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros, firstSaccadeOnly: firstSaccadeOnly)
+        let frames = cache.frames(for: options) { dataset.frames(options) }
+        let training = frames.subset(folds.trainingIndices(fold: task.fold))
+        let validation = frames.subset(folds.validationIndices(fold: task.fold))
+        let checkpoint = checkpointDirectory?.appendingPathComponent("\(task.id).ckpt").path
+        var lastEpochEnd = started
+        var epochSeconds: [Int: Double] = [:]
+        do {
+            let run = try TrainingRun(
+                hyperparameters: h, training: training, validation: validation,
+                options: TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
+                                         faultInjection: failingConfigIDs.contains(task.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil))
+            let result = try run.run { metrics in
+                let now = Date()
+                epochSeconds[metrics.epoch] = now.timeIntervalSince(lastEpochEnd)
+                lastEpochEnd = now
+                self.epochObserver?(task, metrics)
+            }
+            if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
+            let records = result.epochs.map {
+                EpochRecord(epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy,
+                            validationAccuracy: $0.validationAccuracy ?? .nan, seconds: epochSeconds[$0.epoch] ?? 0)
+            }
+            return TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .ok,
+                               validationAccuracy: result.finalValidationAccuracy, trainAccuracy: result.finalTrainAccuracy,
+                               trainLoss: result.epochs.last?.trainLoss, epochs: records,
+                               seconds: Date().timeIntervalSince(started), recordingsPerSecond: result.recordingsPerSecond,
+                               worker: worker, error: nil)
+        } catch {
+            if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
+            return .failure(task, error: "\(error)", seconds: Date().timeIntervalSince(started), worker: worker)
+        }
+    }
+}
+
+/// Frames per framing options, computed once and shared; keeps the most recent `capacity`.
+final class FrameCache: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var entries: [(Framing.Options, FrameSet)] = []
+    private var inProgress: Set<Framing.Options> = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func frames(for options: Framing.Options, make: () -> FrameSet) -> FrameSet {
+        condition.lock()
+        while true {
+            if let i = entries.firstIndex(where: { $0.0 == options }) {
+                let hit = entries.remove(at: i)
+                entries.append(hit)
+                condition.unlock()
+                return hit.1
+            }
+            if !inProgress.contains(options) { break }
+            condition.wait()
+        }
+        inProgress.insert(options)
+        condition.unlock()
+        let made = make()
+        condition.lock()
+        inProgress.remove(options)
+        entries.append((options, made))
+        if entries.count > capacity { entries.removeFirst() }
+        condition.broadcast()
+        condition.unlock()
+        return made
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import SpikeNet
+
+/// Configurations ranked by mean fold validation accuracy, like the study's Tables 1–2.
+public struct Leaderboard: Codable, Sendable, Equatable {
+    public struct Row: Codable, Sendable, Equatable {
+        public var rank: Int
+        public var configID: String
+        public var label: String
+        /// Every sweep parameter's value, canonical names.
+        public var parameters: [String: String]
+        public var meanAccuracy: Double?
+        /// Population standard deviation over folds (numpy's default, ddof = 0).
+        public var stdAccuracy: Double?
+        public var minAccuracy: Double?
+        public var maxAccuracy: Double?
+        public var foldsDone: Int
+        public var foldsTotal: Int
+        public var foldsFailed: Int
+        public var meanTrainSeconds: Double?
+    }
+
+    public var name: String
+    public var swept: [String]
+    public var fixed: [String: String]
+    public var folds: Int
+    public var epochs: Int
+    public var rows: [Row]
+
+    /// Builds the leaderboard of `plan` from outcomes; for a task seen more than once, an
+    /// `ok` outcome wins over a failure and a later row over an earlier one.
+    public init(plan: SweepPlan, outcomes: [TaskOutcome]) {
+        let byTask = Self.latestOutcomes(outcomes)
+        name = plan.spec.name
+        swept = plan.spec.sweptParameters.map(\.rawValue)
+        let sweptSet = Set(plan.spec.sweptParameters)
+        var fixed: [String: String] = [:]
+        if let first = plan.configurations.first {
+            for p in SweepParameter.allCases where !sweptSet.contains(p) { fixed[p.rawValue] = first.value(of: p).description }
+        }
+        self.fixed = fixed
+        folds = plan.spec.folds
+        epochs = plan.spec.epochs
+        var rows: [Row] = []
+        for (c, config) in plan.configurations.enumerated() {
+            let tasks = plan.tasks.filter { $0.configIndex == c }
+            let done = tasks.compactMap { byTask[$0.id] }
+            let ok = done.filter { $0.status == .ok }
+            let accuracies = ok.compactMap(\.validationAccuracy)
+            let mean = accuracies.isEmpty ? nil : accuracies.reduce(0, +) / Double(accuracies.count)
+            let std = mean.map { m in (accuracies.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(accuracies.count)).squareRoot() }
+            let seconds = ok.map(\.seconds)
+            rows.append(Row(rank: 0, configID: plan.configIDs[c], label: plan.label(ofConfig: c),
+                            parameters: Dictionary(uniqueKeysWithValues: SweepParameter.allCases.map { ($0.rawValue, config.value(of: $0).description) }),
+                            meanAccuracy: mean, stdAccuracy: std, minAccuracy: accuracies.min(), maxAccuracy: accuracies.max(),
+                            foldsDone: ok.count, foldsTotal: tasks.count, foldsFailed: done.count - ok.count,
+                            meanTrainSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +) / Double(seconds.count)))
+        }
+        // Stable sort: equal means keep the grid's order.
+        let order = rows.indices.sorted { a, b in
+            switch (rows[a].meanAccuracy, rows[b].meanAccuracy) {
+            case let (x?, y?): return x != y ? x > y : a < b
+            case (.some, nil): return true
+            case (nil, .some): return false
+            case (nil, nil): return a < b
+            }
+        }
+        self.rows = order.enumerated().map { rank, i in var r = rows[i]; r.rank = rank + 1; return r }
+    }
+
+    static func latestOutcomes(_ outcomes: [TaskOutcome]) -> [String: TaskOutcome] {
+        var byTask: [String: TaskOutcome] = [:]
+        for o in outcomes {
+            if let existing = byTask[o.taskID], existing.status == .ok, o.status == .failed { continue }
+            byTask[o.taskID] = o
+        }
+        return byTask
+    }
+
+    /// The first `n` rows.
+    public func top(_ n: Int) -> Leaderboard {
+        var copy = self
+        copy.rows = Array(rows.prefix(max(0, n)))
+        return copy
+    }
+
+    static func number(_ v: Double?, _ digits: Int = 6) -> String {
+        guard let v else { return "" }
+        return String(format: "%.\(digits)f", v)
+    }
+
+    /// `leaderboard.csv`: every parameter, the accuracy statistics and mean training time.
+    public var csv: String {
+        let parameterNames = SweepParameter.allCases.map(\.rawValue)
+        var out = CSV.line(["rank", "config_id", "mean_accuracy", "std_accuracy", "min_accuracy", "max_accuracy",
+                            "folds_done", "folds_total", "folds_failed", "mean_train_seconds"] + parameterNames)
+        for r in rows {
+            out += CSV.line([String(r.rank), r.configID, Self.number(r.meanAccuracy), Self.number(r.stdAccuracy),
+                             Self.number(r.minAccuracy), Self.number(r.maxAccuracy), String(r.foldsDone),
+                             String(r.foldsTotal), String(r.foldsFailed), Self.number(r.meanTrainSeconds, 2)]
+                            + parameterNames.map { r.parameters[$0] ?? "" })
+        }
+        return out
+    }
+
+    /// `leaderboard.md`: laid out like the study's tables (Accuracy, then the swept parameters).
+    public var markdown: String {
+        let sweptParameters = swept.compactMap(SweepParameter.init(rawValue:))
+        var out = "# \(name): \(folds)-fold cross-validation, \(epochs) epoch\(epochs == 1 ? "" : "s")\n\n"
+        if !fixed.isEmpty {
+            out += "Fixed: " + SweepParameter.allCases.compactMap { p in fixed[p.rawValue].map { "\(p.rawValue) = \($0)" } }
+                .joined(separator: ", ") + ".\n\n"
+        }
+        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.tableHeader).joined(separator: " | ") + " | Folds |\n"
+        out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count) + "---:|\n"
+        for r in rows {
+            let accuracy = r.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
+            let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
+            let folds = r.foldsFailed > 0 ? "\(r.foldsDone)/\(r.foldsTotal) (\(r.foldsFailed) failed)" : "\(r.foldsDone)/\(r.foldsTotal)"
+            out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.rawValue] ?? "" }.joined(separator: " | ")
+                + " | \(folds) |\n"
+        }
+        return out
+    }
+
+    /// A plain-text table for terminals.
+    public var table: String {
+        let sweptParameters = swept.compactMap(SweepParameter.init(rawValue:))
+        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.rawValue) + ["folds", "s/fold", "config"]
+        var lines: [[String]] = [header]
+        func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
+        for r in rows {
+            var line: [String] = [String(r.rank), f4(r.meanAccuracy), f4(r.stdAccuracy), f4(r.minAccuracy), f4(r.maxAccuracy)]
+            for p in sweptParameters { line.append(r.parameters[p.rawValue] ?? "") }
+            line.append("\(r.foldsDone)/\(r.foldsTotal)")
+            line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
+            line.append(r.configID)
+            lines.append(line)
+        }
+        let widths = header.indices.map { i in lines.map { $0[i].count }.max() ?? 0 }
+        return lines.map { line in
+            line.enumerated().map { i, f in f + String(repeating: " ", count: widths[i] - f.count) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n") + "\n"
+    }
+}

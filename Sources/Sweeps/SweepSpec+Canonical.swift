@@ -1,0 +1,56 @@
+import Foundation
+import SpikeEvents
+import SpikeNet
+
+extension SweepSpec {
+    /// The resolved spec as YAML: every parameter spelled out (defaults included), grid keys
+    /// in canonical order. Written to `results/<name>/spec.yaml`; parsing it gives back an
+    /// equal spec.
+    public var canonicalYAML: String {
+        func quote(_ s: String) -> String {
+            let data = try! JSONEncoder().encode(s)
+            return String(decoding: data, as: UTF8.self)
+        }
+        func source(_ d: DataSource) -> String {
+            switch d {
+            case .path(let p, let labels): return labels.map { "train: \(quote(p)), labels: \(quote($0))" } ?? "train: \(quote(p))"
+            case .synthetic(let count, let seed): return "synthetic: {count: \(count), seed: \(seed)}"
+            }
+        }
+        func yamlValue(_ v: SweepValue) -> String {
+            if case .ratio = v { return quote(v.description) }
+            return v.description
+        }
+        var out = "name: \(quote(name))\n"
+        var data = source(self.data)
+        if let test, case .path(let p, _) = test { data += ", test: \(quote(p))" }
+        out += "data: {\(data)}\n"
+        out += "cv: {folds: \(folds), stratified: \(stratified)}\n"
+        out += "epochs: \(epochs)\nseed: \(seed)\nfirst_saccade: \(firstSaccadeOnly)\n"
+        if !grid.isEmpty {
+            out += "grid:\n"
+            for (p, values) in grid { out += "  \(p.rawValue): [\(values.map(yamlValue).joined(separator: ", "))]\n" }
+        }
+        let base = configurations[0]
+        let swept = Set(grid.map(\.parameter))
+        let pinned = SweepParameter.allCases.filter { !swept.contains($0) }
+        if !pinned.isEmpty {
+            out += "fixed:\n"
+            for p in pinned { out += "  \(p.rawValue): \(yamlValue(fixed[p] ?? base.value(of: p)))\n" }
+        }
+        return out
+    }
+
+    /// A hash of everything that defines the sweep's results except where the data lives
+    /// (the dataset fingerprint covers what the data is).
+    public var resultHash: String {
+        var copy = self
+        copy.data = .path("", labels: nil)
+        copy.test = nil
+        if case .synthetic = data { copy.data = data }
+        var f = Fingerprinter()
+        f.mix(Array(copy.canonicalYAML.utf8))
+        let hex = String(f.value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

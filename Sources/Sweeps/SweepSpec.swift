@@ -1,0 +1,364 @@
+import Foundation
+import SpikeNet
+import Yams
+
+/// A problem in a sweep spec, as one line naming the file, line and key path.
+public struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var line: Int?
+    public var keyPath: String
+    public var message: String
+
+    public var description: String {
+        var s = file
+        if let line { s += ": line \(line)" }
+        if !keyPath.isEmpty { s += ": \(keyPath)" }
+        return s + ": " + message
+    }
+}
+
+/// A sweep: which data, which folds, how long, and the grid of hyper-parameters (`grid` is a
+/// cartesian product; `fixed` pins values; anything unnamed takes the engine's default).
+///
+/// ```yaml
+/// name: table1
+/// data: {train: data/nmnist-train.spk}   # or {synthetic: {count: 600, seed: 1}}
+/// cv: {folds: 5, stratified: true}
+/// epochs: 3
+/// seed: 1
+/// grid:
+///   beta: [0.7, 0.9, 0.95]
+///   hidden: [100, 200, 400, 800]
+/// fixed: {batch_size: 128, lr: 5.0e-3}
+/// ```
+public struct SweepSpec: Sendable, Equatable {
+    /// Where the training recordings come from.
+    public enum DataSource: Sendable, Equatable {
+        /// A prepared `.spk` file or any raw source `spikesweep data prepare` reads.
+        case path(String, labels: String?)
+        /// Synthetic N-MNIST generated in memory.
+        case synthetic(count: Int, seed: UInt64)
+    }
+
+    public var name: String
+    public var data: DataSource
+    /// Optional held-out test split for `spikesweep final`.
+    public var test: DataSource?
+    public var folds: Int
+    public var stratified: Bool
+    public var epochs: Int
+    public var seed: UInt64
+    /// Keep only the first saccade (first 100 ms) of every recording.
+    public var firstSaccadeOnly: Bool
+    /// Swept parameters in canonical order, each with its values in the order written.
+    public var grid: [(parameter: SweepParameter, values: [SweepValue])]
+    /// Pinned parameters.
+    public var fixed: [SweepParameter: SweepValue]
+
+    public static func == (a: SweepSpec, b: SweepSpec) -> Bool {
+        a.name == b.name && a.data == b.data && a.test == b.test && a.folds == b.folds && a.stratified == b.stratified
+            && a.epochs == b.epochs && a.seed == b.seed && a.firstSaccadeOnly == b.firstSaccadeOnly
+            && a.grid.elementsEqual(b.grid) { $0.parameter == $1.parameter && $0.values == $1.values }
+            && a.fixed == b.fixed
+    }
+
+    /// Every configuration of the grid, in canonical order (first parameter slowest).
+    public var configurations: [Hyperparameters] {
+        var base = Hyperparameters()
+        for (p, v) in fixed { base.set(p, v) }
+        var result = [base]
+        for (parameter, values) in grid {
+            result = result.flatMap { config in
+                values.map { value -> Hyperparameters in
+                    var c = config
+                    c.set(parameter, value)
+                    return c
+                }
+            }
+        }
+        return result
+    }
+
+    /// The swept parameters, in canonical order.
+    public var sweptParameters: [SweepParameter] { grid.map(\.parameter) }
+
+    /// Reads and validates a spec file.
+    public static func load(path: String) throws -> SweepSpec {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw SpecError(file: path, line: nil, keyPath: "", message: "cannot read spec: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses and validates spec text; the first problem is thrown.
+    public static func parse(_ text: String, file: String) throws -> SweepSpec {
+        var parser = SpecParser(file: file)
+        return try parser.parse(text)
+    }
+}
+
+/// Walks the YAML node tree with a key path, so every error says where it is.
+struct SpecParser {
+    let file: String
+
+    func fail(_ node: Node?, _ path: String, _ message: String) -> SpecError {
+        SpecError(file: file, line: node?.mark?.line, keyPath: path, message: message)
+    }
+
+    mutating func parse(_ text: String) throws -> SweepSpec {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw yamlError(error)
+        } catch {
+            throw fail(nil, "", "not valid YAML: \(error)")
+        }
+        guard let root else { throw fail(nil, "", "spec is empty") }
+        let top = try mapping(root, "", allowed: ["name", "data", "cv", "epochs", "seed", "grid", "fixed", "first_saccade"])
+
+        guard let nameNode = top["name"] else { throw fail(root, "name", "missing (every sweep needs a name; results go to results/<name>/)") }
+        let name = try string(nameNode, "name")
+        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw fail(nameNode, "name", "'\(name)' cannot name a results folder (no '/', control characters, '.' or '..')")
+        }
+
+        guard let dataNode = top["data"] else { throw fail(root, "data", "missing (e.g. data: {train: data/nmnist-train.spk})") }
+        let dataMap = try mapping(dataNode, "data", allowed: ["train", "test", "labels", "synthetic"])
+        let labels = try dataMap["labels"].map { try string($0, "data.labels") }
+        let data: SweepSpec.DataSource
+        switch (dataMap["train"], dataMap["synthetic"]) {
+        case (let train?, nil):
+            data = .path(try string(train, "data.train"), labels: labels)
+        case (nil, let synthetic?):
+            let s = try mapping(synthetic, "data.synthetic", allowed: ["count", "seed"])
+            guard let countNode = s["count"] else { throw fail(synthetic, "data.synthetic.count", "missing") }
+            let count = try integer(countNode, "data.synthetic.count")
+            guard count >= 10 else { throw fail(countNode, "data.synthetic.count", "must be >= 10, got \(count)") }
+            let seed = try s["seed"].map { try integer($0, "data.synthetic.seed") } ?? 1
+            guard seed >= 0 else { throw fail(s["seed"], "data.synthetic.seed", "must be >= 0, got \(seed)") }
+            data = .synthetic(count: count, seed: UInt64(seed))
+        case (.some, .some):
+            throw fail(dataNode, "data", "give either train or synthetic, not both")
+        case (nil, nil):
+            throw fail(dataNode, "data", "needs train: FILE (or synthetic: {count: N})")
+        }
+        let test = try dataMap["test"].map { SweepSpec.DataSource.path(try string($0, "data.test"), labels: nil) }
+
+        var folds = 5, stratified = true
+        if let cvNode = top["cv"] {
+            let cv = try mapping(cvNode, "cv", allowed: ["folds", "stratified"])
+            if let f = cv["folds"] {
+                folds = try integer(f, "cv.folds")
+                guard folds >= 2 else { throw fail(f, "cv.folds", "must be >= 2, got \(folds)") }
+            }
+            if let s = cv["stratified"] { stratified = try bool(s, "cv.stratified") }
+        }
+
+        guard let epochsNode = top["epochs"] else { throw fail(root, "epochs", "missing (e.g. epochs: 3)") }
+        let epochs = try integer(epochsNode, "epochs")
+        guard epochs >= 1 else { throw fail(epochsNode, "epochs", "must be >= 1, got \(epochs)") }
+
+        var seed: UInt64 = 1
+        if let seedNode = top["seed"] {
+            let s = try integer(seedNode, "seed")
+            guard s >= 0 else { throw fail(seedNode, "seed", "must be >= 0, got \(s)") }
+            seed = UInt64(s)
+        }
+        let firstSaccade = try top["first_saccade"].map { try bool($0, "first_saccade") } ?? false
+
+        var grid: [(SweepParameter, [SweepValue])] = []
+        var gridLines: [SweepParameter: Int] = [:]
+        if let gridNode = top["grid"] {
+            let g = try mapping(gridNode, "grid", allowed: SweepParameter.allCases.map(\.rawValue))
+            for (key, valueNode) in g.pairs {
+                let parameter = SweepParameter(rawValue: key)!
+                let path = "grid.\(key)"
+                guard case .sequence(let seq) = valueNode else {
+                    throw fail(valueNode, path, "expected a list of values, e.g. \(key): [\(example(parameter))]")
+                }
+                guard !seq.isEmpty else { throw fail(valueNode, path, "empty list (give at least one value)") }
+                var values: [SweepValue] = []
+                for (i, item) in seq.enumerated() {
+                    let v = try value(item, parameter, "\(path)[\(i)]")
+                    if let first = values.firstIndex(of: v) {
+                        throw fail(item, "\(path)[\(i)]", "\(v) is listed twice (also at [\(first)])")
+                    }
+                    values.append(v)
+                }
+                grid.append((parameter, values))
+                gridLines[parameter] = valueNode.mark?.line
+            }
+        }
+        grid.sort { $0.0 < $1.0 }
+
+        var fixed: [SweepParameter: SweepValue] = [:]
+        if let fixedNode = top["fixed"] {
+            let f = try mapping(fixedNode, "fixed", allowed: SweepParameter.allCases.map(\.rawValue))
+            for (key, valueNode) in f.pairs {
+                let parameter = SweepParameter(rawValue: key)!
+                if let line = gridLines[parameter] {
+                    throw fail(valueNode, "fixed.\(key)", "also swept in grid (line \(line)); keep one")
+                }
+                fixed[parameter] = try value(valueNode, parameter, "fixed.\(key)")
+            }
+        }
+        return SweepSpec(name: name, data: data, test: test, folds: folds, stratified: stratified, epochs: epochs,
+                         seed: seed, firstSaccadeOnly: firstSaccade, grid: grid, fixed: fixed)
+    }
+
+    // MARK: - Typed readers
+
+    struct Mapping {
+        var pairs: [(String, Node)]
+        subscript(key: String) -> Node? { pairs.first { $0.0 == key }?.1 }
+    }
+
+    func mapping(_ node: Node, _ path: String, allowed: [String]) throws -> Mapping {
+        guard case .mapping(let m) = node else {
+            throw fail(node, path.isEmpty ? "(top level)" : path, "expected a mapping of keys to values")
+        }
+        // Yams itself rejects duplicate keys (see `yamlError`).
+        var pairs: [(String, Node)] = []
+        for (k, v) in m {
+            guard case .scalar(let s) = k else { throw fail(k, path, "keys must be plain names") }
+            let key = s.string
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            guard allowed.contains(key) else {
+                var message = "unknown key '\(key)'"
+                if let near = allowed.min(by: { editDistance($0, key) < editDistance($1, key) }), editDistance(near, key) <= (key.count >= 6 ? 3 : 2) {
+                    message += " (did you mean '\(near)'?)"
+                }
+                message += "; allowed: \(allowed.joined(separator: ", "))"
+                throw fail(k, keyPath, message)
+            }
+            pairs.append((key, v))
+        }
+        return Mapping(pairs: pairs)
+    }
+
+    func scalarText(_ node: Node, _ path: String, expected: String) throws -> Node.Scalar {
+        guard case .scalar(let s) = node else { throw fail(node, path, "expected \(expected), got a \(kind(node))") }
+        return s
+    }
+
+    func string(_ node: Node, _ path: String) throws -> String {
+        try scalarText(node, path, expected: "a string").string
+    }
+
+    func integer(_ node: Node, _ path: String) throws -> Int {
+        let s = try scalarText(node, path, expected: "a whole number")
+        if let v = Int(s.string) { return v }
+        if let d = Double(s.string), d == d.rounded(), abs(d) < 1e15, s.style == .plain { return Int(d) }
+        throw fail(node, path, "expected a whole number, got '\(s.string)'")
+    }
+
+    func number(_ node: Node, _ path: String) throws -> Double {
+        let s = try scalarText(node, path, expected: "a number")
+        guard s.style == .plain, let v = Double(s.string), v.isFinite else {
+            throw fail(node, path, "expected a number, got '\(s.string)'")
+        }
+        return v
+    }
+
+    func bool(_ node: Node, _ path: String) throws -> Bool {
+        let s = try scalarText(node, path, expected: "true or false")
+        switch s.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw fail(node, path, "expected true or false, got '\(s.string)'")
+        }
+    }
+
+    /// Reads and range-checks one parameter value.
+    func value(_ node: Node, _ parameter: SweepParameter, _ path: String) throws -> SweepValue {
+        switch parameter {
+        case .beta:
+            let v = try number(node, path)
+            guard v > 0, v <= 1 else { throw fail(node, path, "beta must be in (0, 1], got \(SweepValue.format(v))") }
+            return .number(v)
+        case .hidden, .windowMicros, .batchSize:
+            let v = try integer(node, path)
+            guard v >= 1 else {
+                let what = parameter == .windowMicros ? "window_us must be >= 1 us" : "\(parameter.rawValue) must be >= 1"
+                throw fail(node, path, "\(what), got \(v)")
+            }
+            if parameter == .hidden && v > 1_000_000 { throw fail(node, path, "hidden must be <= 1000000, got \(v)") }
+            return .integer(v)
+        case .denoiseMicros:
+            if case .scalar(let s) = node, ["off", "none", "false", "null", "~"].contains(s.string.lowercased()) { return .off }
+            let v = try integer(node, path)
+            guard v >= 1 else { throw fail(node, path, "denoise_us must be >= 1 us or off, got \(v)") }
+            return .integer(v)
+        case .targetRatio:
+            let s = try scalarText(node, path, expected: "a ratio like \"0.8/0.2\"")
+            guard let r = TargetRatio(s.string) else {
+                throw fail(node, path, "expected a ratio like \"0.8/0.2\" (correct/incorrect rate), got '\(s.string)'")
+            }
+            guard (0...1).contains(r.correct), (0...1).contains(r.incorrect) else {
+                throw fail(node, path, "rates must be in [0, 1], got \(s.string)")
+            }
+            return .ratio(r)
+        case .learningRate:
+            let v = try number(node, path)
+            guard v > 0 else { throw fail(node, path, "lr must be > 0, got \(SweepValue.format(v))") }
+            return .number(v)
+        case .l2:
+            let v = try number(node, path)
+            guard v >= 0 else { throw fail(node, path, "l2 must be >= 0, got \(SweepValue.format(v))") }
+            return .number(v)
+        }
+    }
+
+    func example(_ p: SweepParameter) -> String {
+        switch p {
+        case .beta: "0.7, 0.9"
+        case .hidden: "100, 800"
+        case .windowMicros: "1000, 2000"
+        case .targetRatio: "\"0.8/0.2\", \"0.95/0.05\""
+        case .batchSize: "64, 128"
+        case .learningRate: "1.0e-3, 5.0e-3"
+        case .l2: "0, 1.0e-5"
+        case .denoiseMicros: "10000, off"
+        }
+    }
+
+    func kind(_ node: Node) -> String {
+        switch node {
+        case .scalar: "single value"
+        case .mapping: "mapping"
+        case .sequence: "list"
+        case .alias: "alias"
+        }
+    }
+
+    func yamlError(_ error: YamlError) -> SpecError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return SpecError(file: file, line: mark.line, keyPath: "", message: "not valid YAML: \(problem)")
+        case .composer(_, let problem, let mark, _):
+            return SpecError(file: file, line: mark.line, keyPath: "", message: "not valid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return SpecError(file: file, line: context.mark.line, keyPath: duplicates.joined(separator: ", "),
+                             message: "duplicate key (given more than once in the same mapping)")
+        default:
+            let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            return SpecError(file: file, line: nil, keyPath: "", message: "not valid YAML: \(text)")
+        }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + [Int](repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

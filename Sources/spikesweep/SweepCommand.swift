@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import SpikeEvents
+import Sweeps
+
+extension SpikeSweep {
+    struct Sweep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a hyper-parameter sweep: every (configuration, fold) task, ranked by mean fold accuracy.",
+            discussion: """
+                Results go to RESULTS/<name>/: spec.yaml, manifest.json, folds.csv and epochs.csv \
+                (one row per finished task, written as it finishes), leaderboard.csv and leaderboard.md. \
+                Re-running the same spec skips finished tasks, so an interrupted sweep resumes; a \
+                different spec under the same name is refused unless --fresh.
+
+                Examples:
+                  spikesweep sweep sweeps/smoke.yaml
+                  spikesweep sweep sweeps/nmnist-small-table1.yaml --workers 2
+                """)
+
+        @Argument(help: "The sweep spec (YAML).")
+        var spec: String
+
+        @Option(help: "In-process workers, each training one task single-threaded (default: the number of cores).")
+        var workers: Int?
+
+        @Option(help: "Results root folder; the sweep writes to RESULTS/<name>/.")
+        var results = "results"
+
+        @Flag(help: "Move existing results of a different spec (same name) aside and start over.")
+        var fresh = false
+
+        @Flag(help: "No progress lines.")
+        var quiet = false
+
+        func validate() throws {
+            if let workers, workers < 1 { throw ValidationError("--workers must be >= 1, got \(workers)") }
+        }
+
+        func run() throws {
+            let session = try SweepSession(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
+            let store = try session.openStore(fresh: fresh)
+            let runner = try session.makeRunner(failingConfigIDs: SweepSession.testFailingConfigIDs)
+            let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
+            let progress = ProgressReporter("sweep \(session.spec.name)", enabled: !quiet)
+            progress.note("sweep \(session.spec.name): \(session.plan.configurations.count) configurations x \(session.spec.folds) folds = \(session.plan.tasks.count) tasks, \(session.spec.epochs) epochs each, \(count) workers, \(session.dataset.count) recordings")
+            let summary = try LocalExecutor(workers: count).run(plan: session.plan, store: store, runner: runner, progress: progress)
+            let board = try store.writeLeaderboards()
+            print(board.top(10).table, terminator: "")
+            print("\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed) in "
+                + "\(ProgressReporter.duration(summary.seconds)); results in \(session.directory.path)/")
+            if summary.tasksFailed > 0 {
+                FileHandle.standardError.write(Data("spikesweep: \(summary.tasksFailed) tasks failed; their errors are in folds.csv\n".utf8))
+            }
+        }
+    }
+
+    struct LeaderboardCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "leaderboard",
+            abstract: "Show a sweep's configurations ranked by mean fold accuracy.")
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, md, json }
+
+        @Argument(help: "A sweep results folder (results/<name>).")
+        var resultsDirectory: String
+
+        @Option(help: "Show only the best N configurations.")
+        var top: Int?
+
+        @Option(help: "table, csv, md or json.")
+        var format: Format = .table
+
+        func run() throws {
+            let directory = URL(fileURLWithPath: resultsDirectory)
+            let plan = try SweepPlan.load(resultsDirectory: directory)
+            let outcomes = try ResultsStore.readOutcomes(directory: directory)
+            var board = Leaderboard(plan: plan, outcomes: outcomes)
+            if let top { board = board.top(top) }
+            switch format {
+            case .table: print(board.table, terminator: "")
+            case .csv: print(board.csv, terminator: "")
+            case .md: print(board.markdown, terminator: "")
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(board), as: UTF8.self))
+            }
+        }
+    }
+}

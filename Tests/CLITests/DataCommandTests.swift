@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import SpikeEvents
+import TestSupport
+
+@Suite struct DataCommandTests {
+    @Test func inspectOfTheRealSubsetGivesTonicsFigures() throws {
+        guard let folder = SharedData.nmnistSmall else { print(SharedData.skipMessage); return }
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spk = root.appendingPathComponent("small.spk").path
+        let prepared = try CLIRunner.run(["data", "prepare", folder.path, "-o", spk, "--quiet"])
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        #expect(prepared.stdout.hasPrefix("prepared 1000 recordings"))
+        let result = try CLIRunner.run(["data", "inspect", spk, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let stats = try JSONDecoder().decode(DatasetStatistics.self, from: Data(result.stdout.utf8))
+        #expect(stats.recordings == 1000)
+        #expect((stats.rawEvents.mean * 10).rounded() / 10 == 4133.2)
+        #expect((stats.denoisedEvents.mean * 10).rounded() / 10 == 3815.8)
+        #expect((stats.frames.mean * 10).rounded() / 10 == 150.2)
+        #expect(stats.recordingsPerClass.reduce(0, +) == 1000)
+        // Reading the raw folder directly gives the same statistics as the prepared file.
+        let direct = try CLIRunner.run(["data", "inspect", folder.path, "--json"])
+        #expect(direct.stdout == result.stdout)
+    }
+
+    @Test func badInputIsOneLineAndANonZeroExit() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let tree = root.appendingPathComponent("Train/4")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try Data([1, 2, 3, 4, 5, 6, 7]).write(to: tree.appendingPathComponent("00001.bin"))
+        let spk = root.appendingPathComponent("out.spk")
+        let result = try CLIRunner.run(["data", "prepare", root.path, "-o", spk.path, "--quiet"])
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("00001.bin: byte 5: truncated"))
+        #expect(!FileManager.default.fileExists(atPath: spk.path), "no partial output")
+
+        let missing = try CLIRunner.run(["data", "inspect", root.appendingPathComponent("nope.spk").path])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("nope.spk: no such file or folder"))
+
+        let badWindow = try CLIRunner.run(["data", "inspect", root.path, "--window-us", "0"])
+        #expect(badWindow.status != 0)
+        #expect(badWindow.stderr.contains("--window-us must be >= 1"))
+    }
+
+    @Test func aDamagedPreparedFileIsRefused() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        var bytes = PreparedFile.encode(EventDataset(recordings: RandomRecordings.make(count: 3, seed: 1)))
+        bytes[100] ^= 1
+        let spk = root.appendingPathComponent("bad.spk")
+        try Data(bytes).write(to: spk)
+        let result = try CLIRunner.run(["data", "inspect", spk.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("bad.spk: checksum mismatch"))
+    }
+}

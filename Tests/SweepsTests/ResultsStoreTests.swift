@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import SpikeEvents
+import Sweeps
+import TestSupport
+
+@Suite struct ResultsStoreTests {
+    let plan = SweepPlan(spec: try! SweepPlanTests.spec(), datasetFingerprint: 7)
+
+    func outcome(_ task: SweepTask, _ accuracy: Double?, seconds: Double = 1) -> TaskOutcome {
+        guard let accuracy else { return .failure(task, error: "training diverged, \"badly\"\nat epoch 1", seconds: seconds, worker: "t") }
+        return TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .ok, validationAccuracy: accuracy,
+                           trainAccuracy: 0.5, trainLoss: 1.25, epochs: [EpochRecord(epoch: 1, trainLoss: 1.25, trainAccuracy: 0.5,
+                                                                                      validationAccuracy: accuracy, seconds: 0.5)],
+                           seconds: seconds, recordingsPerSecond: 100, worker: "t", error: nil)
+    }
+
+    @Test func rowsSurviveReopeningAndTheLeaderboardRanksByMean() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        do {
+            let store = try ResultsStore(directory: dir, plan: plan)
+            for (i, task) in plan.tasks.enumerated() where i < 9 {
+                try store.record(outcome(task, i == 4 ? nil : 0.1 * Double(task.configIndex + 1) + 0.01 * Double(task.fold)), task: task)
+            }
+        }
+        let store = try ResultsStore(directory: dir, plan: plan)
+        #expect(store.finishedTaskIDs == Set(plan.tasks.prefix(9).map(\.id)))
+        let failed = store.recordedOutcomes.first { $0.status == .failed }
+        #expect(failed?.error == "training diverged, \"badly\" at epoch 1")
+        #expect(store.recordedOutcomes.first?.epochs.count == 1)
+        let board = try store.writeLeaderboards()
+        #expect(board.rows.map(\.configID) == [plan.configIDs[2], plan.configIDs[1], plan.configIDs[0], plan.configIDs[3]])
+        #expect(abs(board.rows[0].meanAccuracy! - 0.31) < 1e-12)
+        #expect(abs(board.rows[1].meanAccuracy! - 0.21) < 1e-12)  // fold 1 of config 1 failed
+        #expect(board.rows[1].foldsDone == 2 && board.rows[1].foldsFailed == 1)
+        #expect(board.rows[3].meanAccuracy == nil && board.rows[3].foldsDone == 0)
+        let csv = try String(contentsOf: dir.appendingPathComponent("leaderboard.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("rank,config_id,mean_accuracy,std_accuracy,min_accuracy,max_accuracy,folds_done,folds_total,folds_failed,mean_train_seconds,beta,hidden"))
+        let md = try String(contentsOf: dir.appendingPathComponent("leaderboard.md"), encoding: .utf8)
+        #expect(md.contains("| 1 | 31.00% | 0.82 | 0.9 | 16 | 3/3 |"))
+    }
+
+    @Test func aPartialLastRowFromACrashIsDropped() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        do {
+            let store = try ResultsStore(directory: dir, plan: plan)
+            try store.record(outcome(plan.tasks[0], 0.5), task: plan.tasks[0])
+        }
+        let folds = dir.appendingPathComponent("folds.csv")
+        let handle = try FileHandle(forWritingTo: folds)
+        handle.seekToEndOfFile()
+        handle.write(Data("\(plan.tasks[1].id),abc,1,ok,0.9".utf8))  // cut mid-row
+        try handle.close()
+        let store = try ResultsStore(directory: dir, plan: plan)
+        #expect(store.finishedTaskIDs == [plan.tasks[0].id])
+        try store.record(outcome(plan.tasks[1], 0.25), task: plan.tasks[1])
+        let reread = try ResultsStore.readOutcomes(directory: dir)
+        #expect(reread.map(\.taskID) == [plan.tasks[0].id, plan.tasks[1].id])
+        #expect(reread.map(\.validationAccuracy) == [0.5, 0.25])
+    }
+
+    @Test func aSecondRunOnTheSameFolderIsRefused() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        let first = try ResultsStore(directory: dir, plan: plan)
+        let error = #expect(throws: ResultsError.self) { try ResultsStore(directory: dir, plan: plan) }
+        #expect(error?.description.contains("is in use by another spikesweep run (pid \(getpid())") == true)
+        _ = first
+    }
+
+    @Test func aDifferentSpecUnderTheSameNameIsRefusedUnlessFresh() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        do {
+            let store = try ResultsStore(directory: dir, plan: plan)
+            try store.record(outcome(plan.tasks[0], 0.5), task: plan.tasks[0])
+        }
+        let other = SweepPlan(spec: try SweepPlanTests.spec(epochs: 5), datasetFingerprint: 7)
+        let error = #expect(throws: ResultsError.self) { try ResultsStore(directory: dir, plan: other) }
+        #expect(error?.description.contains("holds a different spec") == true)
+        #expect(error?.description.contains("--fresh") == true)
+        let otherData = SweepPlan(spec: try SweepPlanTests.spec(), datasetFingerprint: 8)
+        let dataError = #expect(throws: ResultsError.self) { try ResultsStore(directory: dir, plan: otherData) }
+        #expect(dataError?.description.contains("results for other data") == true)
+        let fresh = try ResultsStore(directory: dir, plan: other, fresh: true)
+        #expect(fresh.finishedTaskIDs.isEmpty)
+        let siblings = try FileManager.default.contentsOfDirectory(atPath: root.path)
+        #expect(siblings.contains { $0.hasPrefix("p.replaced-") }, "old results are kept aside: \(siblings)")
+    }
+}
