@@ -38,14 +38,18 @@ public struct BatchTrace: Sendable {
 /// 2. **Output layer**, per recording: the current is `b2 + Σ W2[j]` over the *spiking* hidden
 ///    neurons j (spikes are binary and sparse), the Leaky step, counts, loss, and the output
 ///    layer's BPTT `dmem2[t] = g·sg(mem2[t]−thr) + β·dmem2[t+1]`, `g = 2(count−target)/(B·C·T)`.
-/// 3. **Hidden backward**, per tile and per recording: the tile's forward is recomputed
-///    (cheaper than storing T×H surrogate values for the whole batch), then backward in time
-///    `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, and `dW1` is scattered into the
-///    active inputs' rows only; `dW2` accumulates from the spiking neurons only.
+/// 3. **Hidden backward**, per tile and per recording, from the surrogate values phase 1 kept:
+///    backward in time `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, `db1`, and
+///    `dW2` from the spiking neurons only. Then `dW1` is updated only in the rows of the
+///    active inputs, from an index of the group's entries by input: each row is read and
+///    written once per group, its updates applied in (recording, descending step) order.
 ///
-/// Phases 1 and 3 run the tiles on `threads` threads (tile k on thread k mod threads); each
-/// gradient element is summed by one thread in a fixed order, so results are bit-identical
-/// for every thread count. Phase 2 runs recordings in parallel into per-recording buffers.
+/// The batch runs in groups of `groupSize` recordings so that the kept surrogate values stay
+/// in cache. Phase 1 deals its independent (tile, recording) items to the threads in equal
+/// shares; phase 3 gives each tile's time loop to one thread and deals (tile, row range)
+/// items of the dW1 update in equal shares; phase 2 runs recordings in parallel. Each gradient
+/// element is summed by one thread in a fixed order, so results are bit-identical for every
+/// thread count and group size.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` with fused multiply-adds in
 /// ascending input (or hidden) order, which the dense reference in the tests reproduces bit
