@@ -338,6 +338,7 @@ final class Workspace<Element: Numeric> {
         guard count > capacity else { return }
         pointer.deallocate()
         pointer = .allocate(capacity: count)
+        HugePages.advise(UnsafeMutableRawPointer(pointer), bytes: count * MemoryLayout<Element>.stride)
         pointer.initialize(repeating: 0, count: count)
         capacity = count
     }
