@@ -247,10 +247,18 @@ public final class SpikeEngine {
                         }
                     }
                     lap(0)
-                    // Phase 2: output layer, recording by recording.
+                    // Phase 2: output layer, recording by recording; when training, item 0
+                    // builds the group's index of entries by input (for the dW1 update).
+                    var distinct = 0
+                    let first = training ? -1 : 0
                     perThread { th in
-                        for b in stride(from: members.lowerBound + th, to: members.upperBound, by: self.threads) {
-                            Kernels.outputLayer(ctx, recording: b, bits: bits.baseAddress!, w2: w2.baseAddress!, b2: b2.baseAddress!,
+                        for item in stride(from: first + th, to: members.count, by: self.threads) {
+                            if item < 0 {
+                                distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[th], index: index)
+                                continue
+                            }
+                            Kernels.outputLayer(ctx, recording: members.lowerBound + item, bits: bits.baseAddress!,
+                                                w2: w2.baseAddress!, b2: b2.baseAddress!,
                                                 counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
                                                 delta: training ? outD.baseAddress! : nil,
                                                 scratch: scratchPointers[th], membraneTrace: outTrace)
@@ -258,8 +266,6 @@ public final class SpikeEngine {
                     }
                     lap(1)
                     guard let dw1, let db1, let dw2 else { continue }
-                    // The group's entries regrouped by input, for the dW1 update.
-                    let distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[0], index: index)
                     // Phase 3: hidden backward in time, tile by tile (each tile's bias and
                     // output-weight gradients are summed by one thread, recordings in order).
                     perThread { th in
