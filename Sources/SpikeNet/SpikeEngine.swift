@@ -139,6 +139,30 @@ public final class SpikeEngine {
 
     // MARK: - Public entry points
 
+    /// Checks that `frames` can be fed to a network of `shape`: labels below the output count,
+    /// input indices below the input count, every recording at least one step long, and
+    /// consistent offsets. The engine itself does not check (it reads raw pointers).
+    /// - Complexity: O(entries).
+    public static func check(_ frames: FrameSet, shape: NetworkShape) throws {
+        func fail(_ message: String) -> TrainingError { .invalidInput("frames: \(message)") }
+        guard frames.recordingStepStart.count == frames.count + 1, frames.recordingStepStart.first == 0,
+              Int(frames.recordingStepStart.last!) == frames.stepEntryStart.count - 1,
+              frames.stepEntryStart.first == 0, Int(frames.stepEntryStart.last!) == frames.inputs.count,
+              frames.counts.count == frames.inputs.count else { throw fail("inconsistent offsets") }
+        for r in 0..<frames.count {
+            guard Int(frames.labels[r]) < shape.outputs else {
+                throw fail("recording \(r) has label \(frames.labels[r]), outside 0..<\(shape.outputs)")
+            }
+            guard frames.recordingStepStart[r + 1] > frames.recordingStepStart[r] else { throw fail("recording \(r) has no steps") }
+        }
+        for k in 1..<frames.stepEntryStart.count where frames.stepEntryStart[k] < frames.stepEntryStart[k - 1] {
+            throw fail("inconsistent offsets")
+        }
+        if let bad = frames.inputs.first(where: { Int($0) >= shape.inputs }) {
+            throw fail("input index \(bad) is outside 0..<\(shape.inputs)")
+        }
+    }
+
     /// Forward pass only: spike counts, predictions and loss of `batch` (indices into `frames`).
     public func forward(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int]) -> BatchOutput {
         run(parameters, frames: frames, batch: batch, gradients: nil, tracing: false)

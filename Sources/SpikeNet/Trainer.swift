@@ -116,9 +116,7 @@ public final class TrainingRun {
         guard options.threads >= 1 else { throw TrainingError.invalidInput("threads must be >= 1, got \(options.threads)") }
         guard training.count > 0 else { throw TrainingError.invalidInput("the training set is empty") }
         for set in [training] + (validation.map { [$0] } ?? []) {
-            if let bad = set.labels.first(where: { Int($0) >= NMNIST.classCount }) {
-                throw TrainingError.invalidInput("label \(bad) is outside 0..<\(NMNIST.classCount)")
-            }
+            try SpikeEngine.check(set, shape: NetworkShape(hidden: hyperparameters.hidden))
         }
         self.hyperparameters = hyperparameters
         self.options = options
