@@ -84,8 +84,8 @@ public struct Adam: Sendable, Equatable {
         finite.withUnsafeMutableBufferPointer { fin in
             let (P, M, V, G) = (pp.baseAddress!, mp.baseAddress!, vp.baseAddress!, gp.baseAddress!)
             let (S, F) = (sq.baseAddress!, fin.baseAddress!)
-            parallelFor(chunks: threads, count: blocks) { range in
-                for blk in range {
+            forEachItem(blocks, threads: threads) { _, blk in
+                do {
                     let first = blk * block, end = min(n, (blk + 1) * block)
                     // Eight lanes at a time (the same IEEE operations per element as one at a
                     // time); squares summed per lane in double, lanes then added in order.
@@ -138,14 +138,5 @@ public struct Adam: Sendable, Equatable {
             }
         }}}}}}
         return (squares.reduce(0, +), !finite.contains(false))
-    }
-}
-
-/// Runs `body` on `chunks` contiguous pieces of `0..<count`, in parallel when chunks > 1.
-func parallelFor(chunks: Int, count: Int, _ body: (Range<Int>) -> Void) {
-    let chunks = max(1, min(chunks, count))
-    if chunks == 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        body((count * c / chunks) ..< (count * (c + 1) / chunks))
     }
 }

@@ -45,11 +45,11 @@ public struct BatchTrace: Sendable {
 ///    written once per group, its updates applied in (recording, descending step) order.
 ///
 /// The batch runs in groups of `groupSize` recordings so that the kept surrogate values stay
-/// in cache. Phase 1 deals its independent (tile, recording) items to the threads in equal
-/// shares; phase 3 gives each tile's time loop to one thread and deals (tile, row range)
-/// items of the dW1 update in equal shares; phase 2 runs recordings in parallel. Each gradient
-/// element is summed by one thread in a fixed order, so results are bit-identical for every
-/// thread count and group size.
+/// in cache. Each phase is a list of independent items that `threads` workers take as they
+/// become free: (tile, recording) in phase 1, recordings in phase 2, whole tiles for the
+/// backward time loop and (tile, row range) for the dW1 update in phase 3. Each gradient
+/// element is summed by one worker in a fixed order, so results are bit-identical for every
+/// thread count, schedule and group size.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` with fused multiply-adds in
 /// ascending input (or hidden) order, which the dense reference in the tests reproduces bit
@@ -258,63 +258,53 @@ public final class SpikeEngine {
                 // element is still summed over recordings in ascending order.
                 for g0 in stride(from: 0, to: bCount, by: group) {
                     let members = g0..<min(g0 + group, bCount)
-                    // Phase 1: hidden forward, tile by tile. The (tile, recording) items are
-                    // independent, so they are dealt to threads in equal contiguous shares.
-                    let items = tiles * members.count
-                    perThread { th in
-                        for u in (items * th / self.threads) ..< (items * (th + 1) / self.threads) {
-                            let tile = u / members.count, b = members.lowerBound + u % members.count
-                            Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
-                                                  w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
-                                                  surrogateOut: training ? surrogate(tile, b, g0) : nil,
-                                                  membraneTrace: hiddenTrace)
-                        }
+                    // Phase 1: hidden forward. The (tile, recording) items are independent;
+                    // workers take them in order as they become free.
+                    let m = members.count
+                    forEachItem(tiles * m, threads: threads) { _, u in
+                        let tile = u / m, b = members.lowerBound + u % m
+                        Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
+                                              w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
+                                              surrogateOut: training ? surrogate(tile, b, g0) : nil,
+                                              membraneTrace: hiddenTrace)
                     }
                     lap(0)
-                    // Phase 2: output layer, recording by recording; when training, item 0
-                    // builds the group's index of entries by input (for the dW1 update).
+                    // Phase 2: output layer, recording by recording; when training, the last
+                    // item builds the group's index of entries by input (for the dW1 update).
                     var distinct = 0
-                    let first = training ? -1 : 0
-                    perThread { th in
-                        for item in stride(from: first + th, to: members.count, by: self.threads) {
-                            if item < 0 {
-                                distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[th], index: index)
-                                continue
-                            }
-                            Kernels.outputLayer(ctx, recording: members.lowerBound + item, bits: bits.baseAddress!,
-                                                w2: w2.baseAddress!, b2: b2.baseAddress!,
-                                                counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
-                                                delta: training ? outD.baseAddress! : nil,
-                                                scratch: scratchPointers[th], membraneTrace: outTrace)
+                    forEachItem(m + (training ? 1 : 0), threads: threads) { worker, item in
+                        if item == m {
+                            distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[worker], index: index)
+                            return
                         }
+                        Kernels.outputLayer(ctx, recording: members.lowerBound + item, bits: bits.baseAddress!,
+                                            w2: w2.baseAddress!, b2: b2.baseAddress!,
+                                            counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
+                                            delta: training ? outD.baseAddress! : nil,
+                                            scratch: scratchPointers[worker], membraneTrace: outTrace)
                     }
                     lap(1)
                     guard let dw1, let db1, let dw2 else { continue }
-                    // Phase 3: hidden backward in time, tile by tile (each tile's bias and
-                    // output-weight gradients are summed by one thread, recordings in order).
-                    perThread { th in
-                        for tile in stride(from: th, to: tiles, by: self.threads) {
-                            let biasSlot = db1 + tile * NetworkShape.tileWidth
-                            var biasGradient = Lanes(biasSlot)
-                            for b in members {
-                                Kernels.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t.baseAddress!,
-                                                       bits: bits.baseAddress!, delta: outD.baseAddress!,
-                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient, dw2: dw2)
-                            }
-                            biasGradient.store(biasSlot)
+                    // Phase 3: hidden backward in time, one item per tile (a tile's bias and
+                    // output-weight gradients are summed by one worker, recordings in order).
+                    forEachItem(tiles, threads: threads) { _, tile in
+                        let biasSlot = db1 + tile * NetworkShape.tileWidth
+                        var biasGradient = Lanes(biasSlot)
+                        for b in members {
+                            Kernels.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t.baseAddress!,
+                                                   bits: bits.baseAddress!, delta: outD.baseAddress!,
+                                                   surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient, dw2: dw2)
                         }
+                        biasGradient.store(biasSlot)
                     }
-                    // Then dW1: rows are independent, so (tile, row range) items are dealt to
-                    // threads in equal contiguous shares; each row is still updated by one thread.
+                    // Then dW1: rows are independent, so the items are (tile, row range);
+                    // each row is still updated by one worker, in the same order.
                     let parts = 4
-                    let rowItems = tiles * parts
-                    perThread { th in
-                        for u in (rowItems * th / self.threads) ..< (rowItems * (th + 1) / self.threads) {
-                            let tile = u / parts, part = u % parts
-                            Kernels.weightGradient(ctx, tile: tile, index: index,
-                                                   rows: (distinct * part / parts) ..< (distinct * (part + 1) / parts),
-                                                   delta: surrogate(tile, g0, g0), dw1: dw1)
-                        }
+                    forEachItem(tiles * parts, threads: threads) { _, u in
+                        let tile = u / parts, part = u % parts
+                        Kernels.weightGradient(ctx, tile: tile, index: index,
+                                               rows: (distinct * part / parts) ..< (distinct * (part + 1) / parts),
+                                               delta: surrogate(tile, g0, g0), dw1: dw1)
                     }
                     lap(2)
                 }
@@ -348,9 +338,6 @@ public final class SpikeEngine {
                            loss: lossValue, hiddenSpikes: hiddenSpikes)
     }
 
-    private func perThread(_ body: (Int) -> Void) {
-        if threads == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: body) }
-    }
 }
 
 /// A growable raw buffer owned by the engine (stable address between `reserve` calls).
