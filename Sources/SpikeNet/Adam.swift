@@ -32,48 +32,112 @@ public struct Adam: Sendable, Equatable {
         secondMoment = NetworkParameters(zerosFor: shape)
     }
 
-    /// One update of every parameter from `gradients`. Element-wise, so splitting the work over
-    /// `threads` changes nothing in the result.
+    /// What an update saw and produced.
+    public struct UpdateSummary: Sendable, Equatable {
+        /// `lambda · (ΣW1² + ΣW2²)` of the parameters *before* the update (the batch's L2 term).
+        public var l2Term: Double
+        /// Whether every updated parameter is finite.
+        public var isFinite: Bool
+    }
+
+    /// One update of every parameter from `gradients`, to which the L2 gradient `lambda·(2W)`
+    /// of the weight matrices is added on the fly (as `addL2Gradient` would). Element-wise, in
+    /// fixed blocks whose partial sums are added in order, so splitting the work over
+    /// `threads` changes no bit of the parameters, the moments or the summary.
     /// - Complexity: O(number of parameters).
-    public mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters, threads: Int = 1) {
+    @discardableResult
+    public mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
+                                l2 lambda: Double = 0, threads: Int = 1) -> UpdateSummary {
         step += 1
         let k = Double(step)
         let stepSize = learningRate / (1 - pow(beta1, k))
         let bc2Sqrt = (1 - pow(beta2, k)).squareRoot()
         let rule = Rule(lerpWeight: Float(1 - beta1), beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2),
-                        bc2Sqrt: Float(bc2Sqrt), epsilon: Float(epsilon), negStepSize: Float(-stepSize))
-        Self.apply(rule, &parameters.w1, gradients.w1, &firstMoment.w1, &secondMoment.w1, threads: threads)
-        Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, threads: 1)
-        Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, threads: 1)
-        Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, threads: 1)
+                        bc2Sqrt: Float(bc2Sqrt), epsilon: Float(epsilon), negStepSize: Float(-stepSize),
+                        lambda: Float(lambda))
+        var a = Self.apply(rule, &parameters.w1, gradients.w1, &firstMoment.w1, &secondMoment.w1, weights: true, threads: threads)
+        let b = Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, weights: false, threads: 1)
+        let c = Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, weights: true, threads: 1)
+        let d = Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, weights: false, threads: 1)
+        a.squares += c.squares
+        return UpdateSummary(l2Term: lambda * a.squares, isFinite: a.isFinite && b.isFinite && c.isFinite && d.isFinite)
     }
 
     struct Rule {
-        var lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, epsilon, negStepSize: Float
+        var lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, epsilon, negStepSize, lambda: Float
     }
 
-    static func apply(_ r: Rule, _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float], threads: Int) {
+    /// Elements per block of the blocked sums.
+    static let block = 1 << 14
+
+    static func apply(_ r: Rule, _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
+                      weights: Bool, threads: Int) -> (squares: Double, isFinite: Bool) {
         let n = p.count
+        let blocks = (n + block - 1) / block
+        var squares = [Double](repeating: 0, count: blocks)
+        var finite = [Bool](repeating: true, count: blocks)
         p.withUnsafeMutableBufferPointer { pp in
-            m.withUnsafeMutableBufferPointer { mp in
-                v.withUnsafeMutableBufferPointer { vp in
-                    g.withUnsafeBufferPointer { gp in
-                        let (P, M, V, G) = (pp.baseAddress!, mp.baseAddress!, vp.baseAddress!, gp.baseAddress!)
-                        parallelFor(chunks: threads, count: n) { range in
-                            for e in range {
-                                let gv = G[e]
-                                let mv = M[e] + r.lerpWeight * (gv - M[e])
-                                let vv = V[e] * r.beta2 + r.oneMinusBeta2 * gv * gv
-                                M[e] = mv
-                                V[e] = vv
-                                let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
-                                P[e] = P[e] + r.negStepSize * (mv / denom)
-                            }
+        m.withUnsafeMutableBufferPointer { mp in
+        v.withUnsafeMutableBufferPointer { vp in
+        g.withUnsafeBufferPointer { gp in
+        squares.withUnsafeMutableBufferPointer { sq in
+        finite.withUnsafeMutableBufferPointer { fin in
+            let (P, M, V, G) = (pp.baseAddress!, mp.baseAddress!, vp.baseAddress!, gp.baseAddress!)
+            let (S, F) = (sq.baseAddress!, fin.baseAddress!)
+            parallelFor(chunks: threads, count: blocks) { range in
+                for blk in range {
+                    let first = blk * block, end = min(n, (blk + 1) * block)
+                    // Eight lanes at a time (the same IEEE operations per element as one at a
+                    // time); squares summed per lane in double, lanes then added in order.
+                    var squares8 = SIMD8<Double>(repeating: 0)
+                    var check8 = SIMD8<Float>(repeating: 0)
+                    var e = first
+                    while e + 8 <= end {
+                        let w = UnsafeRawPointer(P + e).loadUnaligned(as: SIMD8<Float>.self)
+                        var gv = UnsafeRawPointer(G + e).loadUnaligned(as: SIMD8<Float>.self)
+                        let m0 = UnsafeRawPointer(M + e).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = UnsafeRawPointer(V + e).loadUnaligned(as: SIMD8<Float>.self)
+                        if weights {
+                            let wd = SIMD8<Double>(w)
+                            squares8 += wd * wd
+                            gv += r.lambda * (2 * w)
                         }
+                        let mv = m0 + r.lerpWeight * (gv - m0)
+                        let vv = v0 * r.beta2 + r.oneMinusBeta2 * gv * gv
+                        let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
+                        let updated = w + r.negStepSize * (mv / denom)
+                        check8 += updated - updated
+                        UnsafeMutableRawPointer(M + e).storeBytes(of: mv, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(V + e).storeBytes(of: vv, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(P + e).storeBytes(of: updated, as: SIMD8<Float>.self)
+                        e += 8
                     }
+                    var sum = 0.0
+                    for lane in 0..<8 { sum += squares8[lane] }
+                    var bad = check8 != SIMD8<Float>(repeating: 0)
+                    while e < end {
+                        let w = P[e]
+                        var gv = G[e]
+                        if weights {
+                            sum += Double(w) * Double(w)
+                            gv += r.lambda * (2 * w)
+                        }
+                        let mv = M[e] + r.lerpWeight * (gv - M[e])
+                        let vv = V[e] * r.beta2 + r.oneMinusBeta2 * gv * gv
+                        M[e] = mv
+                        V[e] = vv
+                        let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
+                        let updated = w + r.negStepSize * (mv / denom)
+                        P[e] = updated
+                        bad = bad || !updated.isFinite
+                        e += 1
+                    }
+                    S[blk] = sum
+                    F[blk] = !bad
                 }
             }
-        }
+        }}}}}}
+        return (squares.reduce(0, +), !finite.contains(false))
     }
 }
 

@@ -88,8 +88,7 @@ public enum Benchmark {
         }
         func step(_ batch: [Int]) -> Int {
             let out = engine.forwardBackward(parameters, frames: frames, batch: batch, gradients: &gradients)
-            gradients.addL2Gradient(of: parameters, lambda: h.l2)
-            adam.update(&parameters, gradients: gradients, threads: threads)
+            adam.update(&parameters, gradients: gradients, l2: h.l2, threads: threads)
             return out.steps
         }
         for _ in 0..<warmup { _ = step(nextBatch()) }

@@ -52,7 +52,7 @@ public struct NetworkParameters: Sendable, Equatable {
     /// All zeros.
     public init(zerosFor shape: NetworkShape) {
         self.shape = shape
-        w1 = [Float](repeating: 0, count: shape.tileCount * shape.inputs * NetworkShape.tileWidth)
+        w1 = HugePages.zeros(shape.tileCount * shape.inputs * NetworkShape.tileWidth)
         b1 = [Float](repeating: 0, count: shape.paddedHidden)
         w2 = [Float](repeating: 0, count: shape.paddedHidden * shape.outputs)
         b2 = [Float](repeating: 0, count: shape.outputs)

@@ -38,14 +38,18 @@ public struct BatchTrace: Sendable {
 /// 2. **Output layer**, per recording: the current is `b2 + Σ W2[j]` over the *spiking* hidden
 ///    neurons j (spikes are binary and sparse), the Leaky step, counts, loss, and the output
 ///    layer's BPTT `dmem2[t] = g·sg(mem2[t]−thr) + β·dmem2[t+1]`, `g = 2(count−target)/(B·C·T)`.
-/// 3. **Hidden backward**, per tile and per recording: the tile's forward is recomputed
-///    (cheaper than storing T×H surrogate values for the whole batch), then backward in time
-///    `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, and `dW1` is scattered into the
-///    active inputs' rows only; `dW2` accumulates from the spiking neurons only.
+/// 3. **Hidden backward**, per tile and per recording, from the surrogate values phase 1 kept:
+///    backward in time `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, `db1`, and
+///    `dW2` from the spiking neurons only. Then `dW1` is updated only in the rows of the
+///    active inputs, from an index of the group's entries by input: each row is read and
+///    written once per group, its updates applied in (recording, descending step) order.
 ///
-/// Phases 1 and 3 run the tiles on `threads` threads (tile k on thread k mod threads); each
-/// gradient element is summed by one thread in a fixed order, so results are bit-identical
-/// for every thread count. Phase 2 runs recordings in parallel into per-recording buffers.
+/// The batch runs in groups of `groupSize` recordings so that the kept surrogate values stay
+/// in cache. Phase 1 deals its independent (tile, recording) items to the threads in equal
+/// shares; phase 3 gives each tile's time loop to one thread and deals (tile, row range)
+/// items of the dW1 update in equal shares; phase 2 runs recordings in parallel. Each gradient
+/// element is summed by one thread in a fixed order, so results are bit-identical for every
+/// thread count and group size.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` with fused multiply-adds in
 /// ascending input (or hidden) order, which the dense reference in the tests reproduces bit
@@ -72,9 +76,9 @@ public final class SpikeEngine {
     private var scratch: [Workspace<Float>] // per thread: 4×[C]
     private let hiddenTraceBuffer = Workspace<Float>()
     // The batch's entries regrouped by input (a transposed index), for the dW1 scatter.
-    private let distinctInput = Workspace<Int32>()    // per recording: its active inputs, ascending
+    private let distinctInput = Workspace<Int32>()    // the group's active inputs, ascending
     private let distinctEnd = Workspace<Int32>()      // end of each input's occurrences
-    private let occurrenceStep = Workspace<Int32>()   // occurrences: step (descending per input)
+    private let occurrenceOffset = Workspace<Int32>() // occurrences: position of dL/dmem1 in the group block
     private let occurrenceCount = Workspace<Float>()  // and event count
     private var counters: [Workspace<Int32>]          // per thread: one counter per input
     private let outputTraceBuffer = Workspace<Float>()
@@ -135,6 +139,30 @@ public final class SpikeEngine {
 
     // MARK: - Public entry points
 
+    /// Checks that `frames` can be fed to a network of `shape`: labels below the output count,
+    /// input indices below the input count, every recording at least one step long, and
+    /// consistent offsets. The engine itself does not check (it reads raw pointers).
+    /// - Complexity: O(entries).
+    public static func check(_ frames: FrameSet, shape: NetworkShape) throws {
+        func fail(_ message: String) -> TrainingError { .invalidInput("frames: \(message)") }
+        guard frames.recordingStepStart.count == frames.count + 1, frames.recordingStepStart.first == 0,
+              Int(frames.recordingStepStart.last!) == frames.stepEntryStart.count - 1,
+              frames.stepEntryStart.first == 0, Int(frames.stepEntryStart.last!) == frames.inputs.count,
+              frames.counts.count == frames.inputs.count else { throw fail("inconsistent offsets") }
+        for r in 0..<frames.count {
+            guard Int(frames.labels[r]) < shape.outputs else {
+                throw fail("recording \(r) has label \(frames.labels[r]), outside 0..<\(shape.outputs)")
+            }
+            guard frames.recordingStepStart[r + 1] > frames.recordingStepStart[r] else { throw fail("recording \(r) has no steps") }
+        }
+        for k in 1..<frames.stepEntryStart.count where frames.stepEntryStart[k] < frames.stepEntryStart[k - 1] {
+            throw fail("inconsistent offsets")
+        }
+        if let bad = frames.inputs.first(where: { Int($0) >= shape.inputs }) {
+            throw fail("input index \(bad) is outside 0..<\(shape.inputs)")
+        }
+    }
+
     /// Forward pass only: spike counts, predictions and loss of `batch` (indices into `frames`).
     public func forward(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int]) -> BatchOutput {
         run(parameters, frames: frames, batch: batch, gradients: nil, tracing: false)
@@ -177,7 +205,7 @@ public final class SpikeEngine {
         prepare(batchSize: bCount, steps: T)
         if gradients != nil {
             let n = max(1, lay.entryOffset.last!)
-            for w in [distinctInput, distinctEnd, occurrenceStep] { w.reserve(n) }
+            for w in [distinctInput, distinctEnd, occurrenceOffset] { w.reserve(n) }
             occurrenceCount.reserve(n)
         }
         let training = gradients != nil
@@ -207,7 +235,7 @@ public final class SpikeEngine {
             let scratchPointers = scratch.map(\.pointer)
             let counterPointers = counters.map(\.pointer)
             let index = InputIndex(distinctInput: distinctInput.pointer, distinctEnd: distinctEnd.pointer,
-                                   occurrenceStep: occurrenceStep.pointer, occurrenceCount: occurrenceCount.pointer)
+                                   occurrenceOffset: occurrenceOffset.pointer, occurrenceCount: occurrenceCount.pointer)
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
             let sgHidden = hiddenSurrogate.pointer
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
@@ -230,47 +258,62 @@ public final class SpikeEngine {
                 // element is still summed over recordings in ascending order.
                 for g0 in stride(from: 0, to: bCount, by: group) {
                     let members = g0..<min(g0 + group, bCount)
-                    // Phase 1: hidden forward, tile by tile.
+                    // Phase 1: hidden forward, tile by tile. The (tile, recording) items are
+                    // independent, so they are dealt to threads in equal contiguous shares.
+                    let items = tiles * members.count
                     perThread { th in
-                        for tile in stride(from: th, to: tiles, by: self.threads) {
-                            for b in members {
-                                Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
-                                                      w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
-                                                      surrogateOut: training ? surrogate(tile, b, g0) : nil,
-                                                      membraneTrace: hiddenTrace)
-                            }
+                        for u in (items * th / self.threads) ..< (items * (th + 1) / self.threads) {
+                            let tile = u / members.count, b = members.lowerBound + u % members.count
+                            Kernels.hiddenForward(ctx, ev, tile: tile, recording: b,
+                                                  w1: w1.baseAddress!, b1: b1.baseAddress!, bits: bits.baseAddress!,
+                                                  surrogateOut: training ? surrogate(tile, b, g0) : nil,
+                                                  membraneTrace: hiddenTrace)
                         }
                     }
                     lap(0)
-                    // Phase 2: output layer, recording by recording.
+                    // Phase 2: output layer, recording by recording; when training, item 0
+                    // builds the group's index of entries by input (for the dW1 update).
+                    var distinct = 0
+                    let first = training ? -1 : 0
                     perThread { th in
-                        for b in stride(from: members.lowerBound + th, to: members.upperBound, by: self.threads) {
-                            Kernels.outputLayer(ctx, recording: b, bits: bits.baseAddress!, w2: w2.baseAddress!, b2: b2.baseAddress!,
+                        for item in stride(from: first + th, to: members.count, by: self.threads) {
+                            if item < 0 {
+                                distinct = Kernels.buildGroupIndex(ctx, ev, members: members, counter: counterPointers[th], index: index)
+                                continue
+                            }
+                            Kernels.outputLayer(ctx, recording: members.lowerBound + item, bits: bits.baseAddress!,
+                                                w2: w2.baseAddress!, b2: b2.baseAddress!,
                                                 counts: cnt.baseAddress!, surrogate: outSg.baseAddress!,
                                                 delta: training ? outD.baseAddress! : nil,
                                                 scratch: scratchPointers[th], membraneTrace: outTrace)
-                            if training {
-                                Kernels.buildInputIndex(ctx, ev, recording: b, offset: lay.entryOffset[b],
-                                                        counter: counterPointers[th], distinctInput: distinctInput.pointer,
-                                                        distinctEnd: distinctEnd.pointer, occurrenceStep: occurrenceStep.pointer,
-                                                        occurrenceCount: occurrenceCount.pointer)
-                            }
                         }
                     }
                     lap(1)
                     guard let dw1, let db1, let dw2 else { continue }
-                    // Phase 3: hidden backward, tile by tile.
+                    // Phase 3: hidden backward in time, tile by tile (each tile's bias and
+                    // output-weight gradients are summed by one thread, recordings in order).
                     perThread { th in
                         for tile in stride(from: th, to: tiles, by: self.threads) {
                             let biasSlot = db1 + tile * NetworkShape.tileWidth
                             var biasGradient = Lanes(biasSlot)
                             for b in members {
-                                Kernels.hiddenBackward(ctx, ev, tile: tile, recording: b, w2t: w2t.baseAddress!,
+                                Kernels.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t.baseAddress!,
                                                        bits: bits.baseAddress!, delta: outD.baseAddress!,
-                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient,
-                                                       index: index, entryOffset: lay.entryOffset[b], dw1: dw1, dw2: dw2)
+                                                       surrogate: surrogate(tile, b, g0), biasGradient: &biasGradient, dw2: dw2)
                             }
                             biasGradient.store(biasSlot)
+                        }
+                    }
+                    // Then dW1: rows are independent, so (tile, row range) items are dealt to
+                    // threads in equal contiguous shares; each row is still updated by one thread.
+                    let parts = 4
+                    let rowItems = tiles * parts
+                    perThread { th in
+                        for u in (rowItems * th / self.threads) ..< (rowItems * (th + 1) / self.threads) {
+                            let tile = u / parts, part = u % parts
+                            Kernels.weightGradient(ctx, tile: tile, index: index,
+                                                   rows: (distinct * part / parts) ..< (distinct * (part + 1) / parts),
+                                                   delta: surrogate(tile, g0, g0), dw1: dw1)
                         }
                     }
                     lap(2)
@@ -325,6 +368,7 @@ final class Workspace<Element: Numeric> {
         guard count > capacity else { return }
         pointer.deallocate()
         pointer = .allocate(capacity: count)
+        HugePages.advise(UnsafeMutableRawPointer(pointer), bytes: count * MemoryLayout<Element>.stride)
         pointer.initialize(repeating: 0, count: count)
         capacity = count
     }
@@ -351,7 +395,7 @@ struct Context {
 struct InputIndex {
     let distinctInput: UnsafeMutablePointer<Int32>
     let distinctEnd: UnsafeMutablePointer<Int32>
-    let occurrenceStep: UnsafeMutablePointer<Int32>
+    let occurrenceOffset: UnsafeMutablePointer<Int32>
     let occurrenceCount: UnsafeMutablePointer<Float>
 }
 
@@ -525,53 +569,55 @@ enum Kernels {
         }
     }
 
-    /// Regroups recording b's entries by input (ascending), each input's occurrences by step
-    /// (descending), into the arrays at `offset` (its first entry's position in the batch).
-    /// The distinct-input list ends where `distinctEnd` stops increasing past the entries.
-    static func buildInputIndex(_ ctx: Context, _ ev: Events, recording b: Int, offset o: Int,
-                                counter: UnsafeMutablePointer<Int32>, distinctInput: UnsafeMutablePointer<Int32>,
-                                distinctEnd: UnsafeMutablePointer<Int32>, occurrenceStep: UnsafeMutablePointer<Int32>,
-                                occurrenceCount: UnsafeMutablePointer<Float>) {
-        let inputs = ctx.shape.inputs, Tr = ctx.stepCount[b], base = ctx.stepBase[b]
-        let first = Int(ev.stepStart[base]), end = Int(ev.stepStart[base + Tr])
+    /// Regroups the entries of a group of recordings by input (ascending); each input's
+    /// occurrences are ordered by recording (ascending), then step (descending), and point at
+    /// the position `((b − first)·T + t)·64` of dL/dmem1 in a tile's block. Returns the number
+    /// of distinct inputs.
+    static func buildGroupIndex(_ ctx: Context, _ ev: Events, members: Range<Int>,
+                                counter: UnsafeMutablePointer<Int32>, index: InputIndex) -> Int {
+        let inputs = ctx.shape.inputs, T = ctx.steps, W = NetworkShape.tileWidth
         counter.update(repeating: 0, count: inputs)
-        for e in first..<end { counter[Int(ev.inputs[e])] &+= 1 }
-        var k = 0, running = Int32(o)
-        for i in 0..<inputs where counter[i] != 0 {
-            let n = counter[i]
-            distinctInput[o + k] = Int32(i)
-            counter[i] = running
-            running &+= n
-            distinctEnd[o + k] = running
-            k += 1
-        }
-        // Mark the end of the list (when it is shorter than the entries).
-        if o + k < o + (end - first) { distinctInput[o + k] = -1 }
-        for t in stride(from: Tr - 1, through: 0, by: -1) {
-            for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
-                let i = Int(ev.inputs[e])
-                let pos = Int(counter[i])
-                counter[i] = Int32(pos + 1)
-                occurrenceStep[pos] = Int32(t)
-                occurrenceCount[pos] = Float(ev.counts[e])
+        for b in members {
+            let base = ctx.stepBase[b]
+            for e in Int(ev.stepStart[base]) ..< Int(ev.stepStart[base + ctx.stepCount[b]]) {
+                counter[Int(ev.inputs[e])] &+= 1
             }
         }
+        var k = 0, running: Int32 = 0
+        for i in 0..<inputs where counter[i] != 0 {
+            let n = counter[i]
+            index.distinctInput[k] = Int32(i)
+            counter[i] = running
+            running &+= n
+            index.distinctEnd[k] = running
+            k += 1
+        }
+        for b in members {
+            let base = ctx.stepBase[b]
+            for t in stride(from: ctx.stepCount[b] - 1, through: 0, by: -1) {
+                let position = Int32(((b - members.lowerBound) * T + t) * W)
+                for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
+                    let i = Int(ev.inputs[e])
+                    let q = Int(counter[i])
+                    counter[i] = Int32(q + 1)
+                    index.occurrenceOffset[q] = position
+                    index.occurrenceCount[q] = Float(ev.counts[e])
+                }
+            }
+        }
+        return k
     }
 
-    /// Phase 3 for one tile and one recording, from the surrogate values phase 1 stored
-    /// ([T][64] at `surrogate`, overwritten with dL/dmem1): BPTT backward in time, `dW2`
-    /// from the spiking neurons, `db1` summed; then `dW1` row by row over the recording's
-    /// active inputs, each row read and written once, its updates applied in descending step
-    /// order (the same order, hence the same bits, as a scatter step by step).
-    static func hiddenBackward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
+    /// Phase 3, backward in time, for one tile and one recording, from the surrogate values
+    /// phase 1 stored ([T][64] at `surrogate`, overwritten with dL/dmem1):
+    /// `dmem1[t] = (W2ᵀ·dmem2[t])·sg[t] + β·dmem1[t+1]`, `db1` summed, `dW2` from the spiking neurons.
+    static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
                                surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
-                               index: InputIndex, entryOffset o: Int,
-                               dw1: UnsafeMutablePointer<Float>, dw2: UnsafeMutablePointer<Float>) {
+                               dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount
         let j0 = tile * W
-        let dw1Tile = dw1 + tile * ctx.shape.inputs * W
         let betaV = V8(repeating: ctx.neuron.beta)
         var d = Lanes(repeating: 0)
         var s = biasGradient
@@ -594,39 +640,41 @@ enum Kernels {
             }
         }
         biasGradient = s
-        // dW1[input] += Σ_t count · dmem1[t] over the recording's active inputs, two rows at a
-        // time so that their (independent) chains of fused multiply-adds overlap.
-        let entries = ctx.entryCount[b]
-        var k = o
-        var start = o
-        @inline(__always) func isRow(_ k: Int) -> Bool { k < o + entries && index.distinctInput[k] >= 0 }
-        while isRow(k) && isRow(k + 1) {
+    }
+
+    /// Phase 3, weight gradient of one tile over a group: `dW1[input] += count · dmem1` for
+    /// every occurrence of every active input, each row read and written once per group, its
+    /// updates in (recording ascending, step descending) order — the same order, hence the
+    /// same bits, as a scatter recording by recording and step by step. Two rows at a time,
+    /// so that their independent chains of fused multiply-adds overlap.
+    static func weightGradient(_ ctx: Context, tile: Int, index: InputIndex, rows: Range<Int>,
+                               delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
+        let W = NetworkShape.tileWidth
+        let dw1Tile = dw1 + tile * ctx.shape.inputs * W
+        @inline(__always) func add(_ acc: inout Lanes, _ q: Int) {
+            acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
+        }
+        var k = rows.lowerBound
+        var start = k == 0 ? 0 : Int(index.distinctEnd[k - 1])
+        let distinctCount = rows.upperBound
+        while k + 1 < distinctCount {
             let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
             let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
             let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
             var a = Lanes(rowA), c = Lanes(rowB)
-            let nA = endA - start, nB = endB - endA
-            for q in 0..<min(nA, nB) {
-                a.addProduct(index.occurrenceCount[start + q], surrogate + Int(index.occurrenceStep[start + q]) &* W)
-                c.addProduct(index.occurrenceCount[endA + q], surrogate + Int(index.occurrenceStep[endA + q]) &* W)
-            }
-            for q in (start + min(nA, nB))..<endA {
-                a.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
-            }
-            for q in (endA + min(nA, nB))..<endB {
-                c.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
-            }
+            let shared = min(endA - start, endB - endA)
+            for q in 0..<shared { add(&a, start + q); add(&c, endA + q) }
+            for q in (start + shared)..<endA { add(&a, q) }
+            for q in (endA + shared)..<endB { add(&c, q) }
             a.store(rowA)
             c.store(rowB)
             start = endB
             k += 2
         }
-        if isRow(k) {
+        if k < distinctCount {
             let row = dw1Tile + Int(index.distinctInput[k]) &* W
             var acc = Lanes(row)
-            for q in start..<Int(index.distinctEnd[k]) {
-                acc.addProduct(index.occurrenceCount[q], surrogate + Int(index.occurrenceStep[q]) &* W)
-            }
+            for q in start..<Int(index.distinctEnd[k]) { add(&acc, q) }
             acc.store(row)
         }
     }

@@ -87,7 +87,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// One training run: PyTorch-default initialisation, then per epoch a seeded shuffle,
 /// batches of `batchSize` (the last one may be smaller, like a DataLoader with
-/// drop_last=False), forward, BPTT, `2λW` added to the weight gradients, one Adam step.
+/// drop_last=False), forward, BPTT, one Adam step with `λ·(2W)` added to the weight gradients.
 ///
 /// The run is deterministic: the same hyper-parameters, data, seed and thread count give
 /// bit-identical parameters and metrics, and (because each gradient element is summed by one
@@ -116,9 +116,7 @@ public final class TrainingRun {
         guard options.threads >= 1 else { throw TrainingError.invalidInput("threads must be >= 1, got \(options.threads)") }
         guard training.count > 0 else { throw TrainingError.invalidInput("the training set is empty") }
         for set in [training] + (validation.map { [$0] } ?? []) {
-            if let bad = set.labels.first(where: { Int($0) >= NMNIST.classCount }) {
-                throw TrainingError.invalidInput("label \(bad) is outside 0..<\(NMNIST.classCount)")
-            }
+            try SpikeEngine.check(set, shape: NetworkShape(hidden: hyperparameters.hidden))
         }
         self.hyperparameters = hyperparameters
         self.options = options
@@ -166,12 +164,10 @@ public final class TrainingRun {
             for (b, first) in stride(from: 0, to: order.count, by: h.batchSize).enumerated() {
                 let batch = Array(order[first..<min(first + h.batchSize, order.count)])
                 let out = engine.forwardBackward(parameters, frames: training, batch: batch, gradients: &gradients)
-                var loss = out.loss + parameters.l2Term(lambda: h.l2)
+                let summary = optimizer.update(&parameters, gradients: gradients, l2: h.l2, threads: options.threads)
+                var loss = out.loss + summary.l2Term
                 if options.faultInjection == .nonFiniteLoss(epoch: epoch, batch: b + 1) { loss = .nan }
-                guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1) }
-                gradients.addL2Gradient(of: parameters, lambda: h.l2)
-                optimizer.update(&parameters, gradients: gradients, threads: options.threads)
-                guard parameters.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1) }
+                guard loss.isFinite, summary.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1) }
                 lossSum += loss
                 correct += out.correct
                 batches += 1

@@ -38,6 +38,7 @@ extension SpikeSweep {
                 h.hidden = file.parameters.shape.hidden
                 h.batchSize = batchSize
                 let frames = try FrameLoading.load(path: data, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
+                try SpikeEngine.check(frames, shape: file.parameters.shape)
                 let result = Evaluation.run(file.parameters, hyperparameters: h, frames: frames, threads: threads)
                 if json {
                     struct Report: Encodable { var model: String; var data: String; var accuracy: Double; var evaluation: Evaluation }

@@ -68,7 +68,8 @@ extension SpikeSweep {
                                    f.finalValidationAccuracy ?? 0, f.finalTrainAccuracy, f.wallSeconds))
                     }
                     log(String(format: "%d-fold cross-validated accuracy %.4f ± %.4f", folds, cv.meanValidationAccuracy, cv.standardDeviation))
-                    if json { print(try Self.encode(cv)) }
+                    if json { print(try Self.encode(Report(data: data, hyperparameters: h, seed: options.seed, epochs: options.epochs,
+                                                           threads: options.threads, folds: folds, crossValidation: cv))) }
                     return
                 }
                 let run = try TrainingRun(hyperparameters: h, training: training, validation: validation,
@@ -81,8 +82,22 @@ extension SpikeSweep {
                     try ModelFile(parameters: run.parameters, metadata: ModelMetadata(h)).write(path: save)
                     log("saved \(save)")
                 }
-                if json { print(try Self.encode(result)) }
+                if json { print(try Self.encode(Report(data: data, hyperparameters: h, seed: options.seed, epochs: options.epochs,
+                                                       threads: options.threads, result: result, model: save))) }
             }
+        }
+
+        /// The `--json` output.
+        struct Report: Encodable {
+            var data: String
+            var hyperparameters: Hyperparameters
+            var seed: UInt64
+            var epochs: Int
+            var threads: Int
+            var folds: Int? = nil
+            var crossValidation: CrossValidationResult? = nil
+            var result: FoldResult? = nil
+            var model: String? = nil
         }
 
         static func line(_ m: EpochMetrics, epochs: Int) -> String {
@@ -93,7 +108,7 @@ extension SpikeSweep {
 
         static func encode<T: Encodable>(_ value: T) throws -> String {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         }

@@ -56,3 +56,36 @@ import SpikeNet
         #expect(results[0] != p0)
     }
 }
+
+extension AdamTests {
+    /// The fused update (L2 gradient added inside Adam) gives the same bits as adding
+    /// `λ·(2W)` first, and reports the L2 term of the parameters before the step.
+    @Test func fusedL2GradientMatchesSeparateOne() {
+        var rng = Xoshiro256(seed: 3)
+        let shape = NetworkShape(hidden: 50)
+        let p0 = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        let g = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        var separate = p0, fused = p0
+        var a = Adam(shape: shape, learningRate: 5e-3), b = a
+        for _ in 0..<2 {
+            var gl2 = g
+            gl2.addL2Gradient(of: separate, lambda: 1e-3)
+            a.update(&separate, gradients: gl2)
+            let before = fused.l2Term(lambda: 1e-3)
+            let summary = b.update(&fused, gradients: g, l2: 1e-3, threads: 2)
+            #expect(abs(summary.l2Term - before) <= 1e-12 * before)
+            #expect(summary.isFinite)
+        }
+        #expect(separate == fused)
+        #expect(a == b)
+    }
+
+    @Test func reportsNonFiniteParameters() {
+        let shape = NetworkShape(hidden: 3)
+        var p = NetworkParameters(zerosFor: shape)
+        var g = NetworkParameters(zerosFor: shape)
+        g.w1[5] = .nan
+        var adam = Adam(shape: shape, learningRate: 1e-3)
+        #expect(!adam.update(&p, gradients: g).isFinite)
+    }
+}
