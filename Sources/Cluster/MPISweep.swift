@@ -14,12 +14,15 @@ public struct MPISweepOptions: Sendable {
     public var failingConfigIDs: Set<String>
     /// The launch detected from the environment, if any (checked against MPI's own view).
     public var launch: MPILaunch?
-    /// Bounds of the coordinator's and workers' sleep between polls, in seconds.
+    /// Bounds of the sleep between polls, in seconds: back to the lower bound after a message,
+    /// doubling up to the upper bound while nothing arrives. An idle poll (`MPI_Iprobe`, which
+    /// runs Open MPI's progress engine, plus a `nanosleep`) measured about 15 µs of CPU here, so
+    /// 4 ms keeps an idle coordinator under 0.5% of a core while delaying a hand-out by at most 4 ms.
     public var poll: ClosedRange<Double>
 
     public init(specPath: String, resultsRoot: URL, fresh: Bool = false, quiet: Bool = false,
                 failingConfigIDs: Set<String> = [], launch: MPILaunch? = MPIEnvironment.detect(),
-                poll: ClosedRange<Double> = 0.000_25...0.002) {
+                poll: ClosedRange<Double> = 0.000_25...0.004) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
         self.fresh = fresh
@@ -333,7 +336,7 @@ final class Worker {
         }
         let plan = session.plan
         try MPISweep.send(.hello(WorkerHello(rank: mpi.rank, plan: plan)), to: 0, over: mpi)
-        say("spikesweep \(ToolVersion.string), pid \(getpid()) on \(ProcessInfo.processInfo.hostName): sweep \(plan.spec.name), "
+        say("spikesweep \(MessageEnvelope.toolVersion), pid \(getpid()) on \(ProcessInfo.processInfo.hostName): sweep \(plan.spec.name), "
             + "\(plan.tasks.count) tasks, \(session.dataset.count) recordings")
         // The runner (which creates the checkpoint folder) is made only once rank 0 has opened
         // the results folder, i.e. after the first task arrives.

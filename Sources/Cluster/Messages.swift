@@ -43,17 +43,17 @@ public struct WorkerHello: Codable, Sendable, Equatable {
         return String(f.value, radix: 16)
     }
 
-    /// Why this rank's sweep differs from `plan` (rank 0's), or nil when they agree.
+    /// Why this rank's sweep differs from `plan` (rank 0's), e.g. "it loaded other data (…)", or nil when they agree.
     public func mismatch(with plan: SweepPlan) -> String? {
         let reference = WorkerHello(rank: 0, plan: plan)
         if sweepName != reference.sweepName || specHash != reference.specHash {
-            return "rank \(rank) loaded sweep '\(sweepName)' (spec hash \(specHash)), rank 0 '\(reference.sweepName)' (spec hash \(reference.specHash))"
+            return "it loaded sweep '\(sweepName)' (spec hash \(specHash)), rank 0 loaded '\(reference.sweepName)' (spec hash \(reference.specHash))"
         }
         if datasetFingerprint != reference.datasetFingerprint {
-            return "rank \(rank) loaded other data (fingerprint \(datasetFingerprint)) than rank 0 (fingerprint \(reference.datasetFingerprint))"
+            return "it loaded other data (fingerprint \(datasetFingerprint)) than rank 0 (fingerprint \(reference.datasetFingerprint))"
         }
         if taskCount != reference.taskCount || planDigest != reference.planDigest {
-            return "rank \(rank) planned \(taskCount) tasks (digest \(planDigest)), rank 0 \(reference.taskCount) (digest \(reference.planDigest))"
+            return "it planned \(taskCount) tasks (digest \(planDigest)), rank 0 planned \(reference.taskCount) (digest \(reference.planDigest))"
         }
         return nil
     }
