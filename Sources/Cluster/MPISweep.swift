@@ -143,7 +143,7 @@ final class Coordinator {
         let launcher = options.launch?.launcher ?? "MPI"
         let progress = ProgressReporter("sweep \(plan.spec.name)", enabled: !options.quiet)
         progress.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds = \(total) tasks, "
-            + "\(plan.spec.epochs) epochs each, \(mpi.size) ranks (\(launcher)), \(session.dataset.count) recordings")
+            + "\(plan.spec.epochs) epochs each, \(mpi.size) rank\(mpi.size == 1 ? "" : "s") (\(launcher)), \(session.dataset.count) recordings")
         if skipped > 0 { progress.note("sweep \(plan.spec.name): \(skipped) of \(total) tasks already done, running \(pending.count)") }
 
         let queue = TaskQueue(pending)

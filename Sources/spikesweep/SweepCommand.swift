@@ -77,7 +77,7 @@ extension SpikeSweep {
             guard let report = try MPISweep.run(options) else { return }
             print(report.leaderboard.top(10).table, terminator: "")
             print("\(report.tasksRun) tasks run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed) in "
-                + "\(ProgressReporter.duration(report.seconds)) on \(report.ranks) ranks (tasks per rank: "
+                + "\(ProgressReporter.duration(report.seconds)) on \(report.ranks) rank\(report.ranks == 1 ? "" : "s") (tasks per rank: "
                 + report.tasksPerRank.map(String.init).joined(separator: " ") + "); results in \(report.directory.path)/")
             print(report.coordinatorLine)
             if report.tasksFailed > 0 {

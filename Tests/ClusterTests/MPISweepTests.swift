@@ -79,10 +79,10 @@ struct MPISweepTests {
             // Rank 0 prints the leaderboard, the summary and its coordinator's cost; every
             // other rank a start line and one line per task.
             #expect(run.stdout.contains("rank  accuracy"), "\(run.stdout)")
-            #expect(run.stdout.contains("\(Self.taskCount) tasks run (0 already done, 0 failed)") && run.stdout.contains("on \(ranks) ranks"))
+            #expect(run.stdout.contains("\(Self.taskCount) tasks run (0 already done, 0 failed)") && run.stdout.contains("on \(ranks) rank\(ranks == 1 ? "" : "s") (tasks per rank: "))
             let percent = try #require(Self.coordinatorPercent(run.stdout), "\(run.stdout)")
             #expect(percent < 10, "coordinator used \(percent)% of a core")
-            #expect(run.stderr.contains("sweep mpi: 6 configurations x 2 folds = 12 tasks, 3 epochs each, \(ranks) ranks (mpirun)"))
+            #expect(run.stderr.contains("sweep mpi: 6 configurations x 2 folds = 12 tasks, 3 epochs each, \(ranks) rank\(ranks == 1 ? "" : "s") (mpirun)"))
             let workers = Self.workers(dir)
             #expect(workers.isSubset(of: Set((0..<ranks).map { "rank \($0)" })), "\(workers)")
             for rank in 1..<max(1, ranks) {
@@ -93,6 +93,13 @@ struct MPISweepTests {
             }
             if ranks > 1 { #expect(workers.contains("rank 1"), "rank 1 trained nothing: tasks did not travel over MPI") }
         }
+
+        // --mpi without a launcher: a one-rank MPI job (Open MPI's singleton start).
+        let forced = try CLIRunner.run(["sweep", specURL.path, "--mpi", "--results", root.appendingPathComponent("forced").path, "--quiet"],
+                                       environment: MPIRunner.environment)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stdout.contains("on 1 rank (tasks per rank: \(Self.taskCount))"), "\(forced.stdout)")
+        #expect(Self.foldResults(root.appendingPathComponent("forced/mpi")) == reference)
     }
 
     @Test func aKilledRankEndsTheJobAndTheRerunFinishesOnlyTheMissingTasks() throws {
