@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SpikeEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),
         .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
     ],

@@ -1,4 +1,5 @@
 import CMPI
+import Foundation
 
 /// An MPI call that did not return MPI_SUCCESS, with the library's own description.
 public struct MPIError: Error, CustomStringConvertible, Sendable {
@@ -54,4 +55,141 @@ public enum MPILibrary {
         try mpiCheck(MPI_Initialized(&flag), "MPI_Initialized")
         return flag != 0
     }
+}
+
+/// A message waiting to be received: who sent it, its tag and its length in bytes.
+public struct MPIPendingMessage: Sendable, Equatable {
+    public var source: Int
+    public var tag: Int
+    public var byteCount: Int
+}
+
+/// `MPI_COMM_WORLD` of this process, with byte messages of any length.
+///
+/// Initialized once per process with `MPI_THREAD_FUNNELED`: only the thread that created it
+/// may call it (other threads may compute, not communicate). Errors are returned, not fatal
+/// (`MPI_ERRORS_RETURN`), so that every failure surfaces as an `MPIError` through `mpiCheck`.
+public final class MPICommunicator {
+    public let rank: Int
+    public let size: Int
+    /// The thread support level the library granted (≥ FUNNELED).
+    public let threadLevel: Int32
+    private let comm: MPI_Comm
+    public private(set) var isFinalized = false
+
+    private init(comm: MPI_Comm, rank: Int, size: Int, threadLevel: Int32) {
+        self.comm = comm
+        self.rank = rank
+        self.size = size
+        self.threadLevel = threadLevel
+    }
+
+    /// `MPI_Init_thread(FUNNELED)` and the world communicator, set to return errors.
+    public static func initializeWorld() throws -> MPICommunicator {
+        var provided: Int32 = 0
+        try mpiCheck(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
+        let world: MPI_Comm = cmpi_comm_world()
+        try mpiCheck(MPI_Comm_set_errhandler(world, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        guard provided >= cmpi_thread_funneled() else {
+            _ = MPI_Finalize()
+            throw MPIError(function: "MPI_Init_thread", code: -1,
+                           message: "the MPI library grants thread level \(provided), SpikeSweep needs MPI_THREAD_FUNNELED (\(cmpi_thread_funneled()))")
+        }
+        var rank: Int32 = 0, size: Int32 = 0
+        try mpiCheck(MPI_Comm_rank(world, &rank), "MPI_Comm_rank")
+        try mpiCheck(MPI_Comm_size(world, &size), "MPI_Comm_size")
+        return MPICommunicator(comm: world, rank: Int(rank), size: Int(size), threadLevel: provided)
+    }
+
+    /// Sends `bytes` to `destination` (`MPI_Send`; returns once the buffer may be reused).
+    public func send(_ bytes: [UInt8], to destination: Int, tag: Int) throws {
+        guard bytes.count <= Int(Int32.max) else {
+            throw MPIError(function: "MPI_Send", code: -1, message: "message of \(bytes.count) bytes is too long")
+        }
+        _ = try bytes.withUnsafeBytes { buffer in
+            try mpiCheck(MPI_Send(buffer.baseAddress, Int32(buffer.count), cmpi_byte(), Int32(destination), Int32(tag), comm), "MPI_Send")
+        }
+    }
+
+    /// A message that could be received now, without waiting (`MPI_Iprobe` + `MPI_Get_count`).
+    /// - Parameters: source, tag: nil for any.
+    public func pendingMessage(from source: Int? = nil, tag: Int? = nil) throws -> MPIPendingMessage? {
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        try mpiCheck(MPI_Iprobe(source.map(Int32.init) ?? cmpi_any_source(), tag.map(Int32.init) ?? cmpi_any_tag(), comm, &flag, &status),
+                     "MPI_Iprobe")
+        guard flag != 0 else { return nil }
+        return try pending(status)
+    }
+
+    /// Waits for a message in `MPI_Probe`. OpenMPI's blocking calls spin a core while they
+    /// wait: prefer `waitForMessage(from:tag:poll:)` for waits longer than a moment.
+    public func probe(from source: Int? = nil, tag: Int? = nil) throws -> MPIPendingMessage {
+        var status = MPI_Status()
+        try mpiCheck(MPI_Probe(source.map(Int32.init) ?? cmpi_any_source(), tag.map(Int32.init) ?? cmpi_any_tag(), comm, &status),
+                     "MPI_Probe")
+        return try pending(status)
+    }
+
+    /// Waits for a message without burning a core: `MPI_Iprobe`, and a sleep that doubles
+    /// from `poll.lowerBound` to `poll.upperBound` seconds while nothing arrives.
+    public func waitForMessage(from source: Int? = nil, tag: Int? = nil,
+                               poll: ClosedRange<Double> = 0.000_25...0.002) throws -> MPIPendingMessage {
+        var pause = poll.lowerBound
+        while true {
+            if let message = try pendingMessage(from: source, tag: tag) { return message }
+            sleepSeconds(pause)
+            pause = min(pause * 2, poll.upperBound)
+        }
+    }
+
+    /// Receives a message found by `pendingMessage`, `probe` or `waitForMessage`.
+    public func receive(_ message: MPIPendingMessage) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: message.byteCount)
+        var status = MPI_Status()
+        _ = try bytes.withUnsafeMutableBytes { buffer in
+            try mpiCheck(MPI_Recv(buffer.baseAddress, Int32(message.byteCount), cmpi_byte(), Int32(message.source), Int32(message.tag),
+                                  comm, &status), "MPI_Recv")
+        }
+        return bytes
+    }
+
+    /// Ends every process of the job (`MPI_Abort`): MPI's way for one rank to stop them all.
+    public func abort(code: Int32) -> Never {
+        _ = MPI_Abort(comm, code)
+        exit(code)  // MPI_Abort does not return; this is for the type checker and broken libraries.
+    }
+
+    /// `MPI_Finalize`; later calls do nothing.
+    public func finalize() throws {
+        guard !isFinalized else { return }
+        isFinalized = true
+        try mpiCheck(MPI_Finalize(), "MPI_Finalize")
+    }
+
+    private func pending(_ status: MPI_Status) throws -> MPIPendingMessage {
+        var status = status
+        var count: Int32 = 0
+        try mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
+        return MPIPendingMessage(source: Int(status.MPI_SOURCE), tag: Int(status.MPI_TAG), byteCount: Int(count))
+    }
+}
+
+/// Sleeps the calling thread for `seconds` (`nanosleep`, resumed after signals).
+func sleepSeconds(_ seconds: Double) {
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+/// CPU time consumed so far by the calling thread, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+public func threadCPUSeconds() -> Double { cpuSeconds(CLOCK_THREAD_CPUTIME_ID) }
+
+/// CPU time consumed so far by this whole process, in seconds (`CLOCK_PROCESS_CPUTIME_ID`).
+public func processCPUSeconds() -> Double { cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) }
+
+private func cpuSeconds(_ clock: clockid_t) -> Double {
+    var t = timespec()
+    guard clock_gettime(clock, &t) == 0 else { return 0 }
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -30,6 +30,15 @@ public struct FinalTraining {
         public var trainingSeconds: Double
         public var recordingsPerSecond: Double
         public var toolVersion: String
+
+        enum CodingKeys: String, CodingKey {
+            case sweep, rank, hyperparameters, epochs, seed, threads, confusion
+            case configID = "config_id", crossValidatedAccuracy = "cross_validated_accuracy"
+            case trainingRecordings = "training_recordings", testRecordings = "test_recordings", testSource = "test_source"
+            case trainAccuracy = "train_accuracy", trainLoss = "train_loss", testAccuracy = "test_accuracy"
+            case perClassAccuracy = "per_class_accuracy", trainingSeconds = "training_seconds"
+            case recordingsPerSecond = "recordings_per_second", toolVersion = "tool_version"
+        }
     }
 
     /// Where the test recordings come from.
@@ -130,7 +139,6 @@ public struct FinalTraining {
             toolVersion: ToolVersion.string)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         try AtomicFile.write(Array(try encoder.encode(metrics)) + [10], to: finalDirectory.appendingPathComponent("metrics.json").path)
         return metrics
     }
@@ -138,7 +146,6 @@ public struct FinalTraining {
     /// Reads `final/metrics.json` of a results folder, if there is one.
     public static func readMetrics(resultsDirectory: URL) -> Metrics? {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         guard let data = try? Data(contentsOf: resultsDirectory.appendingPathComponent("final/metrics.json")) else { return nil }
         return try? decoder.decode(Metrics.self, from: data)
     }

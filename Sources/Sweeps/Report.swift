@@ -84,7 +84,7 @@ public struct SweepReport {
             <div class="cards">
             <div class="card">best mean accuracy<b>\(leaderboard.rows.first?.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</b>\(SVG.escape(leaderboard.rows.first?.label ?? ""))</div>
             <div class="card">tasks done<b>\(done) / \(plan.tasks.count)</b>\(failed) failed</div>
-            <div class="card">cost<b>\(String(format: "%.2f", coreHours)) core-hours</b>sum of task wall times</div>
+            <div class="card">cost<b>\(coreHours >= 1 ? String(format: "%.1f core-hours", coreHours) : String(format: "%.1f core-minutes", coreHours * 60))</b>sum of task wall times</div>
             <div class="card">engine speed<b>\(String(format: "%.0f", rate)) rec/s</b>mean per task, one core</div>
             \(final.map { "<div class=\"card\">final test accuracy<b>\(String(format: "%.2f%%", $0.testAccuracy * 100))</b>\($0.testRecordings) recordings</div>" } ?? "")
             </div>

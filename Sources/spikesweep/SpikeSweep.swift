@@ -11,5 +11,5 @@ struct SpikeSweep: ParsableCommand {
             mpirun or as Slurm jobs, and read ranked leaderboards.
             """,
         version: ToolVersion.string,
-        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self, Sweep.self, LeaderboardCommand.self, Final.self, Report.self])
+        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self, Sweep.self, LeaderboardCommand.self, Final.self, Report.self, Plan.self])
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import SpikeEvents
 import Sweeps
@@ -13,9 +14,13 @@ extension SpikeSweep {
                 Re-running the same spec skips finished tasks, so an interrupted sweep resumes; a \
                 different spec under the same name is refused unless --fresh.
 
+                Under mpirun or srun (or with --mpi) the sweep runs on MPI: rank 0 hands out tasks, \
+                trains too and writes the results; every rank trains one task at a time.
+
                 Examples:
                   spikesweep sweep sweeps/smoke.yaml
                   spikesweep sweep sweeps/nmnist-small-table1.yaml --workers 2
+                  mpirun -np 4 spikesweep sweep sweeps/smoke.yaml
                 """)
 
         @Argument(help: "The sweep spec (YAML).")
@@ -33,11 +38,19 @@ extension SpikeSweep {
         @Flag(help: "No progress lines.")
         var quiet = false
 
+        @Flag(help: "Run on MPI even when no launcher (mpirun, srun) is detected.")
+        var mpi = false
+
         func validate() throws {
             if let workers, workers < 1 { throw ValidationError("--workers must be >= 1, got \(workers)") }
         }
 
         func run() throws {
+            let launch = MPIEnvironment.detect()
+            if mpi || launch != nil {
+                try runMPI(launch: launch)
+                return
+            }
             let session = try SweepSession(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
             let store = try session.openStore(fresh: fresh)
             let runner = try session.makeRunner(failingConfigIDs: SweepSession.testFailingConfigIDs)
@@ -51,6 +64,24 @@ extension SpikeSweep {
                 + "\(ProgressReporter.duration(summary.seconds)); results in \(session.directory.path)/")
             if summary.tasksFailed > 0 {
                 FileHandle.standardError.write(Data("spikesweep: \(summary.tasksFailed) tasks failed; their errors are in folds.csv\n".utf8))
+            }
+        }
+
+        /// One rank of an MPI sweep; only rank 0 gets a report to print.
+        func runMPI(launch: MPILaunch?) throws {
+            if workers != nil && launch?.rank ?? 0 == 0 {
+                FileHandle.standardError.write(Data("spikesweep: --workers is ignored under MPI (every rank trains one task at a time)\n".utf8))
+            }
+            let options = MPISweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results), fresh: fresh, quiet: quiet,
+                                          failingConfigIDs: SweepSession.testFailingConfigIDs, launch: launch)
+            guard let report = try MPISweep.run(options) else { return }
+            print(report.leaderboard.top(10).table, terminator: "")
+            print("\(report.tasksRun) tasks run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed) in "
+                + "\(ProgressReporter.duration(report.seconds)) on \(report.ranks) rank\(report.ranks == 1 ? "" : "s") (tasks per rank: "
+                + report.tasksPerRank.map(String.init).joined(separator: " ") + "); results in \(report.directory.path)/")
+            print(report.coordinatorLine)
+            if report.tasksFailed > 0 {
+                FileHandle.standardError.write(Data("spikesweep: \(report.tasksFailed) tasks failed; their errors are in folds.csv\n".utf8))
             }
         }
     }

@@ -1,0 +1,177 @@
+import Foundation
+import SpikeEvents
+import SpikeNet
+
+/// Seconds the engine needs per recording, measured on this node, as a linear model
+///
+///     t(H, steps, entries) = a·H·steps + b·H·entries + c·steps + d
+///
+/// for training (forward + backward + Adam, amortised per recording) and for evaluation
+/// (forward only). `steps` is the recording's frame count and `entries` its active
+/// (step, input) pairs; both follow from the data and the window.
+public struct Calibration: Codable, Sendable, Equatable {
+    public var host: String
+    public var date: String
+    public var toolVersion: String
+    /// [a, b, c, d] for a training pass and for an evaluation pass.
+    public var train: [Double]
+    public var evaluate: [Double]
+    /// What was measured: (hidden, window, steps, entries, train s/rec, eval s/rec).
+    public var samples: [[Double]]
+
+    public func trainSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
+        max(0, train[0] * Double(hidden) * steps + train[1] * Double(hidden) * entries + train[2] * steps + train[3])
+    }
+
+    public func evaluateSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
+        max(0, evaluate[0] * Double(hidden) * steps + evaluate[1] * Double(hidden) * entries + evaluate[2] * steps + evaluate[3])
+    }
+
+    /// Measures the engine on `dataset` (or synthetic N-MNIST) at a few (H, window) points,
+    /// single-threaded like a sweep task. Takes a few seconds.
+    public static func measure(dataset: EventDataset, recordings: Int = 256, batchSize: Int = 128,
+                               hiddens: [Int] = [100, 400, 800], windows: [Int] = [500, 1000, 2000]) throws -> Calibration {
+        let chosen = Array(0..<min(recordings, dataset.count))
+        var rows: [[Double]] = []
+        for window in windows {
+            let frames = dataset.frames(Framing.Options(windowMicros: window), indices: chosen)
+            let steps = Double(frames.stepEntryStart.count - 1) / Double(frames.count)
+            let entries = Double(frames.inputs.count) / Double(frames.count)
+            for hidden in hiddens {
+                var h = Hyperparameters()
+                h.hidden = hidden
+                h.windowMicros = window
+                h.batchSize = batchSize
+                // One warm-up epoch, then a timed one.
+                let run = try TrainingRun(hyperparameters: h, training: frames, options: TrainingOptions(epochs: 2, seed: 1))
+                _ = try run.run(stopAfter: 1)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try run.run(stopAfter: 2)
+                let train = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(frames.count)
+                let e0 = DispatchTime.now().uptimeNanoseconds
+                _ = Evaluation.run(run.parameters, hyperparameters: h, frames: frames)
+                let evaluate = Double(DispatchTime.now().uptimeNanoseconds - e0) / 1e9 / Double(frames.count)
+                rows.append([Double(hidden), Double(window), steps, entries, train, evaluate])
+            }
+        }
+        func fit(_ column: Int) -> [Double] {
+            let x = rows.map { [$0[0] * $0[2], $0[0] * $0[3], $0[2], 1.0] }
+            let y = rows.map { $0[column] }
+            return leastSquares(x, y)
+        }
+        return Calibration(host: ProcessInfo.processInfo.hostName, date: ISO8601DateFormatter().string(from: Date()),
+                           toolVersion: ToolVersion.string, train: fit(4), evaluate: fit(5), samples: rows)
+    }
+
+    public static func read(path: String) throws -> Calibration {
+        do { return try JSONDecoder().decode(Calibration.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw ResultsError("\(path): not a calibration file (\(error.localizedDescription)); make one with 'spikesweep plan SPEC --calibrate'")
+        }
+    }
+
+    public func write(path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(Array(try encoder.encode(self)) + [10], to: path)
+    }
+}
+
+/// Ordinary least squares by the normal equations with a small ridge (the design is tiny and
+/// well conditioned after column scaling).
+func leastSquares(_ x: [[Double]], _ y: [Double]) -> [Double] {
+    let n = x.first?.count ?? 0
+    let scale = (0..<n).map { j in max(1e-30, x.map { abs($0[j]) }.max() ?? 1) }
+    let xs = x.map { row in (0..<n).map { row[$0] / scale[$0] } }
+    var a = [[Double]](repeating: [Double](repeating: 0, count: n + 1), count: n)
+    for (row, target) in zip(xs, y) {
+        for i in 0..<n {
+            for j in 0..<n { a[i][j] += row[i] * row[j] }
+            a[i][n] += row[i] * target
+        }
+    }
+    for i in 0..<n { a[i][i] += 1e-9 }
+    // Gaussian elimination with partial pivoting.
+    for c in 0..<n {
+        let p = (c..<n).max { abs(a[$0][c]) < abs(a[$1][c]) }!
+        a.swapAt(c, p)
+        guard abs(a[c][c]) > 1e-300 else { continue }
+        for r in 0..<n where r != c {
+            let f = a[r][c] / a[c][c]
+            for k in c...n { a[r][k] -= f * a[c][k] }
+        }
+    }
+    return (0..<n).map { i in abs(a[i][i]) > 1e-300 ? a[i][n] / a[i][i] / scale[i] : 0 }
+}
+
+/// What a sweep will cost: task count, core-hours and wall time for a number of ranks or
+/// array elements, from a calibration and the data's frame statistics.
+public struct SweepCostPlan: Codable, Sendable {
+    public struct Shape: Codable, Sendable {
+        public var workers: Int
+        public var wallSeconds: Double
+    }
+
+    public var name: String
+    public var tasks: Int
+    public var recordings: Int
+    public var coreSeconds: Double
+    /// The longest single task.
+    public var longestTaskSeconds: Double
+    public var shapes: [Shape]
+    /// Per Slurm array element (tasks i ≡ e mod N): the slowest element's time.
+    public var arraySize: Int
+    public var arrayElementSeconds: Double
+    public var suggestedTimeLimit: String
+
+    /// Predicted seconds of every task of `plan`.
+    public static func taskSeconds(plan: SweepPlan, calibration: Calibration, recordings: Int,
+                                   framesPerWindow: (Int) -> (steps: Double, entries: Double)) -> [Double] {
+        let k = Double(plan.spec.folds)
+        let train = Double(recordings) * (k - 1) / k
+        let validation = Double(recordings) / k
+        return plan.tasks.map { task in
+            let h = task.hyperparameters
+            let (steps, entries) = framesPerWindow(h.windowMicros)
+            let perEpoch = train * calibration.trainSeconds(hidden: h.hidden, steps: steps, entries: entries)
+                + validation * calibration.evaluateSeconds(hidden: h.hidden, steps: steps, entries: entries)
+            return Double(plan.spec.epochs) * perEpoch
+        }
+    }
+
+    /// Makespan of `durations` on `workers` workers taking the longest first (what the
+    /// local executor and the MPI coordinator do).
+    public static func makespan(_ durations: [Double], workers: Int) -> Double {
+        var loads = [Double](repeating: 0, count: max(1, workers))
+        for d in durations.sorted(by: >) {
+            let i = loads.indices.min { loads[$0] < loads[$1] }!
+            loads[i] += d
+        }
+        return loads.max() ?? 0
+    }
+
+    public init(plan: SweepPlan, taskSeconds: [Double], recordings: Int, workers: [Int], arraySize: Int) {
+        name = plan.spec.name
+        tasks = plan.tasks.count
+        self.recordings = recordings
+        coreSeconds = taskSeconds.reduce(0, +)
+        longestTaskSeconds = taskSeconds.max() ?? 0
+        shapes = workers.map { Shape(workers: $0, wallSeconds: Self.makespan(taskSeconds, workers: $0)) }
+        self.arraySize = max(1, arraySize)
+        var perElement = [Double](repeating: 0, count: self.arraySize)
+        for (i, s) in taskSeconds.enumerated() { perElement[i % self.arraySize] += s }
+        arrayElementSeconds = perElement.max() ?? 0
+        // 25% margin plus 10 minutes for start-up and data loading, rounded up to 15 minutes.
+        let limit = (arrayElementSeconds * 1.25 + 600) / 900
+        let minutes = Int(limit.rounded(.up)) * 15
+        suggestedTimeLimit = String(format: "%d-%02d:%02d:00", minutes / 1440, (minutes % 1440) / 60, minutes % 60)
+    }
+
+    public var text: String {
+        func hours(_ s: Double) -> String { ProgressReporter.duration(s) }
+        var lines = ["plan \(name): \(tasks) tasks on \(recordings) recordings",
+                     String(format: "  compute: %.2f core-hours (longest task %@)", coreSeconds / 3600, hours(longestTaskSeconds))]
+        for s in shapes { lines.append("  wall time with \(s.workers) worker\(s.workers == 1 ? "" : "s")/ranks: \(hours(s.wallSeconds))") }
+        lines.append("  Slurm array of \(arraySize) elements (one core each): slowest element \(hours(arrayElementSeconds)); suggested --array-size \(arraySize) --time \(suggestedTimeLimit)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import SpikeEvents
+import Sweeps
+
+extension SpikeSweep {
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Estimate a sweep's cost: tasks, core-hours, wall time for N ranks, and Slurm array settings.",
+            discussion: """
+                The estimate comes from a calibration of the engine on this node (a few seconds; \
+                --calibrate measures anew, otherwise the saved one is used) and the data's frame \
+                statistics. When the spec's data is not here (e.g. the full N-MNIST on a laptop), \
+                give its size with --recordings and frame statistics come from synthetic N-MNIST.
+
+                Examples:
+                  spikesweep plan sweeps/nmnist-small-table1.yaml --calibrate
+                  spikesweep plan sweeps/table1.yaml --recordings 60000 --ranks 1,2,128 --array-size 64
+                """)
+
+        @Argument(help: "The sweep spec (YAML).")
+        var spec: String
+
+        @Flag(help: "Measure the engine on this node now and save the calibration.")
+        var calibrate = false
+
+        @Option(help: "Calibration file to read or write.")
+        var calibration = "results/calibration.json"
+
+        @Option(help: "Number of training recordings when the spec's data is not available here.")
+        var recordings: Int?
+
+        @Option(help: "Comma-separated worker/rank counts to estimate wall time for (default: 1, this machine's cores).")
+        var ranks: String?
+
+        @Option(help: "Slurm array elements to size (default: as many as tasks, at most 64).")
+        var arraySize: Int?
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            let sweep = try SweepSpec.load(path: spec)
+            var dataset: EventDataset? = nil
+            if case .path(let path, _) = sweep.data, !FileManager.default.fileExists(atPath: path) {
+                guard recordings != nil else {
+                    throw ValidationError("\(spec): data \(path) is not here; give its size with --recordings N (full N-MNIST training set: 60000)")
+                }
+            } else {
+                dataset = try SweepSession.loadData(sweep.data)
+            }
+            let sample: EventDataset = dataset.map { d in d.subset(Array(0..<min(500, d.count))) }
+                ?? EventDataset(split: .train, recordings: SyntheticNMNIST(seed: 1).recordings(count: 500))
+            let count = recordings ?? dataset!.count
+            let calibrationData: Calibration
+            if calibrate || !FileManager.default.fileExists(atPath: calibration) {
+                if !json { FileHandle.standardError.write(Data("plan: calibrating the engine on this node (a few seconds)…\n".utf8)) }
+                calibrationData = try Calibration.measure(dataset: sample)
+                try FileManager.default.createDirectory(at: URL(fileURLWithPath: calibration).deletingLastPathComponent(), withIntermediateDirectories: true)
+                try calibrationData.write(path: calibration)
+            } else {
+                calibrationData = try Calibration.read(path: calibration)
+            }
+            let plan = SweepPlan(spec: sweep, datasetFingerprint: 0)
+            var stats: [Int: (Double, Double)] = [:]
+            let seconds = SweepCostPlan.taskSeconds(plan: plan, calibration: calibrationData, recordings: count) { window in
+                if let s = stats[window] { return s }
+                let frames = sample.frames(Framing.Options(windowMicros: window, firstSaccadeOnly: sweep.firstSaccadeOnly))
+                let s = (Double(frames.stepEntryStart.count - 1) / Double(frames.count), Double(frames.inputs.count) / Double(frames.count))
+                stats[window] = s
+                return s
+            }
+            let workerCounts = try ranks.map { text in
+                try text.split(separator: ",").map { part -> Int in
+                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else { throw ValidationError("--ranks takes counts like 1,2,128") }
+                    return n
+                }
+            } ?? Array(Set([1, ProcessInfo.processInfo.activeProcessorCount])).sorted()
+            let result = SweepCostPlan(plan: plan, taskSeconds: seconds, recordings: count, workers: workerCounts,
+                                       arraySize: arraySize ?? min(64, plan.tasks.count))
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else {
+                print(result.text)
+            }
+        }
+    }
+}
