@@ -54,6 +54,9 @@ public struct BatchTrace: Sendable {
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` with fused multiply-adds in
 /// ascending input (or hidden) order, which the dense reference in the tests reproduces bit
 /// for bit; padded steps (no input) still run, as with snnTorch after `PadTensors`.
+///
+/// An engine keeps per-batch buffers between calls: use one engine from one thread at a time
+/// (it runs its own workers inside a call).
 public final class SpikeEngine {
     public let shape: NetworkShape
     public let neuron: LeakyParameters
@@ -116,8 +119,7 @@ public final class SpikeEngine {
             labels.append(Int(frames.labels[r]))
         }
         var offsets = [0]
-        for (k, r) in batch.enumerated() {
-            _ = r
+        for k in batch.indices {
             let entries = Int(frames.stepEntryStart[base[k] + count[k]] - frames.stepEntryStart[base[k]])
             offsets.append(offsets.last! + entries)
         }
@@ -128,7 +130,7 @@ public final class SpikeEngine {
         let tiles = shape.tileCount, c = shape.outputs
         func grow<T: Numeric>(_ a: inout [T], _ n: Int) { if a.count < n { a = [T](repeating: 0, count: n) } }
         grow(&spikeBits, b * t * tiles)
-        hiddenSurrogate.reserve(min(b, groupSize) * t * shape.paddedHidden)
+        hiddenSurrogate.reserve(min(b, max(1, groupSize)) * t * shape.paddedHidden)
         grow(&outSurrogate, b * t * c)
         grow(&outDelta, b * t * c)
         grow(&counts, b * c)
@@ -239,7 +241,7 @@ public final class SpikeEngine {
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
             let sgHidden = hiddenSurrogate.pointer
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
-            let group = groupSize
+            let group = max(1, groupSize)
             let tileBlock = min(group, bCount) * T * NetworkShape.tileWidth
             // Surrogate values of recording b (of the current group starting at g0) in `tile`.
             @inline(__always) func surrogate(_ tile: Int, _ b: Int, _ g0: Int) -> UnsafeMutablePointer<Float> {
