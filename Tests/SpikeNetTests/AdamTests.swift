@@ -12,9 +12,7 @@ import SpikeNet
         let betas = adamConfig["betas"] as! [Double]
         for c in fx.cases {
             let name = c["name"] as! String
-            var h = Hyperparameters()
-            h.beta = c["beta"] as! Double
-            h.targetRatio = TargetRatio(correct: c["correct_rate"] as! Double, incorrect: c["incorrect_rate"] as! Double)
+            let h = SNNStepFixture.hyperparameters(of: c)
             let engine = SpikeEngine(shape: fx.shape, hyperparameters: h)
             var p = fx.parameters
             var adam = Adam(shape: fx.shape, learningRate: adamConfig["lr"] as! Double, beta1: betas[0], beta2: betas[1],

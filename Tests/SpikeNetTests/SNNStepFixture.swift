@@ -33,6 +33,14 @@ struct SNNStepFixture {
     }
 
     var cases: [[String: Any]] { json["cases"] as! [[String: Any]] }
+
+    /// The hyper-parameters of one fixture case (β and target rates; the rest default).
+    static func hyperparameters(of fixtureCase: [String: Any]) -> Hyperparameters {
+        var h = Hyperparameters()
+        h.beta = fixtureCase["beta"] as! Double
+        h.targetRatio = TargetRatio(correct: fixtureCase["correct_rate"] as! Double, incorrect: fixtureCase["incorrect_rate"] as! Double)
+        return h
+    }
     var shape: NetworkShape { parameters.shape }
 
     /// The batch as a frame set: recording b's step t holds the non-zero x[t][b][·].

@@ -13,9 +13,7 @@ import TestSupport
         let batch = Array(0..<fx.batch)
         for c in fx.cases {
             let name = c["name"] as! String
-            var h = Hyperparameters()
-            h.beta = c["beta"] as! Double
-            h.targetRatio = TargetRatio(correct: c["correct_rate"] as! Double, incorrect: c["incorrect_rate"] as! Double)
+            let h = SNNStepFixture.hyperparameters(of: c)
             let engine = SpikeEngine(shape: fx.shape, hyperparameters: h)
             let (out, trace) = engine.trace(fx.parameters, frames: frames, batch: batch)
             let T = fx.steps, B = fx.batch
