@@ -10,7 +10,7 @@ import Cluster
 
     static let cases: [Case] = [
         Case(environment: [:], expected: nil),
-        Case(environment: ["HOME": "/root", "PATH": "/usr/bin"], expected: nil),
+        Case(environment: ["HOME": "/home/me", "LANG": "C.UTF-8"], expected: nil),
         // mpirun (Open MPI) also sets PMIX_RANK: Open MPI's own variables win.
         Case(environment: ["OMPI_COMM_WORLD_SIZE": "3", "OMPI_COMM_WORLD_RANK": "2", "PMIX_RANK": "2"],
              expected: MPILaunch(launcher: "mpirun", rank: 2, size: 3)),
