@@ -21,13 +21,14 @@ test: deps
 	$(SWIFT) build -c $(CONFIG)
 	$(SWIFT) test -c $(CONFIG)
 
-# Synthetic N-MNIST -> prepared file -> statistics -> the smoke sweep -> its leaderboard.
+# Synthetic N-MNIST -> prepared file -> statistics -> the smoke sweep -> its leaderboard -> report.html.
 demo: build
 	@mkdir -p $(DEMO)
 	$(BIN) data synth -o $(DEMO)/synthetic-train.spk --count 1000 --seed 1
 	$(BIN) data inspect $(DEMO)/synthetic-train.spk
 	$(BIN) sweep sweeps/smoke.yaml --results $(DEMO)/results
 	$(BIN) leaderboard $(DEMO)/results/smoke --format md
+	$(BIN) report $(DEMO)/results/smoke
 
 # Benchmarks (see README "Performance"); BENCH_DATA may point at a prepared real subset.
 bench: build
