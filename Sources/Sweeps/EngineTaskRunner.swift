@@ -53,7 +53,7 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
                 lastEpochEnd = now
                 self.epochObserver?(task, metrics)
             }
-            if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
+            removeCheckpoint(of: task)
             let records = result.epochs.map {
                 EpochRecord(epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy,
                             validationAccuracy: $0.validationAccuracy ?? .nan, seconds: epochSeconds[$0.epoch] ?? 0)
@@ -64,8 +64,22 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
                                seconds: Date().timeIntervalSince(started), recordingsPerSecond: result.recordingsPerSecond,
                                worker: worker, error: nil)
         } catch {
-            if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
+            removeCheckpoint(of: task)
             return .failure(task, error: "\(error)", seconds: Date().timeIntervalSince(started), worker: worker)
+        }
+    }
+}
+
+extension EngineTaskRunner {
+    /// Removes a finished task's checkpoint and any temporary file a killed writer left
+    /// beside it (`.<id>.ckpt.tmp-<pid>`). Only the rank running a task touches its files.
+    func removeCheckpoint(of task: SweepTask) {
+        guard let directory = checkpointDirectory else { return }
+        let fm = FileManager.default
+        try? fm.removeItem(at: directory.appendingPathComponent("\(task.id).ckpt"))
+        let stalePrefix = ".\(task.id).ckpt.tmp-"
+        for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(stalePrefix) {
+            try? fm.removeItem(at: directory.appendingPathComponent(name))
         }
     }
 }

@@ -49,4 +49,18 @@ import TestSupport
         #expect(failed.allSatisfy { $0.configID == failing && $0.error?.contains("diverged") == true })
         #expect(outcomes.filter { $0.status == .ok }.count == plan.tasks.count - spec.folds)
     }
+
+    @Test func finishedTasksLeaveNoCheckpointsNorTemporaryFilesOfKilledWriters() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spec = try SweepSpec.parse(Self.specText, file: "exec.yaml")
+        let dataset = try SweepSession.loadData(spec.data)
+        let plan = SweepPlan(spec: spec, datasetFingerprint: PreparedFile.fingerprint(of: dataset))
+        let checkpoints = root.appendingPathComponent("checkpoints")
+        let runner = try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: checkpoints)
+        // What a writer killed mid-checkpoint leaves behind.
+        try Data([1, 2, 3]).write(to: checkpoints.appendingPathComponent(".\(plan.tasks[0].id).ckpt.tmp-99999"))
+        let outcome = runner.run(plan.tasks[0], worker: "t")
+        #expect(outcome.status == .ok)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).isEmpty)
+    }
 }
