@@ -141,10 +141,8 @@ final class Coordinator {
         let total = plan.tasks.count
         let skipped = total - pending.count
         let launcher = options.launch?.launcher ?? "MPI"
-        let progress = ProgressReporter("sweep \(plan.spec.name)", enabled: !options.quiet)
-        progress.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds = \(total) tasks, "
-            + "\(plan.spec.epochs) epochs each, \(mpi.size) rank\(mpi.size == 1 ? "" : "s") (\(launcher)), \(session.dataset.count) recordings")
-        if skipped > 0 { progress.note("sweep \(plan.spec.name): \(skipped) of \(total) tasks already done, running \(pending.count)") }
+        let progress = SweepProgress(plan: plan, store: store, recordings: session.dataset.count, enabled: !options.quiet)
+        progress.started(executor: "\(mpi.size) rank\(mpi.size == 1 ? "" : "s") (\(launcher))", skipped: skipped)
 
         let queue = TaskQueue(pending)
         let inbox = LocalOutcomes()
@@ -163,9 +161,7 @@ final class Coordinator {
             state.tasksPerRank[rank] += 1
             state.done += 1
             if outcome.status == .failed { state.failed += 1 }
-            let best = store.leaderboard.rows.first
-            let detail = (best?.meanAccuracy).map { "best \(String(format: "%.4f", $0)) (\(best!.label))" } ?? ""
-            progress.update(state.done, of: total, unit: "tasks", detail: detail + (state.failed > 0 ? ", \(state.failed) failed" : ""))
+            progress.taskFinished(done: state.done, failed: state.failed)
         }
 
         let wallStart = Date()

@@ -53,3 +53,11 @@ public struct Fingerprinter {
         return z ^ (z >> 31)
     }
 }
+
+extension UInt64 {
+    /// Sixteen lower-case hex digits, zero-padded: how fingerprints and hashes are written.
+    public var hex16: String {
+        let hex = String(self, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

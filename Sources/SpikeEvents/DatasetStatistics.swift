@@ -45,8 +45,7 @@ public struct DatasetStatistics: Codable, Sendable, Equatable {
     public init(dataset: EventDataset, framing: Framing.Options, threads: Int = 1) {
         recordings = dataset.count
         split = dataset.split.rawValue
-        let print = PreparedFile.fingerprint(of: dataset)
-        fingerprint = String(repeating: "0", count: 16 - String(print, radix: 16).count) + String(print, radix: 16)
+        fingerprint = PreparedFile.fingerprint(of: dataset).hex16
         recordingsPerClass = (0..<10).map { c in dataset.labels.lazy.filter { $0 == c }.count }
         rawEvents = Summary((0..<dataset.count).lazy.map { dataset.eventCount(of: $0) })
         var denoised = [Int](repeating: 0, count: dataset.count)

@@ -30,13 +30,13 @@ public struct LocalExecutor: Sendable {
     }
 
     public func run(plan: SweepPlan, store: ResultsStore, runner: TaskRunner,
-                    progress: ProgressReporter? = nil) throws -> SweepRunSummary {
+                    progress: SweepProgress? = nil) throws -> SweepRunSummary {
         let started = Date()
         let pending = Self.schedule(plan, skipping: store.finishedTaskIDs)
         let total = plan.tasks.count
         let skipped = total - pending.count
         let state = ExecutorState(pending: pending, alreadyDone: skipped)
-        if skipped > 0 { progress?.note("sweep \(plan.spec.name): \(skipped) of \(total) tasks already done, running \(pending.count)") }
+        progress?.started(executor: "\(workers) worker\(workers == 1 ? "" : "s")", skipped: skipped)
         let threads = (0..<min(workers, max(1, pending.count))).map { w in
             Thread {
                 while let task = state.next() {
@@ -48,9 +48,7 @@ public struct LocalExecutor: Sendable {
                         return
                     }
                     let (done, failed) = state.finished(outcome)
-                    let best = store.leaderboard.rows.first
-                    let detail = (best?.meanAccuracy).map { "best \(String(format: "%.4f", $0)) (\(best!.label))" } ?? ""
-                    progress?.update(done, of: total, unit: "tasks", detail: detail + (failed > 0 ? ", \(failed) failed" : ""))
+                    progress?.taskFinished(done: done, failed: failed)
                 }
             }
         }

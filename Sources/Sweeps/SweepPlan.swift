@@ -79,8 +79,6 @@ public struct SweepPlan: Sendable {
     }
 
     static func hexHash(_ text: String, digits: Int) -> String {
-        let hex = String(hash(text), radix: 16)
-        let padded = String(repeating: "0", count: max(0, 16 - hex.count)) + hex
-        return String(padded.prefix(digits))
+        String(hash(text).hex16.prefix(digits))
     }
 }

@@ -48,9 +48,6 @@ extension SweepSpec {
         copy.data = .path("", labels: nil)
         copy.test = nil
         if case .synthetic = data { copy.data = data }
-        var f = Fingerprinter()
-        f.mix(Array(copy.canonicalYAML.utf8))
-        let hex = String(f.value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return SweepPlan.hexHash(copy.canonicalYAML, digits: 16)
     }
 }

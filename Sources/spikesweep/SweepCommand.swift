@@ -55,8 +55,7 @@ extension SpikeSweep {
             let store = try session.openStore(fresh: fresh)
             let runner = try session.makeRunner(failingConfigIDs: SweepSession.testFailingConfigIDs)
             let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-            let progress = ProgressReporter("sweep \(session.spec.name)", enabled: !quiet)
-            progress.note("sweep \(session.spec.name): \(session.plan.configurations.count) configurations x \(session.spec.folds) folds = \(session.plan.tasks.count) tasks, \(session.spec.epochs) epochs each, \(count) workers, \(session.dataset.count) recordings")
+            let progress = SweepProgress(plan: session.plan, store: store, recordings: session.dataset.count, enabled: !quiet)
             let summary = try LocalExecutor(workers: count).run(plan: session.plan, store: store, runner: runner, progress: progress)
             let board = try store.writeLeaderboards()
             print(board.top(10).table, terminator: "")
