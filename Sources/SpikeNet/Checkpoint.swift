@@ -22,7 +22,9 @@ public struct Checkpoint: Sendable {
     public func write(path: String) throws {
         var w = ByteWriter()
         w.bytes = Self.magic
-        let json = try JSONEncoder().encode(hyperparameters)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // the same state gives the same bytes
+        let json = try encoder.encode(hyperparameters)
         w.append(String(decoding: json, as: UTF8.self))
         w.append(seed)
         w.append(trainingFingerprint)
