@@ -1,13 +1,16 @@
 import Foundation
 import SpikeEvents
 
-/// The state of a training run at an epoch end: parameters, Adam's moments and step, the
-/// shuffling generator and the metrics so far — everything a killed run needs to continue
+/// The state of a training run at an epoch end, or between two batches of an epoch when the
+/// run was stopped on request: parameters, Adam's moments and step, the shuffling generator,
+/// the metrics so far and the partial epoch — everything a killed run needs to continue
 /// bit-identically.
 ///
-/// Binary, little-endian: magic `SPKCKPT1`, the hyper-parameters as JSON, seed, training-set
-/// fingerprint, Adam step, generator state, per-epoch metrics, the 12 tensors (engine layout),
-/// then a CRC-32 of everything before it. Written atomically (temporary file, fsync, rename).
+/// Binary, little-endian: magic `SPKCKPT2`, the hyper-parameters as JSON, seed, training-set
+/// fingerprint, Adam step, generator state, per-epoch metrics, a flag byte (0 at an epoch end,
+/// 1 with a partial epoch, then its generator state before the shuffle, batches done, loss sum
+/// and correct count), the 12 tensors (engine layout), then a CRC-32 of everything before it.
+/// Written atomically (temporary file, fsync, rename).
 public struct Checkpoint: Sendable {
     public var hyperparameters: Hyperparameters
     public var seed: UInt64
@@ -16,8 +19,31 @@ public struct Checkpoint: Sendable {
     public var optimizer: Adam
     public var shuffler: Xoshiro256
     public var history: [EpochMetrics]
+    /// The epoch after `history`, when the run was stopped inside it (nil at an epoch end).
+    public var partialEpoch: PartialEpoch?
 
-    static let magic = Array("SPKCKPT1".utf8)
+    /// An epoch stopped between two batches.
+    public struct PartialEpoch: Sendable, Equatable {
+        /// The shuffling generator before the epoch's shuffle (the order is drawn again from it).
+        public var shufflerBeforeShuffle: Xoshiro256
+        /// Batches of the epoch already trained (at least 1, fewer than the epoch has).
+        public var batchesDone: Int
+        /// Sum of those batches' losses.
+        public var lossSum: Double
+        /// Recordings of those batches classified correctly.
+        public var correct: Int
+
+        public init(shufflerBeforeShuffle: Xoshiro256, batchesDone: Int, lossSum: Double, correct: Int) {
+            self.shufflerBeforeShuffle = shufflerBeforeShuffle
+            self.batchesDone = batchesDone
+            self.lossSum = lossSum
+            self.correct = correct
+        }
+    }
+
+    static let magic = Array("SPKCKPT2".utf8)
+    /// The format before partial epochs.
+    static let magicVersion1 = Array("SPKCKPT1".utf8)
 
     public func write(path: String) throws {
         var w = ByteWriter()
@@ -38,6 +64,14 @@ public struct Checkpoint: Sendable {
             w.append(UInt32(m.epoch)); w.append(m.trainLoss); w.append(m.trainAccuracy)
             w.append(m.validationAccuracy ?? .nan)
         }
+        if let p = partialEpoch {
+            w.append(UInt8(1))
+            let s = p.shufflerBeforeShuffle.state
+            for word in [s.0, s.1, s.2, s.3] { w.append(word) }
+            w.append(UInt32(p.batchesDone)); w.append(p.lossSum); w.append(UInt64(p.correct))
+        } else {
+            w.append(UInt8(0))
+        }
         for set in [parameters, optimizer.firstMoment, optimizer.secondMoment] {
             w.append(floats: set.w1); w.append(floats: set.b1); w.append(floats: set.w2); w.append(floats: set.b2)
         }
@@ -52,6 +86,7 @@ public struct Checkpoint: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
         let bytes = [UInt8](data)
         guard bytes.count >= magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
+            if bytes.starts(with: magicVersion1) { throw fail("written by an older version; delete it to restart the task") }
             throw fail("not a SpikeSweep checkpoint (bad magic)")
         }
         let stored = bytes[(bytes.count - 4)...].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
@@ -78,6 +113,19 @@ public struct Checkpoint: Sendable {
             let loss = try r.readDouble(), acc = try r.readDouble(), val = try r.readDouble()
             history.append(EpochMetrics(epoch: e, trainLoss: loss, trainAccuracy: acc, validationAccuracy: val.isNaN ? nil : val))
         }
+        var partial: PartialEpoch?
+        switch try r.read(UInt8.self) {
+        case 0: break
+        case 1:
+            let before = (try r.read(UInt64.self), try r.read(UInt64.self), try r.read(UInt64.self), try r.read(UInt64.self))
+            let done = Int(try r.read(UInt32.self))
+            let lossSum = try r.readDouble()
+            let correct = try r.read(UInt64.self)
+            guard done >= 1, correct <= UInt64(Int32.max) else { throw fail("implausible partial epoch (\(done) batches, \(correct) correct)") }
+            partial = PartialEpoch(shufflerBeforeShuffle: Xoshiro256(state: before), batchesDone: done,
+                                   lossSum: lossSum, correct: Int(correct))
+        case let flag: throw fail("unknown epoch flag \(flag)")
+        }
         func tensors() throws -> NetworkParameters {
             var p = NetworkParameters(zerosFor: shape)
             p.w1 = try r.readFloats(expected: p.w1.count); p.b1 = try r.readFloats(expected: p.b1.count)
@@ -89,7 +137,7 @@ public struct Checkpoint: Sendable {
         adam.secondMoment = try tensors()
         guard r.remaining == 0 else { throw fail("\(r.remaining) unexpected trailing bytes") }
         return Checkpoint(hyperparameters: h, seed: seed, trainingFingerprint: fingerprint, parameters: parameters,
-                          optimizer: adam, shuffler: Xoshiro256(state: state), history: history)
+                          optimizer: adam, shuffler: Xoshiro256(state: state), history: history, partialEpoch: partial)
     }
 
     /// Refuses to resume a different run.
@@ -97,5 +145,23 @@ public struct Checkpoint: Sendable {
         if h != hyperparameters { throw TrainingError.checkpoint(path: path, problem: "was written with other hyper-parameters") }
         if s != seed { throw TrainingError.checkpoint(path: path, problem: "was written with seed \(seed), not \(s)") }
         if f != trainingFingerprint { throw TrainingError.checkpoint(path: path, problem: "was written for other training data") }
+    }
+
+    /// Refuses a partial epoch that does not fit the training set: too many batches or correct
+    /// recordings, or generator states that one shuffle does not connect.
+    func checkPartialEpoch(trainingCount: Int, batchSize: Int, path: String) throws {
+        guard let p = partialEpoch else { return }
+        let fail = { (problem: String) in TrainingError.checkpoint(path: path, problem: problem) }
+        let batchesPerEpoch = (trainingCount + batchSize - 1) / batchSize
+        guard p.batchesDone < batchesPerEpoch else {
+            throw fail("partial epoch of \(p.batchesDone) batches, but an epoch has \(batchesPerEpoch)")
+        }
+        guard p.correct <= p.batchesDone * batchSize, p.lossSum.isFinite else {
+            throw fail("implausible partial epoch (\(p.correct) correct, loss sum \(p.lossSum))")
+        }
+        var generator = p.shufflerBeforeShuffle
+        var order = Array(0..<trainingCount)
+        generator.shuffle(&order)
+        guard generator == shuffler else { throw fail("generator states of the partial epoch do not match") }
     }
 }
