@@ -14,14 +14,20 @@ public struct TrainingOptions: Sendable {
     public var checkpointPath: String?
     /// Test hook: make the run diverge at a given batch, so that callers can exercise failures.
     public var faultInjection: FaultInjection?
+    /// Asked after every training batch; when it returns true the run writes a checkpoint that
+    /// includes the partial epoch (if `checkpointPath` is set) and throws `TrainingError.stopped`.
+    /// After the last batch of an epoch the epoch is finished first (validation, checkpoint,
+    /// progress); after the last batch of the run the request is ignored.
+    public var stopRequested: (@Sendable () -> Bool)?
 
     public init(epochs: Int, seed: UInt64, threads: Int = 1, checkpointPath: String? = nil,
-                faultInjection: FaultInjection? = nil) {
+                faultInjection: FaultInjection? = nil, stopRequested: (@Sendable () -> Bool)? = nil) {
         self.epochs = epochs
         self.seed = seed
         self.threads = threads
         self.checkpointPath = checkpointPath
         self.faultInjection = faultInjection
+        self.stopRequested = stopRequested
     }
 }
 
@@ -72,6 +78,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     case checkpoint(path: String, problem: String)
     /// Inputs that cannot be trained on.
     case invalidInput(String)
+    /// `TrainingOptions.stopRequested` asked the run to stop after batch `batchesDone` of `epoch`.
+    case stopped(epoch: Int, batchesDone: Int)
 
     public var description: String {
         switch self {
@@ -81,6 +89,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
             return "checkpoint \(path): \(problem)"
         case .invalidInput(let message):
             return message
+        case .stopped(let epoch, let batchesDone):
+            return "stopped on request at epoch \(epoch) after \(batchesDone) batches (checkpoint written)"
         }
     }
 }
@@ -91,8 +101,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
 ///
 /// The run is deterministic: the same hyper-parameters, data, seed and thread count give
 /// bit-identical parameters and metrics, and (because each gradient element is summed by one
-/// thread in a fixed order) so does any other thread count. A run stopped after an epoch and
-/// resumed from its checkpoint continues bit-identically.
+/// thread in a fixed order) so does any other thread count. A run stopped after an epoch, or
+/// between batches on request, and resumed from its checkpoint continues bit-identically.
 public final class TrainingRun {
     public let hyperparameters: Hyperparameters
     public let options: TrainingOptions
@@ -103,6 +113,12 @@ public final class TrainingRun {
     public private(set) var shuffler: Xoshiro256
     /// Metrics of the epochs finished so far.
     public private(set) var history: [EpochMetrics] = []
+    /// Where a run restored from a checkpoint continues: the 1-based epoch after the finished
+    /// ones and the batches of it already trained (0 when the checkpoint is at an epoch end).
+    /// Nil when the run starts from scratch.
+    public private(set) var resumedFrom: (epoch: Int, batchesDone: Int)?
+    /// The epoch `run` continues inside (from a partial checkpoint or a stop on request).
+    private var partialEpoch: Checkpoint.PartialEpoch?
 
     let training: FrameSet
     let validation: FrameSet?
@@ -132,10 +148,13 @@ public final class TrainingRun {
             let checkpoint = try Checkpoint.read(path: path, shape: shape)
             try checkpoint.checkCompatible(hyperparameters: hyperparameters, seed: options.seed,
                                           trainingFingerprint: Self.fingerprint(training), path: path)
+            try checkpoint.checkPartialEpoch(trainingCount: training.count, batchSize: hyperparameters.batchSize, path: path)
             parameters = checkpoint.parameters
             optimizer = checkpoint.optimizer
             shuffler = checkpoint.shuffler
             history = checkpoint.history
+            partialEpoch = checkpoint.partialEpoch
+            resumedFrom = (epoch: history.count + 1, batchesDone: partialEpoch?.batchesDone ?? 0)
         }
     }
 
@@ -143,7 +162,9 @@ public final class TrainingRun {
     public var epochsDone: Int { history.count }
 
     /// Trains the remaining epochs. `progress` is called after every epoch.
-    /// - Throws: `TrainingError.diverged` when the loss or the parameters stop being finite.
+    /// - Throws: `TrainingError.diverged` when the loss or the parameters stop being finite;
+    ///   `TrainingError.stopped` when `options.stopRequested` asked to stop (calling `run`
+    ///   again continues where it stopped).
     public func run(progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
         return try run(stopAfter: options.epochs, progress: progress)
     }
@@ -155,13 +176,24 @@ public final class TrainingRun {
         var trainingNanos: UInt64 = 0
         let h = hyperparameters
         var gradients = NetworkParameters(zerosFor: shape)
-        while epochsDone < min(lastEpoch, options.epochs) {
+        let finalEpoch = min(lastEpoch, options.epochs)
+        while epochsDone < finalEpoch {
             let epoch = epochsDone + 1
             let epochStart = DispatchTime.now().uptimeNanoseconds
             var order = Array(0..<training.count)
-            shuffler.shuffle(&order)
             var lossSum = 0.0, correct = 0, batches = 0
-            for (b, first) in stride(from: 0, to: order.count, by: h.batchSize).enumerated() {
+            // A partial epoch draws its order again from the generator state before its shuffle.
+            let beforeShuffle = partialEpoch?.shufflerBeforeShuffle ?? shuffler
+            shuffler = beforeShuffle
+            shuffler.shuffle(&order)
+            if let partial = partialEpoch {
+                (lossSum, correct, batches) = (partial.lossSum, partial.correct, partial.batchesDone)
+                partialEpoch = nil
+            }
+            let starts = Array(stride(from: 0, to: order.count, by: h.batchSize))
+            var stopAtEpochEnd = false
+            for b in batches..<starts.count {
+                let first = starts[b]
                 let batch = Array(order[first..<min(first + h.batchSize, order.count)])
                 let out = engine.forwardBackward(parameters, frames: training, batch: batch, gradients: &gradients)
                 let summary = optimizer.update(&parameters, gradients: gradients, l2: h.l2, threads: options.threads)
@@ -171,9 +203,18 @@ public final class TrainingRun {
                 lossSum += loss
                 correct += out.correct
                 batches += 1
+                trainedRecordings += batch.count
+                guard options.stopRequested?() == true else { continue }
+                if b + 1 < starts.count {
+                    let partial = Checkpoint.PartialEpoch(shufflerBeforeShuffle: beforeShuffle, batchesDone: batches,
+                                                          lossSum: lossSum, correct: correct)
+                    partialEpoch = partial
+                    try writeCheckpoint(partialEpoch: partial)
+                    throw TrainingError.stopped(epoch: epoch, batchesDone: batches)
+                }
+                stopAtEpochEnd = epoch < finalEpoch
             }
             trainingNanos += DispatchTime.now().uptimeNanoseconds - epochStart
-            trainedRecordings += training.count
             let validationAccuracy = validation.map {
                 Evaluation.run(parameters, hyperparameters: h, frames: $0, threads: options.threads).accuracy
             }
@@ -181,17 +222,23 @@ public final class TrainingRun {
                                        trainAccuracy: Double(correct) / Double(training.count),
                                        validationAccuracy: validationAccuracy)
             history.append(metrics)
-            if let path = options.checkpointPath {
-                try Checkpoint(hyperparameters: h, seed: options.seed, trainingFingerprint: Self.fingerprint(training),
-                               parameters: parameters, optimizer: optimizer, shuffler: shuffler, history: history)
-                    .write(path: path)
-            }
+            try writeCheckpoint(partialEpoch: nil)
             progress?(metrics)
+            if stopAtEpochEnd { throw TrainingError.stopped(epoch: epoch, batchesDone: batches) }
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return FoldResult(epochs: history, finalValidationAccuracy: history.last?.validationAccuracy,
                           finalTrainAccuracy: history.last?.trainAccuracy ?? 0, wallSeconds: wall,
                           recordingsPerSecond: trainingNanos > 0 ? Double(trainedRecordings) / (Double(trainingNanos) / 1e9) : 0)
+    }
+
+    /// Writes the run's state to `options.checkpointPath`, if set.
+    private func writeCheckpoint(partialEpoch: Checkpoint.PartialEpoch?) throws {
+        guard let path = options.checkpointPath else { return }
+        try Checkpoint(hyperparameters: hyperparameters, seed: options.seed, trainingFingerprint: Self.fingerprint(training),
+                       parameters: parameters, optimizer: optimizer, shuffler: shuffler, history: history,
+                       partialEpoch: partialEpoch)
+            .write(path: path)
     }
 
     /// A fingerprint of the training frames, so a checkpoint is not resumed on other data.
