@@ -90,7 +90,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidInput(let message):
             return message
         case .stopped(let epoch, let batchesDone):
-            return "stopped on request at epoch \(epoch) after \(batchesDone) batches (checkpoint written)"
+            return "stopped on request at epoch \(epoch) after \(batchesDone) batches"
         }
     }
 }

@@ -173,7 +173,7 @@ final class StopSwitch: @unchecked Sendable {
         let run = try Self.makeRun(checkpointPath: nil, stop: stop)
         #expect(throws: TrainingError.stopped(epoch: 1, batchesDone: 3)) { try run.run() }
         let message = "\(TrainingError.stopped(epoch: 1, batchesDone: 3))"
-        #expect(message == "stopped on request at epoch 1 after 3 batches (checkpoint written)")
+        #expect(message == "stopped on request at epoch 1 after 3 batches")
         #expect(run.epochsDone == 0 && run.optimizer.step == 3)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
         // In memory the run keeps the partial epoch: calling it again continues.
