@@ -17,6 +17,11 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     public let failingConfigIDs: Set<String>
     /// Called after every epoch of every task (from worker threads).
     public var epochObserver: (@Sendable (SweepTask, EpochMetrics) -> Void)?
+    /// When set, tasks stop between batches once it is requested, checkpoint (mid-epoch) and
+    /// return `interrupted`; the next run resumes them.
+    public var stopSignal: StopSignal?
+    /// One-line notices (a task resumed from or stopped at a checkpoint).
+    public var notice: (@Sendable (String) -> Void)?
 
     private let cache = FrameCache(capacity: 2)
 
@@ -42,11 +47,16 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         let checkpoint = checkpointDirectory?.appendingPathComponent("\(task.id).ckpt").path
         var lastEpochEnd = started
         var epochSeconds: [Int: Double] = [:]
+        let stop = stopSignal
         do {
             let run = try TrainingRun(
                 hyperparameters: h, training: training, validation: validation,
                 options: TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
-                                         faultInjection: failingConfigIDs.contains(task.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil))
+                                         faultInjection: failingConfigIDs.contains(task.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil,
+                                         stopRequested: stop.map { s in { s.isRequested } }))
+            if let at = run.resumedFrom {
+                notice?("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
+            }
             let result = try run.run { metrics in
                 let now = Date()
                 epochSeconds[metrics.epoch] = now.timeIntervalSince(lastEpochEnd)
@@ -63,6 +73,10 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
                                trainLoss: result.epochs.last?.trainLoss, epochs: records,
                                seconds: Date().timeIntervalSince(started), recordingsPerSecond: result.recordingsPerSecond,
                                worker: worker, error: nil)
+        } catch TrainingError.stopped(let epoch, let batches) {
+            notice?("task \(task.id) (config \(task.configID), fold \(task.fold)): stopped at epoch \(epoch) after batch \(batches)"
+                + (checkpoint != nil ? "; checkpoint saved" : ""))
+            return .interrupted(task, seconds: Date().timeIntervalSince(started), worker: worker)
         } catch {
             removeCheckpoint(of: task)
             return .failure(task, error: "\(error)", seconds: Date().timeIntervalSince(started), worker: worker)

@@ -7,6 +7,8 @@ public struct SweepRunSummary: Sendable {
     public var tasksRun: Int
     public var tasksSkipped: Int
     public var tasksFailed: Int
+    /// Tasks stopped on a signal with a checkpoint (they resume on the next run).
+    public var tasksInterrupted: Int
     public var seconds: Double
 }
 
@@ -18,9 +20,12 @@ public struct SweepRunSummary: Sendable {
 /// the order: each task's seed comes from the plan.
 public struct LocalExecutor: Sendable {
     public var workers: Int
+    /// Names workers in the results ("local/1", "element 3/1", …).
+    public var workerPrefix: String
 
-    public init(workers: Int) {
+    public init(workers: Int, workerPrefix: String = "local/") {
         self.workers = max(1, workers)
+        self.workerPrefix = workerPrefix
     }
 
     /// The plan's unfinished tasks in the order workers should take them.
@@ -29,18 +34,27 @@ public struct LocalExecutor: Sendable {
             .sorted { (plan.expectedCost(of: $0), -$0.index) > (plan.expectedCost(of: $1), -$1.index) }
     }
 
-    public func run(plan: SweepPlan, store: ResultsStore, runner: TaskRunner,
-                    progress: SweepProgress? = nil) throws -> SweepRunSummary {
+    /// Runs the unfinished tasks (of those `selected` keeps, e.g. one array element's).
+    /// Once `stop` is requested no new task starts; running tasks return `interrupted`
+    /// outcomes, which are not recorded.
+    public func run(plan: SweepPlan, store: ResultsStore, runner: TaskRunner, progress: SweepProgress? = nil,
+                    selected: ((SweepTask) -> Bool)? = nil, stop: StopSignal? = nil) throws -> SweepRunSummary {
         let started = Date()
-        let pending = Self.schedule(plan, skipping: store.finishedTaskIDs)
-        let total = plan.tasks.count
+        let scope = plan.tasks.filter { selected?($0) ?? true }
+        let scopeIDs = Set(scope.map(\.id))
+        let pending = Self.schedule(plan, skipping: store.skippedTaskIDs).filter { scopeIDs.contains($0.id) }
+        let total = scope.count
         let skipped = total - pending.count
-        let state = ExecutorState(pending: pending, alreadyDone: skipped)
+        let state = ExecutorState(pending: pending, alreadyDone: skipped, stop: stop)
         progress?.started(executor: "\(workers) worker\(workers == 1 ? "" : "s")", skipped: skipped)
         let threads = (0..<min(workers, max(1, pending.count))).map { w in
             Thread {
                 while let task = state.next() {
-                    let outcome = runner.run(task, worker: "local/\(w + 1)")
+                    let outcome = runner.run(task, worker: "\(workerPrefix)\(w + 1)")
+                    if outcome.status == .interrupted {
+                        state.interrupted()
+                        continue
+                    }
                     do {
                         try store.record(outcome, task: task)
                     } catch {
@@ -55,8 +69,9 @@ public struct LocalExecutor: Sendable {
         for t in threads { t.stackSize = 8 << 20; t.start() }
         state.waitUntilIdle(workerCount: threads.count)
         if let error = state.error { throw error }
-        return SweepRunSummary(tasksTotal: total, tasksRun: pending.count, tasksSkipped: skipped,
-                               tasksFailed: state.failedCount, seconds: Date().timeIntervalSince(started))
+        return SweepRunSummary(tasksTotal: total, tasksRun: state.recordedCount, tasksSkipped: skipped,
+                               tasksFailed: state.failedCount, tasksInterrupted: state.interruptedCount,
+                               seconds: Date().timeIntervalSince(started))
     }
 }
 
@@ -66,18 +81,22 @@ final class ExecutorState: @unchecked Sendable {
     private var pending: [SweepTask]
     private var nextIndex = 0
     private var done: Int
+    private let stop: StopSignal?
     private(set) var failedCount = 0
+    private(set) var recordedCount = 0
+    private(set) var interruptedCount = 0
     private var exited = 0
     private(set) var error: Error?
 
-    init(pending: [SweepTask], alreadyDone: Int) {
+    init(pending: [SweepTask], alreadyDone: Int, stop: StopSignal? = nil) {
         self.pending = pending
         done = alreadyDone
+        self.stop = stop
     }
 
     func next() -> SweepTask? {
         condition.lock(); defer { condition.unlock() }
-        guard error == nil, nextIndex < pending.count else {
+        guard error == nil, nextIndex < pending.count, !(stop?.isRequested ?? false) else {
             exited += 1
             condition.broadcast()
             return nil
@@ -89,8 +108,14 @@ final class ExecutorState: @unchecked Sendable {
     func finished(_ outcome: TaskOutcome) -> (done: Int, failed: Int) {
         condition.lock(); defer { condition.unlock() }
         done += 1
+        recordedCount += 1
         if outcome.status == .failed { failedCount += 1 }
         return (done, failedCount)
+    }
+
+    func interrupted() {
+        condition.lock(); defer { condition.unlock() }
+        interruptedCount += 1
     }
 
     func fail(_ e: Error) {

@@ -15,12 +15,47 @@ public struct ResultsError: Error, CustomStringConvertible, Sendable {
 /// One process owns a folder at a time (an exclusive `flock` on `.lock`, released by the
 /// kernel even on `kill -9`). Re-opening a folder skips finished task ids; a folder that
 /// holds a different spec or dataset is refused unless `fresh`, which moves it aside.
+///
+/// A Slurm array element opens the folder as a *shard*: its rows go to
+/// `shards/element-<i>.folds.csv` and `.epochs.csv` under its own lock, so elements never
+/// share a file; `collect` merges the shards into `folds.csv`.
 public final class ResultsStore: @unchecked Sendable {
     public let directory: URL
     public let plan: SweepPlan
+    /// The array element whose shard this store writes, or nil for the folder's own files.
+    public let shard: Int?
     private var lockDescriptor: Int32 = -1
     private let lock = NSLock()
     private var outcomes: [TaskOutcome] = []
+    /// Tasks with an `ok` row anywhere in the folder when a shard was opened.
+    private var completedElsewhere: Set<String> = []
+
+    /// The shard files of array element `element`, relative to the results folder.
+    public static func shardFiles(element: Int) -> (folds: String, epochs: String) {
+        ("shards/element-\(element).folds.csv", "shards/element-\(element).epochs.csv")
+    }
+
+    /// The array elements that have a shard in `directory`, in element order.
+    public static func shardElements(in directory: URL) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("shards").path)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("element-"), name.hasSuffix(".folds.csv") else { return nil }
+            return Int(name.dropFirst("element-".count).dropLast(".folds.csv".count))
+        }.sorted()
+    }
+
+    /// Every row of the folder: `folds.csv`, then each shard in element order.
+    public static func readAllOutcomes(directory: URL) throws -> [TaskOutcome] {
+        var all = try readOutcomes(directory: directory)
+        for element in shardElements(in: directory) {
+            let files = shardFiles(element: element)
+            all += try readOutcomes(directory: directory, folds: files.folds, epochs: files.epochs)
+        }
+        return all
+    }
+
+    private var foldsFile: String { shard.map { Self.shardFiles(element: $0).folds } ?? "folds.csv" }
+    private var epochsFile: String { shard.map { Self.shardFiles(element: $0).epochs } ?? "epochs.csv" }
 
     public static let foldsHeader = ["task_id", "config_id", "fold", "status", "val_accuracy", "train_accuracy",
                                      "train_loss", "seconds", "recordings_per_s", "worker"]
@@ -44,9 +79,11 @@ public final class ResultsStore: @unchecked Sendable {
     /// - Parameters:
     ///   - directory: `results/<name>`.
     ///   - fresh: move an existing folder with a different spec aside (to `<name>.replaced-<time>`) instead of refusing.
-    public init(directory: URL, plan: SweepPlan, fresh: Bool = false) throws {
+    ///   - shard: write array element `shard`'s files (never moves anything aside).
+    public init(directory: URL, plan: SweepPlan, fresh: Bool = false, shard: Int? = nil) throws {
         self.directory = directory
         self.plan = plan
+        self.shard = shard
         let fm = FileManager.default
         let manifestURL = directory.appendingPathComponent("manifest.json")
         let expected = Manifest(name: plan.spec.name, specHash: plan.spec.resultHash,
@@ -61,7 +98,7 @@ public final class ResultsStore: @unchecked Sendable {
                     ? "results for other data (fingerprint \(existing.datasetFingerprint), this data \(expected.datasetFingerprint))"
                     : nil
             if let mismatch {
-                guard fresh else {
+                guard fresh, shard == nil else {
                     throw ResultsError("\(directory.path) holds \(mismatch); re-run with --fresh to move those results aside, or give the sweep a new name")
                 }
                 try Self.withLock(directory) {
@@ -75,7 +112,12 @@ public final class ResultsStore: @unchecked Sendable {
         do { try fm.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw ResultsError("cannot create \(directory.path): \(error.localizedDescription)")
         }
-        lockDescriptor = try Self.acquireLock(directory)
+        if shard != nil {
+            do { try fm.createDirectory(at: directory.appendingPathComponent("shards"), withIntermediateDirectories: true) } catch {
+                throw ResultsError("cannot create \(directory.path)/shards: \(error.localizedDescription)")
+            }
+        }
+        lockDescriptor = try Self.acquireLock(directory, file: shard.map { "shards/.element-\($0).lock" } ?? ".lock")
         if !fm.fileExists(atPath: manifestURL.path) {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -83,7 +125,10 @@ public final class ResultsStore: @unchecked Sendable {
             try AtomicFile.write(Array(try encoder.encode(expected)) + [10], to: manifestURL.path)
             try AtomicFile.write(Array(plan.spec.canonicalYAML.utf8), to: directory.appendingPathComponent("spec.yaml").path)
         }
-        outcomes = try Self.readOutcomes(directory: directory)
+        outcomes = try Self.readOutcomes(directory: directory, folds: foldsFile, epochs: epochsFile)
+        if shard != nil {
+            completedElsewhere = Set(try Self.readAllOutcomes(directory: directory).filter { $0.status == .ok }.map(\.taskID))
+        }
     }
 
     deinit {
@@ -98,8 +143,8 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
-    static func acquireLock(_ directory: URL) throws -> Int32 {
-        let path = directory.appendingPathComponent(".lock").path
+    static func acquireLock(_ directory: URL, file: String = ".lock") throws -> Int32 {
+        let path = directory.appendingPathComponent(file).path
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
         guard fd >= 0 else { throw ResultsError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -107,7 +152,8 @@ public final class ResultsStore: @unchecked Sendable {
             let n = pread(fd, &buffer, 63, 0)
             close(fd)
             let owner = n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
-            throw ResultsError("\(directory.path) is in use by another spikesweep run (\(owner)); wait for it to finish or stop it first")
+            let what = file == ".lock" ? directory.path : "\(directory.path) (\(file))"
+            throw ResultsError("\(what) is in use by another spikesweep run (\(owner)); wait for it to finish or stop it first")
         }
         let owner = Array("pid \(getpid()) on \(ProcessInfo.processInfo.hostName)\n".utf8)
         _ = ftruncate(fd, 0)
@@ -134,20 +180,36 @@ public final class ResultsStore: @unchecked Sendable {
         Set(recordedOutcomes.map(\.taskID))
     }
 
+    /// Tasks a run of this store skips: every recorded task for the folder's own files; for a
+    /// shard, the tasks with an `ok` row in any shard or in `folds.csv` (a resubmitted
+    /// element retries its failed tasks and never repeats another element's work).
+    public var skippedTaskIDs: Set<String> {
+        guard shard != nil else { return finishedTaskIDs }
+        return completedElsewhere.union(recordedOutcomes.filter { $0.status == .ok }.map(\.taskID))
+    }
+
     /// Appends a task's epochs and its fold row, each fsynced, epochs first: a crash between
     /// the two re-runs the task, and the duplicate epoch rows are dropped on reading.
     public func record(_ outcome: TaskOutcome, task: SweepTask) throws {
+        guard outcome.status != .interrupted else {
+            throw ResultsError("task \(outcome.taskID) was interrupted and has no result to record")
+        }
         lock.lock(); defer { lock.unlock() }
-        var epochLines = ""
-        for e in outcome.epochs {
-            epochLines += CSV.line([outcome.taskID, outcome.configID, String(outcome.fold), String(e.epoch),
-                                    "\(e.trainLoss)", "\(e.trainAccuracy)", "\(e.validationAccuracy)", String(format: "%.3f", e.seconds)])
-        }
+        let epochLines = Self.epochRows(outcome)
         if !epochLines.isEmpty {
-            try Self.append(epochLines, to: directory.appendingPathComponent("epochs.csv"), header: Self.epochsHeader)
+            try Self.append(epochLines, to: directory.appendingPathComponent(epochsFile), header: Self.epochsHeader)
         }
-        try Self.append(Self.foldRow(outcome, task: task), to: directory.appendingPathComponent("folds.csv"), header: Self.foldsHeader)
+        try Self.append(Self.foldRow(outcome, task: task), to: directory.appendingPathComponent(foldsFile), header: Self.foldsHeader)
         outcomes.append(outcome)
+    }
+
+    static func epochRows(_ outcome: TaskOutcome) -> String {
+        var lines = ""
+        for e in outcome.epochs {
+            lines += CSV.line([outcome.taskID, outcome.configID, String(outcome.fold), String(e.epoch),
+                               "\(e.trainLoss)", "\(e.trainAccuracy)", "\(e.validationAccuracy)", String(format: "%.3f", e.seconds)])
+        }
+        return lines
     }
 
     static func foldRow(_ o: TaskOutcome, task: SweepTask) -> String {

@@ -118,8 +118,8 @@ struct SpecParser {
 
         guard let nameNode = top["name"] else { throw fail(root, "name", "missing (every sweep needs a name; results go to results/<name>/)") }
         let name = try string(nameNode, "name")
-        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw fail(nameNode, "name", "'\(name)' cannot name a results folder (no '/', control characters, '.' or '..')")
+        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.contains("\\") || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw fail(nameNode, "name", "'\(name)' cannot name a results folder (no '/', '\\', control characters, '.' or '..')")
         }
 
         guard let dataNode = top["data"] else { throw fail(root, "data", "missing (e.g. data: {train: data/nmnist-train.spk})") }

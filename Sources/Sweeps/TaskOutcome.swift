@@ -19,7 +19,9 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 
 /// What running one task produced: a fold accuracy, or a failure with its error.
 public struct TaskOutcome: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable { case ok, failed }
+    /// `interrupted`: stopped on a signal with its checkpoint saved; never written to the
+    /// results, the task runs (and resumes) again.
+    public enum Status: String, Codable, Sendable { case ok, failed, interrupted }
 
     public var taskID: String
     public var configID: String
@@ -62,6 +64,15 @@ public struct TaskOutcome: Codable, Sendable, Equatable {
         return TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .failed,
                            validationAccuracy: nil, trainAccuracy: nil, trainLoss: nil, epochs: [], seconds: seconds,
                            recordingsPerSecond: 0, worker: worker, error: oneLine)
+    }
+}
+
+extension TaskOutcome {
+    /// A task stopped on request before it finished (its checkpoint holds the progress).
+    public static func interrupted(_ task: SweepTask, seconds: Double, worker: String) -> TaskOutcome {
+        TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .interrupted,
+                    validationAccuracy: nil, trainAccuracy: nil, trainLoss: nil, epochs: [], seconds: seconds,
+                    recordingsPerSecond: 0, worker: worker, error: nil)
     }
 }
 

@@ -1,0 +1,77 @@
+import Foundation
+import SpikeEvents
+
+/// What `collect` found in a results folder.
+public struct CollectResult: Sendable {
+    public var plan: SweepPlan
+    /// One outcome per task that has a row, in plan order (`ok` wins over `failed`, a later
+    /// row over an earlier one).
+    public var outcomes: [TaskOutcome]
+    public var leaderboard: Leaderboard
+    /// Tasks without any row.
+    public var missing: [SweepTask]
+    /// Tasks whose only rows are failures.
+    public var failed: [SweepTask]
+    /// Shards merged.
+    public var shards: Int
+
+    public var isComplete: Bool { missing.isEmpty && failed.isEmpty }
+}
+
+/// Merges the shards of a Slurm array sweep (and any rows already in `folds.csv`) into
+/// `folds.csv` and `epochs.csv`, and writes the leaderboards.
+///
+/// Runs under the folder's lock, so it never interleaves with a local or MPI run writing the
+/// same folder; both files are replaced atomically, so a killed collect leaves the old ones.
+/// Collecting twice gives the same files.
+public enum Collector {
+    public static func collect(directory: URL) throws -> CollectResult {
+        let plan = try SweepPlan.load(resultsDirectory: directory)
+        var result: CollectResult?
+        try ResultsStore.withLock(directory) {
+            let all = try ResultsStore.readAllOutcomes(directory: directory)
+            let latest = Leaderboard.latestOutcomes(all)
+            let known = Set(plan.tasks.map(\.id))
+            if let stray = latest.keys.first(where: { !known.contains($0) }) {
+                throw ResultsError("\(directory.path): task \(stray) is not part of this sweep's plan (results of another spec?)")
+            }
+            var folds = CSV.line(ResultsStore.foldsHeader)
+            var epochs = CSV.line(ResultsStore.epochsHeader)
+            var merged: [TaskOutcome] = [], missing: [SweepTask] = [], failed: [SweepTask] = []
+            for task in plan.tasks {
+                guard let outcome = latest[task.id] else { missing.append(task); continue }
+                merged.append(outcome)
+                if outcome.status != .ok { failed.append(task) }
+                folds += ResultsStore.foldRow(outcome, task: task)
+                epochs += ResultsStore.epochRows(outcome)
+            }
+            try AtomicFile.write(Array(epochs.utf8), to: directory.appendingPathComponent("epochs.csv").path)
+            try AtomicFile.write(Array(folds.utf8), to: directory.appendingPathComponent("folds.csv").path)
+            let board = Leaderboard(plan: plan, outcomes: merged)
+            try AtomicFile.write(Array(board.csv.utf8), to: directory.appendingPathComponent("leaderboard.csv").path)
+            try AtomicFile.write(Array(board.markdown.utf8), to: directory.appendingPathComponent("leaderboard.md").path)
+            result = CollectResult(plan: plan, outcomes: merged, leaderboard: board, missing: missing, failed: failed,
+                                   shards: ResultsStore.shardElements(in: directory).count)
+        }
+        return result!
+    }
+
+    /// The array elements (of `arraySize`) that run `tasks`: element i takes task indices ≡ i (mod N).
+    public static func elements(of tasks: [SweepTask], arraySize: Int) -> [Int] {
+        Array(Set(tasks.map { $0.index % arraySize })).sorted()
+    }
+
+    /// Array indices as Slurm writes them: `0-3,7,9-10`.
+    public static func indexList(_ indices: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        let sorted = Array(Set(indices)).sorted()
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+            i = j + 1
+        }
+        return parts.joined(separator: ",")
+    }
+}
