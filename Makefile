@@ -6,7 +6,7 @@ CONFIG ?= release
 BIN := .build/$(CONFIG)/spikesweep
 DEMO := demo-out
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench clean slurm-up slurm-down
 
 all: build
 
@@ -16,7 +16,8 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
-# The whole test suite, in release mode (tests train real networks).
+# The whole test suite, in release mode (tests train real networks). The Slurm tests need a
+# cluster: `make slurm-up` (as root) first, as CI does; without one they skip with a message.
 test: deps
 	$(SWIFT) build -c $(CONFIG)
 	$(SWIFT) test -c $(CONFIG)
@@ -33,6 +34,13 @@ demo: build
 # Benchmarks (see README "Performance"); BENCH_DATA may point at a prepared real subset.
 bench: build
 	$(BIN) data bench $(or $(BENCH_DATA),$(DEMO)/synthetic-train.spk)
+
+# A single-node Slurm cluster on this machine (see slurm/README.md).
+slurm-up:
+	scripts/slurm-local up
+
+slurm-down:
+	scripts/slurm-local down
 
 clean:
 	rm -rf .build $(DEMO)

@@ -50,7 +50,9 @@ let package = Package(
         .target(name: "SpikeEvents", dependencies: ["CZlib"], swiftSettings: hotSwiftSettings),
         .target(name: "SpikeNet", dependencies: ["SpikeEvents", "COpenBLAS"], swiftSettings: hotSwiftSettings),
         .target(name: "Sweeps", dependencies: ["SpikeNet", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Cluster", dependencies: ["Sweeps", "CMPI"]),
+        .target(name: "SlurmFiles", path: "slurm", exclude: ["README.md"], sources: ["SlurmFiles.swift"],
+                resources: ["array.sbatch", "mpi.sbatch", "collect.sbatch", "habrok.env", "local.env"].map { .embedInCode($0) }),
+        .target(name: "Cluster", dependencies: ["Sweeps", "CMPI", "SlurmFiles"]),
         .executableTarget(
             name: "spikesweep",
             dependencies: [
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),
         .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
+        .testTarget(name: "SlurmTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

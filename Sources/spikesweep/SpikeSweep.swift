@@ -11,5 +11,6 @@ struct SpikeSweep: ParsableCommand {
             mpirun or as Slurm jobs, and read ranked leaderboards.
             """,
         version: ToolVersion.string,
-        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self, Sweep.self, LeaderboardCommand.self, Final.self, Report.self, Plan.self])
+        subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self, Sweep.self, LeaderboardCommand.self, Collect.self,
+                      SlurmCommand.self, Final.self, Report.self, Plan.self])
 }

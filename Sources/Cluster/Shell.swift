@@ -1,0 +1,74 @@
+import Foundation
+
+/// Quoting for the commands SpikeSweep prints for people to copy. Scripts never embed values:
+/// they receive them as arguments.
+public enum Shell {
+    /// `value` as one POSIX shell word: left bare when it holds only characters no shell
+    /// treats specially, otherwise in single quotes (a quote inside becomes `'\''`).
+    public static func quote(_ value: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@+,-")
+        if !value.isEmpty && value.allSatisfy({ safe.contains($0) }) { return value }
+        return "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// A command line whose words are each quoted.
+    public static func command(_ words: [String]) -> String {
+        words.map(quote).joined(separator: " ")
+    }
+}
+
+/// A program run with an argument vector (never through a shell), its output captured.
+public struct ProgramRun: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    /// Runs `program` (looked up on PATH) with `arguments`.
+    public static func run(_ program: String, _ arguments: [String]) throws -> ProgramRun {
+        guard let path = Self.which(program) else {
+            throw SlurmError("\(program) not found on PATH (is this a Slurm login node? `scripts/slurm-local up` starts a local cluster)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { throw SlurmError("cannot run \(path): \(error.localizedDescription)") }
+        final class Box: @unchecked Sendable { var data = Data() }
+        let box = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { box.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return ProgramRun(status: process.terminationStatus, stdout: String(decoding: box.data, as: UTF8.self),
+                          stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The first executable `program` on PATH (or `program` itself if it holds a '/').
+    public static func which(_ program: String) -> String? {
+        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(program)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// stderr (or stdout) as one line, for error messages.
+    public var message: String {
+        let text = stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? stdout : stderr
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// A Slurm problem, as one line.
+public struct SlurmError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

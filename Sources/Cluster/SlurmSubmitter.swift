@@ -1,0 +1,166 @@
+import Foundation
+import SpikeEvents
+import Sweeps
+
+/// What `slurm submit` and `slurm resubmit` did (or, dry, would do).
+public struct SlurmSubmitReport: Sendable {
+    public var submission: SlurmSubmission
+    /// Every `sbatch` argument vector, in submission order (the collect job last).
+    public var commands: [[String]]
+    /// Job ids, parallel to `commands` (empty for a dry run).
+    public var jobIDs: [String]
+    /// Elements submitted (array mode).
+    public var elements: [Int]
+    public var notes: [String]
+}
+
+/// Options of `spikesweep slurm submit`.
+public struct SlurmSubmitOptions: Sendable {
+    public var specPath: String
+    public var resultsRoot: URL
+    public var mode: SlurmMode
+    public var profile: SlurmProfile
+    public var arraySize: Int?
+    public var throttle: Int?
+    public var ntasks: Int?
+    public var dryRun: Bool
+    public var fresh: Bool
+    /// The `spikesweep` binary the jobs run.
+    public var binary: String
+
+    public init(specPath: String, resultsRoot: URL, mode: SlurmMode, profile: SlurmProfile, arraySize: Int? = nil,
+                throttle: Int? = nil, ntasks: Int? = nil, dryRun: Bool = false, fresh: Bool = false, binary: String) {
+        self.specPath = specPath
+        self.resultsRoot = resultsRoot
+        self.mode = mode
+        self.profile = profile
+        self.arraySize = arraySize
+        self.throttle = throttle
+        self.ntasks = ntasks
+        self.dryRun = dryRun
+        self.fresh = fresh
+        self.binary = binary
+    }
+}
+
+/// Writes a sweep's batch scripts under `results/<name>/slurm/` and submits them: the array
+/// (split into jobs of at most `MaxArraySize` elements) or the MPI job, then a collect job with
+/// `--dependency=afterany:` on all of them (`afterok` would wait forever after one failure).
+public enum SlurmSubmitter {
+    public static func submit(_ o: SlurmSubmitOptions) throws -> SlurmSubmitReport {
+        let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot.standardizedFileURL.absoluteURL)
+        let directory = session.directory
+        do { _ = try session.openStore(fresh: o.fresh) }  // manifest and frozen spec; released at once
+        if let previous = try? SlurmSubmission.load(resultsDirectory: directory), !o.dryRun {
+            try refuseIfQueued(previous, elements: nil)
+        }
+        var notes: [String] = []
+        let chunk: Int
+        do { chunk = try Slurm.maxArraySize() } catch where o.dryRun {
+            chunk = 1001
+            notes.append("could not ask the cluster for MaxArraySize (\(error)); assuming 1001")
+        }
+        let tasks = session.plan.tasks.count
+        let arraySize = o.mode == .array ? min(o.arraySize ?? o.profile.arraySize, tasks) : 1
+        if o.mode == .array, let asked = o.arraySize, asked > tasks {
+            notes.append("--array-size \(asked) is more than the \(tasks) tasks; using \(tasks) elements")
+        }
+        var profile = o.profile
+        if let ntasks = o.ntasks { profile.ntasks = ntasks }
+        let scripts = directory.appendingPathComponent("slurm")
+        let fm = FileManager.default
+        do { try fm.createDirectory(at: scripts.appendingPathComponent("logs"), withIntermediateDirectories: true) } catch {
+            throw SlurmError("cannot create \(scripts.path)/logs: \(error.localizedDescription)")
+        }
+        let script = o.mode == .array ? ("array.sbatch", SlurmScripts.array(profile)) : ("mpi.sbatch", SlurmScripts.mpi(profile))
+        for (name, text) in [script, ("collect.sbatch", SlurmScripts.collect(profile))] {
+            let path = scripts.appendingPathComponent(name).path
+            try AtomicFile.write(Array(text.utf8), to: path)
+            chmod(path, 0o755)
+        }
+        let safeName = String(session.spec.name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+        let submission = SlurmSubmission(
+            mode: o.mode, arraySize: arraySize, chunk: chunk, throttle: o.throttle, binary: o.binary,
+            spec: directory.appendingPathComponent("spec.yaml").path, resultsRoot: directory.deletingLastPathComponent().path,
+            resultsDirectory: directory.path, workingDirectory: fm.currentDirectoryPath,
+            jobName: "spikesweep-\(safeName)", jobs: (try? SlurmSubmission.load(resultsDirectory: directory).jobs) ?? [])
+        return try send(submission, elements: o.mode == .array ? Array(0..<arraySize) : [], dryRun: o.dryRun, notes: notes)
+    }
+
+    /// Resubmits array elements (default: those with missing or failed tasks), or the MPI job,
+    /// with the arguments of the original submission, and a new collect job.
+    public static func resubmit(resultsDirectory: URL, elements requested: [Int]?, dryRun: Bool) throws -> SlurmSubmitReport {
+        let submission = try SlurmSubmission.load(resultsDirectory: resultsDirectory)
+        var elements: [Int] = []
+        if submission.mode == .array {
+            if let requested {
+                if let bad = requested.first(where: { $0 < 0 || $0 >= submission.arraySize }) {
+                    throw SlurmError("element \(bad) is not in the array (elements 0-\(submission.arraySize - 1))")
+                }
+                elements = Array(Set(requested)).sorted()
+            } else {
+                elements = try unfinishedElements(resultsDirectory: resultsDirectory, arraySize: submission.arraySize)
+                guard !elements.isEmpty else { throw SlurmError("\(resultsDirectory.path): every task has a result; nothing to resubmit") }
+            }
+        }
+        if !dryRun { try refuseIfQueued(submission, elements: submission.mode == .array ? elements : nil) }
+        return try send(submission, elements: elements, dryRun: dryRun, notes: [])
+    }
+
+    /// Elements whose tasks are missing or failed in the folder's rows.
+    public static func unfinishedElements(resultsDirectory: URL, arraySize: Int) throws -> [Int] {
+        let plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
+        let latest = Dictionary(try ResultsStore.readAllOutcomes(directory: resultsDirectory).map { ($0.taskID, $0) },
+                                uniquingKeysWith: { a, b in a.status == .ok && b.status != .ok ? a : b })
+        return Collector.elements(of: plan.tasks.filter { latest[$0.id]?.status != .ok }, arraySize: arraySize)
+    }
+
+    static func send(_ base: SlurmSubmission, elements: [Int], dryRun: Bool, notes: [String]) throws -> SlurmSubmitReport {
+        var submission = base
+        var commands: [[String]] = []
+        var jobIDs: [String] = []
+        let now = ISO8601DateFormatter().string(from: Date())
+        let groups = submission.mode == .array ? submission.chunks(of: elements) : [[]]
+        for group in groups {
+            let args = submission.sweepArguments(elements: submission.mode == .array ? group : nil)
+            commands.append(args)
+            guard !dryRun else { continue }
+            let id = try Slurm.sbatch(args)
+            jobIDs.append(id)
+            submission.jobs.append(.init(kind: submission.mode.rawValue, id: id,
+                                         offset: submission.mode == .array ? (group.first ?? 0) / submission.chunk * submission.chunk : nil,
+                                         elements: submission.mode == .array ? group : nil, submitted: now))
+            try submission.save()
+        }
+        let collect = submission.collectArguments(after: dryRun ? ["<job ids>"] : jobIDs)
+        commands.append(collect)
+        if !dryRun {
+            let id = try Slurm.sbatch(collect)
+            jobIDs.append(id)
+            submission.jobs.append(.init(kind: "collect", id: id, offset: nil, elements: nil, submitted: now))
+            try submission.save()
+        }
+        return SlurmSubmitReport(submission: submission, commands: commands, jobIDs: jobIDs, elements: elements, notes: notes)
+    }
+
+    /// Refuses to submit work that is still queued or running.
+    static func refuseIfQueued(_ submission: SlurmSubmission, elements: [Int]?) throws {
+        guard let queue = try? Slurm.queue() else { return }
+        let active = Dictionary(queue.map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })
+        var busy: [String] = []
+        for job in submission.jobs where job.kind != "collect" {
+            if let elements, let mine = job.elements {
+                for e in mine where elements.contains(e) {
+                    let id = "\(job.id)_\(e - (job.offset ?? 0))"
+                    if let state = active[id] { busy.append("\(id) \(state)") }
+                }
+            } else if let state = active[job.id] ?? queue.first(where: { $0.id.hasPrefix(job.id + "_") })?.state {
+                busy.append("\(job.id) \(state)")
+            }
+        }
+        if !busy.isEmpty {
+            throw SlurmError("\(submission.resultsDirectory) still has jobs in the queue (\(busy.prefix(5).joined(separator: ", "))\(busy.count > 5 ? ", …" : "")); "
+                + "wait for them (spikesweep slurm status) or scancel them first")
+        }
+    }
+}

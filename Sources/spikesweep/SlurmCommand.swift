@@ -1,0 +1,285 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import SpikeEvents
+import Sweeps
+
+extension SpikeSweep {
+    struct SlurmCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "slurm",
+            abstract: "Run a sweep as Slurm jobs: submit, follow, resubmit what is missing.",
+            discussion: """
+                Array mode: element i of N runs the tasks whose index is i mod N and writes its own \\
+                shard; a collect job (--dependency=afterany) merges the shards and writes the \\
+                leaderboard. MPI mode: one job, `srun --mpi=pmix spikesweep sweep`. Both request \\
+                --signal=B:USR1@<s> and --requeue: ahead of the time limit workers checkpoint and the \\
+                job requeues itself, resuming where it stopped.
+
+                Examples:
+                  spikesweep slurm submit sweeps/table1.yaml --mode array --array-size 40 --throttle 10
+                  spikesweep slurm submit sweeps/smoke.yaml --mode mpi --profile local
+                  spikesweep slurm status results/table1
+                  spikesweep collect results/table1
+                  spikesweep slurm resubmit results/table1 --elements 3,17
+                """,
+            subcommands: [Submit.self, Status.self, Resubmit.self])
+    }
+}
+
+extension SpikeSweep.SlurmCommand {
+    /// The path of this binary, for the jobs to run.
+    static var binaryPath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
+    /// How to name this binary in a printed command: `spikesweep` when that is what PATH finds.
+    static var displayName: String {
+        let mine = binaryPath
+        if let found = ProgramRun.which("spikesweep"),
+           URL(fileURLWithPath: found).resolvingSymlinksInPath().path == URL(fileURLWithPath: mine).resolvingSymlinksInPath().path {
+            return "spikesweep"
+        }
+        return mine
+    }
+
+    static func printReport(_ report: SlurmSubmitReport, dryRun: Bool) {
+        let s = report.submission
+        for note in report.notes { FileHandle.standardError.write(Data("spikesweep: \(note)\n".utf8)) }
+        if dryRun {
+            print("dry run: scripts written to \(s.resultsDirectory)/slurm/; these commands would be run (the collect job "
+                + "depends on the job ids the first ones print):")
+            for command in report.commands { print("  " + Shell.command(["sbatch"] + command)) }
+            return
+        }
+        let logs = "\(s.resultsDirectory)/slurm/logs"
+        for job in report.submission.jobs.suffix(report.jobIDs.count) {
+            switch job.kind {
+            case "array":
+                let elements = job.elements ?? []
+                print("submitted array job \(job.id): elements \(Collector.indexList(elements)) of \(s.arraySize) "
+                    + "(array indices \(Collector.indexList(elements.map { $0 - (job.offset ?? 0) }))); logs \(logs)/array-\(job.id)_<index>.out")
+            case "mpi":
+                print("submitted MPI job \(job.id); log \(logs)/mpi-\(job.id).out")
+            default:
+                print("submitted collect job \(job.id) (runs when those end, whatever their state); log \(logs)/collect-\(job.id).out")
+            }
+        }
+        print("follow it: \(Shell.command([displayName, "slurm", "status", s.resultsDirectory]))")
+    }
+
+    struct Submit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a sweep's batch scripts under RESULTS/<name>/slurm/ and submit them with a collect job.",
+            discussion: """
+                The spec and its data are checked here, on the login node, before anything is queued. \\
+                Resources come from a profile (--profile habrok, the default, or local, or a KEY=VALUE \\
+                file like slurm/habrok.env); --time, --mem, --partition and --ntasks override it. Arrays \\
+                longer than the cluster's MaxArraySize are split into several array jobs.
+                """)
+
+        @Argument(help: "The sweep spec (YAML).")
+        var spec: String
+
+        @Option(help: "array (one element per slice of tasks) or mpi (one job).")
+        var mode: SlurmMode = .array
+
+        @Option(help: "Array elements (default: the profile's ARRAY_SIZE, at most one per task).")
+        var arraySize: Int?
+
+        @Option(help: "Run at most K array elements at a time (sbatch --array=…%K, per array job).")
+        var throttle: Int?
+
+        @Option(help: "Wall time per element or MPI job, e.g. 12:00:00 or 2-00:00:00.")
+        var time: String?
+
+        @Option(help: "Memory per element (array) or per rank (MPI), e.g. 8G.")
+        var mem: String?
+
+        @Option(help: "Partition.")
+        var partition: String?
+
+        @Option(help: "Ranks of an MPI-mode job.")
+        var ntasks: Int?
+
+        @Option(help: "Profile: habrok, local, or the path of a KEY=VALUE file.")
+        var profile = "habrok"
+
+        @Option(help: "Results root folder; the sweep writes to RESULTS/<name>/.")
+        var results = "results"
+
+        @Flag(help: "Write the scripts and print the sbatch commands without submitting.")
+        var dryRun = false
+
+        @Flag(help: "Move existing results of a different spec (same name) aside first.")
+        var fresh = false
+
+        func validate() throws {
+            if let arraySize, arraySize < 1 { throw ValidationError("--array-size must be >= 1, got \(arraySize)") }
+            if let throttle, throttle < 1 { throw ValidationError("--throttle must be >= 1, got \(throttle)") }
+            if let ntasks, ntasks < 1 { throw ValidationError("--ntasks must be >= 1, got \(ntasks)") }
+            if let time, !SlurmProfile.isTime(time) { throw ValidationError("--time must be a Slurm time like 12:00:00 or 1-00:00:00, got '\(time)'") }
+            if let mem, !SlurmProfile.isMemory(mem) { throw ValidationError("--mem must be a size like 8G or 4000M, got '\(mem)'") }
+            if let partition, !SlurmProfile.isName(partition) { throw ValidationError("--partition must be a partition name, got '\(partition)'") }
+            if mode == .mpi && (arraySize != nil || throttle != nil) { throw ValidationError("--array-size and --throttle are for --mode array") }
+        }
+
+        func run() throws {
+            var p = try SlurmProfile.load(profile)
+            if let time { p.time = time }
+            if let mem { p.mem = mem }
+            if let partition { p.partition = partition; p.collectPartition = partition }
+            let report = try SlurmSubmitter.submit(SlurmSubmitOptions(
+                specPath: spec, resultsRoot: URL(fileURLWithPath: results), mode: mode, profile: p, arraySize: arraySize,
+                throttle: throttle, ntasks: ntasks, dryRun: dryRun, fresh: fresh, binary: SpikeSweep.SlurmCommand.binaryPath))
+            SpikeSweep.SlurmCommand.printReport(report, dryRun: dryRun)
+        }
+    }
+
+    struct Resubmit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Submit again the array elements with missing or failed tasks (or the MPI job), plus a collect job.",
+            discussion: """
+                Uses the scripts and arguments recorded by `slurm submit`. Finished tasks are never run \\
+                again; interrupted ones resume from their checkpoints. `spikesweep collect` prints the \\
+                exact command for what is missing.
+                """)
+
+        @Argument(help: "A sweep results folder (results/<name>).")
+        var resultsDirectory: String
+
+        @Option(help: "Array elements to submit, e.g. 1,4-6 (default: every element with a missing or failed task).")
+        var elements: String?
+
+        @Flag(help: "Print the sbatch commands without submitting.")
+        var dryRun = false
+
+        func run() throws {
+            let list = try elements.map(Self.parseList)
+            let report = try SlurmSubmitter.resubmit(resultsDirectory: URL(fileURLWithPath: resultsDirectory),
+                                                     elements: list, dryRun: dryRun)
+            SpikeSweep.SlurmCommand.printReport(report, dryRun: dryRun)
+        }
+
+        static func parseList(_ text: String) throws -> [Int] {
+            var out: [Int] = []
+            for part in text.split(separator: ",") {
+                let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+                guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends.last!), a <= b, a >= 0 else {
+                    throw ValidationError("--elements: '\(part)' is not an element or a range like 4-6")
+                }
+                out += Array(a...b)
+            }
+            guard !out.isEmpty else { throw ValidationError("--elements is empty") }
+            return out
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Per array element: its Slurm state (squeue) and the tasks its shard holds.",
+            discussion: "Needs no accounting database: jobs Slurm no longer lists are judged by their results.")
+
+        @Argument(help: "A sweep results folder (results/<name>).")
+        var resultsDirectory: String
+
+        func run() throws {
+            let directory = URL(fileURLWithPath: resultsDirectory)
+            let submission = try SlurmSubmission.load(resultsDirectory: directory)
+            let plan = try SweepPlan.load(resultsDirectory: directory)
+            let outcomes = try ResultsStore.readAllOutcomes(directory: directory)
+            var status: [String: TaskOutcome.Status] = [:]
+            for o in outcomes where status[o.taskID] != .ok { status[o.taskID] = o.status }
+            let queue: [Slurm.QueueEntry]
+            do { queue = try Slurm.queue() } catch {
+                FileHandle.standardError.write(Data("spikesweep: \(error); showing results only\n".utf8))
+                queue = []
+            }
+            let byID = Dictionary(queue.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            func tasksLine(_ tasks: [SweepTask]) -> String {
+                let ok = tasks.filter { status[$0.id] == .ok }.count
+                let failed = tasks.filter { status[$0.id] == .failed }.count
+                return "\(ok)/\(tasks.count) done" + (failed > 0 ? ", \(failed) failed" : "")
+            }
+            print("sweep \(plan.spec.name): \(submission.mode.rawValue) mode, \(plan.tasks.count) tasks, \(tasksLine(plan.tasks))")
+            if submission.mode == .array {
+                print("element  job          state                  elapsed    tasks")
+                for e in 0..<submission.arraySize {
+                    let tasks = plan.tasks.filter { $0.index % submission.arraySize == e }
+                    guard let job = submission.latestJob(element: e) else { continue }
+                    let id = "\(job.id)_\(e - (job.offset ?? 0))"
+                    let entry = byID[id] ?? byID["\(job.id)_[\(e - (job.offset ?? 0))]"]
+                    let state = entry.map { $0.state + ($0.state == "PENDING" && $0.reason != "None" ? " (\($0.reason))" : "") }
+                        ?? (tasks.allSatisfy { status[$0.id] == .ok } ? "ended" : "ended, incomplete")
+                    print(pad(String(e), 9) + pad(id, 13) + pad(state, 23) + pad(entry?.elapsed ?? "-", 11) + tasksLine(tasks))
+                }
+            } else if let job = submission.jobs.last(where: { $0.kind == "mpi" }) {
+                let entry = byID[job.id]
+                print("MPI job \(job.id): \(entry?.state ?? "ended") \(entry?.elapsed ?? "")")
+            }
+            if let collect = submission.jobs.last(where: { $0.kind == "collect" }) {
+                let entry = byID[collect.id]
+                print("collect job \(collect.id): \(entry.map { $0.state + " (\($0.reason))" } ?? "ended; see \(resultsDirectory)/slurm/logs/collect-\(collect.id).out")")
+            }
+        }
+
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+    }
+}
+
+extension SlurmMode: ExpressibleByArgument {}
+
+extension SpikeSweep {
+    struct Collect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Merge a sweep's shards into folds.csv, write the leaderboard, list what is missing.",
+            discussion: """
+                Rows of the same task are merged by task id (a result wins over a failure). Missing and \\
+                failed tasks are listed with the command that resubmits only their array elements. \\
+                Exits 0 when every task has a result, 3 otherwise.
+                """)
+
+        @Argument(help: "A sweep results folder (results/<name>).")
+        var resultsDirectory: String
+
+        @Flag(help: "Only the summary lines (no leaderboard).")
+        var quiet = false
+
+        func run() throws {
+            let directory = URL(fileURLWithPath: resultsDirectory).standardizedFileURL
+            let result = try Collector.collect(directory: directory)
+            let plan = result.plan
+            if !quiet { print(result.leaderboard.top(10).table, terminator: "") }
+            let ok = result.outcomes.filter { $0.status == .ok }.count
+            print("collected \(ok) of \(plan.tasks.count) tasks from \(result.shards) shard\(result.shards == 1 ? "" : "s"); "
+                + "folds.csv and leaderboard written to \(directory.path)/")
+            if result.isComplete { return }
+            let submission = try? SlurmSubmission.load(resultsDirectory: directory)
+            let arraySize = submission?.mode == .array ? submission?.arraySize : nil
+            func describe(_ tasks: [SweepTask], _ what: String) {
+                guard !tasks.isEmpty else { return }
+                print("\(what): \(tasks.count) task\(tasks.count == 1 ? "" : "s")")
+                for t in tasks {
+                    let element = arraySize.map { " (array element \(t.index % $0))" } ?? ""
+                    let error = result.outcomes.first { $0.taskID == t.id }?.error.map { ": \($0)" } ?? ""
+                    print("  \(t.id) task \(t.index), config \(t.configID) (\(plan.label(ofConfig: t.configIndex))), fold \(t.fold)\(element)\(error)")
+                }
+            }
+            describe(result.missing, "missing")
+            describe(result.failed, "failed")
+            let name = SpikeSweep.SlurmCommand.displayName
+            switch (submission?.mode, arraySize) {
+            case (.array?, let n?):
+                let elements = Collector.elements(of: result.missing + result.failed, arraySize: n)
+                print("resubmit them: " + Shell.command([name, "slurm", "resubmit", directory.path, "--elements", Collector.indexList(elements)]))
+            case (.mpi?, _):
+                print("resubmit them: " + Shell.command([name, "slurm", "resubmit", directory.path]))
+            default:
+                print("run them: " + Shell.command([name, "sweep", directory.appendingPathComponent("spec.yaml").path,
+                                                    "--results", directory.deletingLastPathComponent().path]))
+            }
+            throw ExitCode(3)
+        }
+    }
+}
