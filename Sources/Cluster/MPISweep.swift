@@ -136,6 +136,7 @@ final class Coordinator {
         let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot)
         let store = try session.openStore(fresh: options.fresh)
         let runner = try session.makeRunner(failingConfigIDs: options.failingConfigIDs)
+        if !options.quiet { runner.notice = { FileHandle.standardError.write(Data("spikesweep: \($0)\n".utf8)) } }
         let plan = session.plan
         let pending = LocalExecutor.schedule(plan, skipping: store.finishedTaskIDs)
         let total = plan.tasks.count
@@ -345,6 +346,8 @@ final class Worker {
                 }
                 if runner == nil {
                     do { runner = try session.makeRunner(failingConfigIDs: options.failingConfigIDs) } catch { try giveUp("\(error)") }
+                    let say = self.say
+                    runner?.notice = { say($0) }
                 }
                 let outcome = runner!.run(task, worker: "rank \(mpi.rank)")
                 let what = outcome.status == .ok
