@@ -53,7 +53,7 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
                 hyperparameters: h, training: training, validation: validation,
                 options: TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
                                          faultInjection: failingConfigIDs.contains(task.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil,
-                                         stopRequested: stop.map { s in { s.isRequested } }))
+                                         stopRequested: stop.map { s -> @Sendable () -> Bool in { s.isRequested } }))
             if let at = run.resumedFrom {
                 notice?("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
             }

@@ -112,12 +112,7 @@ import TestSupport
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
         try process.run()
-        let checkpoints = results.appendingPathComponent("stop/checkpoints")
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline,
-              ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []).allSatisfy({ !$0.hasSuffix(".ckpt") }) {
-            usleep(20_000)
-        }
+        ResultFiles.waitForCheckpoint(in: results.appendingPathComponent("stop"), while: { process.isRunning })
         kill(process.processIdentifier, SIGUSR1)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Testing
 import TestSupport
@@ -138,8 +139,8 @@ struct SlurmJobTests {
     }
 
     /// SIGUSR1 to a running element's batch shell: the worker checkpoints mid-task, the element
-    /// requeues itself, the requeued run resumes from the checkpoint, and the results equal an
-    /// uninterrupted run's.
+    /// (and only it: the other element keeps running) requeues itself, the requeued run resumes
+    /// from the checkpoint, and the results equal an uninterrupted run's.
     @Test func usr1PreemptionResumesFromTheCheckpoint() throws {
         let cwd = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: cwd) }
         let spec = """
@@ -156,17 +157,12 @@ struct SlurmJobTests {
         let local = try CLIRunner.run(["sweep", specURL.path, "--results", cwd.appendingPathComponent("local").path, "--quiet"])
         #expect(local.status == 0, "\(local.stderr)")
 
-        _ = try submit([specURL.path, "--mode", "array", "--array-size", "1"], in: cwd)
+        _ = try submit([specURL.path, "--mode", "array", "--array-size", "2"], in: cwd)
         let dir = cwd.appendingPathComponent("results/preempt")
         let arrayJob = try #require(try SlurmTestCluster.submittedJobs(dir).first { $0.kind == "array" }).id
         let element = "\(arrayJob)_0"
-        // Signal once the first task has written a checkpoint: it is then mid-training.
-        let checkpoints = dir.appendingPathComponent("checkpoints")
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline,
-              ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []).allSatisfy({ !$0.hasSuffix(".ckpt") }) {
-            usleep(100_000)
-        }
+        // Signal once both elements' first tasks have written a checkpoint: both are mid-training.
+        ResultFiles.waitForCheckpoint(in: dir, count: 2)
         let signal = try SlurmTestCluster.run("scancel", ["--signal=USR1", "--batch", element])
         #expect(signal.status == 0, "\(signal.stderr)")
         // The element requeues itself; Slurm holds a requeued job for two minutes before it is
@@ -174,19 +170,23 @@ struct SlurmJobTests {
         var restarts = "0"
         let requeueDeadline = Date().addingTimeInterval(60)
         while Date() < requeueDeadline {
-            if let job = try SlurmTestCluster.job(element), let r = job["Restarts"], r != "0", job["JobState"] == "PENDING" {
+            if let job = try Slurm.job(element), let r = job["Restarts"], r != "0", job["JobState"] == "PENDING" {
                 restarts = r
                 break
             }
             usleep(200_000)
         }
         #expect(restarts == "1", "the element was not requeued")
+        #expect(try Slurm.job("\(arrayJob)_1")?["Restarts"] == "0", "the other element was requeued too")
+        // Slurm stamps credentials in whole seconds: a job started again within the second of
+        // its requeue is killed as "credential revoked" (the reason for the default delay).
+        sleep(3)
         try SlurmTestCluster.run("scontrol", ["update", "JobId=\(element)", "StartTime=now"])
         try waitForAll(dir)
 
         let log = try log(dir, "array-")
         #expect(log.contains("stopped on SIGUSR1"), "\(log)")
-        #expect(log.contains("requeueing job"), "\(log)")
+        #expect(log.contains("requeueing job \(element)"), "\(log)")
         #expect(log.contains("resuming from its checkpoint at epoch"), "\(log)")
         #expect(try self.log(dir, "collect-").contains("collected 4 of 4 tasks"))
         let reference = cwd.appendingPathComponent("local/preempt")
@@ -210,7 +210,7 @@ struct SlurmJobTests {
         try spec.write(to: cwd.appendingPathComponent("wide.yaml"), atomically: true, encoding: .utf8)
         let config = try SlurmTestCluster.run("scontrol", ["show", "config"]).stdout
         #expect(config.contains("MaxArraySize            = 1001"), "the local cluster's MaxArraySize changed")
-        let before = try SlurmTestCluster.queued()
+        let before = try #require(try SlurmTestCluster.queued())
         let out = try submit(["wide.yaml", "--array-size", "2500", "--throttle", "4", "--dry-run"], in: cwd)
         let lines = out.stdout.split(separator: "\n").filter { $0.contains("array.sbatch") }
         #expect(lines.count == 3, "\(out.stdout)")

@@ -30,4 +30,16 @@ public enum ResultFiles {
             return fields.joined(separator: ",")
         }
     }
+
+    /// Waits until `count` tasks of the sweep in `directory` have written a checkpoint (they
+    /// are then mid-training), `running` turns false, or `timeout` passes.
+    public static func waitForCheckpoint(in directory: URL, count: Int = 1, timeout: TimeInterval = 120,
+                                         while running: () -> Bool = { true }) {
+        let checkpoints = directory.appendingPathComponent("checkpoints")
+        let deadline = Date().addingTimeInterval(timeout)
+        while running() && Date() < deadline,
+              ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []).filter({ $0.hasSuffix(".ckpt") }).count < count {
+            usleep(20_000)
+        }
+    }
 }

@@ -21,34 +21,21 @@ public enum SlurmTestCluster {
         try CLIRunner.run(executable: URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments)
     }
 
-    /// Ids of this user's queued or running jobs (`12`, `12_3`).
-    public static func queued() throws -> [String] {
-        try run("squeue", ["-h", "-r", "-u", String(getuid()), "-o", "%i"]).stdout
-            .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+    /// Ids of this user's queued or running jobs (`12`, `12_3`); nil when squeue fails.
+    public static func queued() throws -> [String]? {
+        let result = try run("squeue", ["-h", "-r", "-u", String(getuid()), "-o", "%i"])
+        guard result.status == 0 else { return nil }
+        return result.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// Waits until none of `jobs` (nor their array elements) is queued or running.
     public static func waitUntilDone(_ jobs: [String], timeout: TimeInterval = 300) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let queue = try queued()
-            if !queue.contains(where: { id in jobs.contains { id == $0 || id.hasPrefix($0 + "_") } }) { return true }
+            if let queue = try queued(), !queue.contains(where: { id in jobs.contains { id == $0 || id.hasPrefix($0 + "_") } }) { return true }
             usleep(300_000)
         }
         return false
-    }
-
-    /// Fields of `scontrol show job -o ID`, or nil when Slurm has forgotten the job.
-    public static func job(_ id: String) throws -> [String: String]? {
-        let result = try run("scontrol", ["show", "job", "-o", id])
-        guard result.status == 0 else { return nil }
-        var fields: [String: String] = [:]
-        for word in result.stdout.split(whereSeparator: { $0 == " " || $0.isNewline }) {
-            guard let eq = word.firstIndex(of: "=") else { continue }
-            let key = String(word[..<eq])
-            if fields[key] == nil { fields[key] = String(word[word.index(after: eq)...]) }
-        }
-        return fields
     }
 
     /// The job ids recorded in `results/<name>/slurm/submission.json`, by kind.
