@@ -200,7 +200,15 @@ public final class ResultsStore: @unchecked Sendable {
             try Self.append(epochLines, to: directory.appendingPathComponent(epochsFile), header: Self.epochsHeader)
         }
         try Self.append(Self.foldRow(outcome, task: task), to: directory.appendingPathComponent(foldsFile), header: Self.foldsHeader)
-        outcomes.append(outcome)
+        // Keep what a reader of the files gets (times are written rounded), so that a
+        // leaderboard written now equals one computed later from the files.
+        var stored = outcome
+        stored.seconds = Double(String(format: "%.3f", outcome.seconds)) ?? outcome.seconds
+        stored.recordingsPerSecond = Double(String(format: "%.1f", outcome.recordingsPerSecond)) ?? outcome.recordingsPerSecond
+        for i in stored.epochs.indices {
+            stored.epochs[i].seconds = Double(String(format: "%.3f", stored.epochs[i].seconds)) ?? stored.epochs[i].seconds
+        }
+        outcomes.append(stored)
     }
 
     static func epochRows(_ outcome: TaskOutcome) -> String {

@@ -10,14 +10,14 @@ extension SpikeSweep {
             commandName: "slurm",
             abstract: "Run a sweep as Slurm jobs: submit, follow, resubmit what is missing.",
             discussion: """
-                Array mode: element i of N runs the tasks whose index is i mod N and writes its own \\
-                shard; a collect job (--dependency=afterany) merges the shards and writes the \\
-                leaderboard. MPI mode: one job, `srun --mpi=pmix spikesweep sweep`. Both request \\
-                --signal=B:USR1@<s> and --requeue: ahead of the time limit workers checkpoint and the \\
+                Array mode: element i of N runs the tasks whose index is i mod N and writes its own \
+                shard; a collect job (--dependency=afterany) merges the shards and writes the \
+                leaderboard. MPI mode: one job, `srun --mpi=pmix spikesweep sweep`. Both request \
+                --signal=B:USR1@<s> and --requeue: ahead of the time limit workers checkpoint and the \
                 job requeues itself, resuming where it stopped.
 
                 Examples:
-                  spikesweep slurm submit sweeps/table1.yaml --mode array --array-size 40 --throttle 10
+                  spikesweep slurm submit sweeps/table1.yaml --array-size 40 --throttle 10
                   spikesweep slurm submit sweeps/smoke.yaml --mode mpi --profile local
                   spikesweep slurm status results/table1
                   spikesweep collect results/table1
@@ -73,9 +73,9 @@ extension SpikeSweep.SlurmCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a sweep's batch scripts under RESULTS/<name>/slurm/ and submit them with a collect job.",
             discussion: """
-                The spec and its data are checked here, on the login node, before anything is queued. \\
-                Resources come from a profile (--profile habrok, the default, or local, or a KEY=VALUE \\
-                file like slurm/habrok.env); --time, --mem, --partition and --ntasks override it. Arrays \\
+                The spec and its data are checked here, on the login node, before anything is queued. \
+                Resources come from a profile (--profile habrok, the default, or local, or a KEY=VALUE \
+                file like slurm/habrok.env); --time, --mem, --partition and --ntasks override it. Arrays \
                 longer than the cluster's MaxArraySize are split into several array jobs.
                 """)
 
@@ -141,8 +141,8 @@ extension SpikeSweep.SlurmCommand {
         static let configuration = CommandConfiguration(
             abstract: "Submit again the array elements with missing or failed tasks (or the MPI job), plus a collect job.",
             discussion: """
-                Uses the scripts and arguments recorded by `slurm submit`. Finished tasks are never run \\
-                again; interrupted ones resume from their checkpoints. `spikesweep collect` prints the \\
+                Uses the scripts and arguments recorded by `slurm submit`. Finished tasks are never run \
+                again; interrupted ones resume from their checkpoints. `spikesweep collect` prints the \
                 exact command for what is missing.
                 """)
 
@@ -235,8 +235,8 @@ extension SpikeSweep {
         static let configuration = CommandConfiguration(
             abstract: "Merge a sweep's shards into folds.csv, write the leaderboard, list what is missing.",
             discussion: """
-                Rows of the same task are merged by task id (a result wins over a failure). Missing and \\
-                failed tasks are listed with the command that resubmits only their array elements. \\
+                Rows of the same task are merged by task id (a result wins over a failure). Missing and \
+                failed tasks are listed with the command that resubmits only their array elements. \
                 Exits 0 when every task has a result, 3 otherwise.
                 """)
 
