@@ -92,6 +92,12 @@ public enum SlurmSubmitter {
     public static func resubmit(resultsDirectory: URL, elements requested: [Int]?, dryRun: Bool) throws -> SlurmSubmitReport {
         let submission = try SlurmSubmission.load(resultsDirectory: resultsDirectory)
         var elements: [Int] = []
+        if submission.mode == .mpi && requested != nil {
+            throw SlurmError("\(resultsDirectory.path) was submitted as one MPI job; --elements is for array mode")
+        }
+        if submission.mode == .mpi, try unfinishedElements(resultsDirectory: resultsDirectory, arraySize: 1).isEmpty {
+            throw SlurmError("\(resultsDirectory.path): every task has a result; nothing to resubmit")
+        }
         if submission.mode == .array {
             if let requested {
                 if let bad = requested.first(where: { $0 < 0 || $0 >= submission.arraySize }) {

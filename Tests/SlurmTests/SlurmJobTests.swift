@@ -75,6 +75,8 @@ struct SlurmJobTests {
         #expect(mpi.contains("on 2 ranks"), "\(mpi)")
         #expect(try log(dir, "collect-").contains("collected 8 of 8 tasks"))
         try expectSameResults(dir, as: reference, "MPI job")
+        let again = try CLIRunner.run(["slurm", "resubmit", dir.path])
+        #expect(again.status != 0 && again.stderr.contains("every task has a result; nothing to resubmit"), "\(again.stderr)")
     }
 
     /// Element 1 fails (a wrapper stands in for a node failure); collect names exactly its
