@@ -116,7 +116,13 @@ struct MPISweepTests {
         let mpirun = try MPIRunner.makeProcess(ranks: 2, ["sweep", specURL.path, "--results", results.path, "--quiet"])
         try mpirun.run()
         var deadline = Date().addingTimeInterval(120)
-        while Self.rows(folds).count < 2 && Date() < deadline && mpirun.isRunning { usleep(5_000) }
+        let checkpointDir = dir.appendingPathComponent("checkpoints")
+        func checkpoints() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpointDir.path)) ?? [])
+                .filter { $0.hasSuffix(".ckpt") && !$0.hasPrefix(".") }
+        }
+        // Kill once two tasks are recorded and both ranks are mid-training (each has a checkpoint).
+        while (Self.rows(folds).count < 2 || checkpoints().count < 2) && Date() < deadline && mpirun.isRunning { usleep(2_000) }
         let victim = try #require(MPIRunner.rankProcess(1, of: mpirun.processIdentifier), "rank 1 not found among mpirun's children")
         #expect(kill(victim, SIGKILL) == 0)
         deadline = Date().addingTimeInterval(60)
@@ -135,8 +141,15 @@ struct MPISweepTests {
         #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0, "the results folder is still locked")
         close(lock)
 
+        let inFlight = checkpoints().map { String($0.dropLast(".ckpt".count)) }
         let rerun = try MPIRunner.run(ranks: 2, ["sweep", specURL.path, "--results", results.path])
         #expect(rerun.status == 0, "\(rerun.stderr)")
+        // Tasks that were mid-training resume from their checkpoints, on whichever rank gets them.
+        #expect(!inFlight.isEmpty, "no task was mid-training when the rank was killed")
+        for id in inFlight {
+            #expect(rerun.stderr.contains("task \(id) (config ") && rerun.stderr.contains("resuming from its checkpoint"),
+                    "task \(id) did not resume from its checkpoint: \(rerun.stderr)")
+        }
         #expect(rerun.stderr.contains("\(before.count) of \(Self.taskCount) tasks already done, running \(Self.taskCount - before.count)"))
         #expect(rerun.stdout.contains("\(Self.taskCount - before.count) tasks run (\(before.count) already done, 0 failed)"))
         let after = Self.rows(folds)
