@@ -51,7 +51,8 @@ public enum SlurmSubmitter {
         let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot.standardizedFileURL.absoluteURL)
         let directory = session.directory
         do { _ = try session.openStore(fresh: o.fresh) }  // manifest and frozen spec; released at once
-        if let previous = try? SlurmSubmission.load(resultsDirectory: directory), !o.dryRun {
+        let previous = try? SlurmSubmission.load(resultsDirectory: directory)
+        if let previous, !o.dryRun {
             try refuseIfQueued(previous, elements: nil)
         }
         var notes: [String] = []
@@ -83,7 +84,7 @@ public enum SlurmSubmitter {
             mode: o.mode, arraySize: arraySize, chunk: chunk, throttle: o.throttle, binary: o.binary,
             spec: directory.appendingPathComponent("spec.yaml").path, resultsRoot: directory.deletingLastPathComponent().path,
             resultsDirectory: directory.path, workingDirectory: fm.currentDirectoryPath,
-            jobName: "spikesweep-\(safeName)", jobs: (try? SlurmSubmission.load(resultsDirectory: directory).jobs) ?? [])
+            jobName: "spikesweep-\(safeName)", jobs: previous?.jobs ?? [])
         return try send(submission, elements: o.mode == .array ? Array(0..<arraySize) : [], dryRun: o.dryRun, notes: notes)
     }
 
@@ -116,8 +117,7 @@ public enum SlurmSubmitter {
     /// Elements whose tasks are missing or failed in the folder's rows.
     public static func unfinishedElements(resultsDirectory: URL, arraySize: Int) throws -> [Int] {
         let plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
-        let latest = Dictionary(try ResultsStore.readAllOutcomes(directory: resultsDirectory).map { ($0.taskID, $0) },
-                                uniquingKeysWith: { a, b in a.status == .ok && b.status != .ok ? a : b })
+        let latest = Leaderboard.latestOutcomes(try ResultsStore.readAllOutcomes(directory: resultsDirectory))
         return Collector.elements(of: plan.tasks.filter { latest[$0.id]?.status != .ok }, arraySize: arraySize)
     }
 

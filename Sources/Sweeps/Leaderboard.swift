@@ -68,7 +68,9 @@ public struct Leaderboard: Codable, Sendable, Equatable {
         self.rows = order.enumerated().map { rank, i in var r = rows[i]; r.rank = rank + 1; return r }
     }
 
-    static func latestOutcomes(_ outcomes: [TaskOutcome]) -> [String: TaskOutcome] {
+    /// The outcome that counts for each task among repeated rows: an `ok` one wins over a
+    /// failure, and otherwise the later row over the earlier one.
+    public static func latestOutcomes(_ outcomes: [TaskOutcome]) -> [String: TaskOutcome] {
         var byTask: [String: TaskOutcome] = [:]
         for o in outcomes {
             if let existing = byTask[o.taskID], existing.status == .ok, o.status == .failed { continue }

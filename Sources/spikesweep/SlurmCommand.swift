@@ -189,8 +189,7 @@ extension SpikeSweep.SlurmCommand {
             let submission = try SlurmSubmission.load(resultsDirectory: directory)
             let plan = try SweepPlan.load(resultsDirectory: directory)
             let outcomes = try ResultsStore.readAllOutcomes(directory: directory)
-            var status: [String: TaskOutcome.Status] = [:]
-            for o in outcomes where status[o.taskID] != .ok { status[o.taskID] = o.status }
+            let status = Leaderboard.latestOutcomes(outcomes).mapValues(\.status)
             let queue: [Slurm.QueueEntry]
             do { queue = try Slurm.queue() } catch {
                 FileHandle.standardError.write(Data("spikesweep: \(error); showing results only\n".utf8))
@@ -205,8 +204,9 @@ extension SpikeSweep.SlurmCommand {
             print("sweep \(plan.spec.name): \(submission.mode.rawValue) mode, \(plan.tasks.count) tasks, \(tasksLine(plan.tasks))")
             if submission.mode == .array {
                 print("element  job          state                  elapsed    tasks")
+                let tasksByElement = Dictionary(grouping: plan.tasks, by: { $0.index % submission.arraySize })
                 for e in 0..<submission.arraySize {
-                    let tasks = plan.tasks.filter { $0.index % submission.arraySize == e }
+                    let tasks = tasksByElement[e] ?? []
                     guard let job = submission.latestJob(element: e) else { continue }
                     let id = "\(job.id)_\(e - (job.offset ?? 0))"
                     let entry = byID[id] ?? byID["\(job.id)_[\(e - (job.offset ?? 0))]"]
