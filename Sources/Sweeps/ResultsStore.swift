@@ -203,19 +203,23 @@ public final class ResultsStore: @unchecked Sendable {
         // Keep what a reader of the files gets (times are written rounded), so that a
         // leaderboard written now equals one computed later from the files.
         var stored = outcome
-        stored.seconds = Double(String(format: "%.3f", outcome.seconds)) ?? outcome.seconds
-        stored.recordingsPerSecond = Double(String(format: "%.1f", outcome.recordingsPerSecond)) ?? outcome.recordingsPerSecond
+        stored.seconds = Double(Self.seconds(outcome.seconds)) ?? outcome.seconds
+        stored.recordingsPerSecond = Double(Self.rate(outcome.recordingsPerSecond)) ?? outcome.recordingsPerSecond
         for i in stored.epochs.indices {
-            stored.epochs[i].seconds = Double(String(format: "%.3f", stored.epochs[i].seconds)) ?? stored.epochs[i].seconds
+            stored.epochs[i].seconds = Double(Self.seconds(stored.epochs[i].seconds)) ?? stored.epochs[i].seconds
         }
         outcomes.append(stored)
     }
+
+    /// How wall times and throughput are written (and so what a reader gets back).
+    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+    static func rate(_ value: Double) -> String { String(format: "%.1f", value) }
 
     static func epochRows(_ outcome: TaskOutcome) -> String {
         var lines = ""
         for e in outcome.epochs {
             lines += CSV.line([outcome.taskID, outcome.configID, String(outcome.fold), String(e.epoch),
-                               "\(e.trainLoss)", "\(e.trainAccuracy)", "\(e.validationAccuracy)", String(format: "%.3f", e.seconds)])
+                               "\(e.trainLoss)", "\(e.trainAccuracy)", "\(e.validationAccuracy)", seconds(e.seconds)])
         }
         return lines
     }
@@ -223,8 +227,7 @@ public final class ResultsStore: @unchecked Sendable {
     static func foldRow(_ o: TaskOutcome, task: SweepTask) -> String {
         func opt(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
         return CSV.line([o.taskID, o.configID, String(o.fold), o.status.rawValue, opt(o.validationAccuracy),
-                         opt(o.trainAccuracy), opt(o.trainLoss), String(format: "%.3f", o.seconds),
-                         String(format: "%.1f", o.recordingsPerSecond), o.worker]
+                         opt(o.trainAccuracy), opt(o.trainLoss), seconds(o.seconds), rate(o.recordingsPerSecond), o.worker]
                         + SweepParameter.allCases.map { task.hyperparameters.value(of: $0).description }
                         + [o.error ?? ""])
     }
