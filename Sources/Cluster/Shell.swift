@@ -1,4 +1,5 @@
 import Foundation
+import SpikeEvents
 
 /// Quoting for the commands SpikeSweep prints for people to copy. Scripts never embed values:
 /// they receive them as arguments.
@@ -28,24 +29,11 @@ public struct ProgramRun: Sendable {
         guard let path = Self.which(program) else {
             throw SlurmError("\(program) not found on PATH (is this a Slurm login node? `scripts/slurm-local up` starts a local cluster)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw SlurmError("cannot run \(path): \(error.localizedDescription)") }
-        final class Box: @unchecked Sendable { var data = Data() }
-        let box = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { box.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return ProgramRun(status: process.terminationStatus, stdout: String(decoding: box.data, as: UTF8.self),
-                          stderr: String(decoding: errData, as: UTF8.self))
+        let result: Subprocess.Result
+        do { result = try Subprocess.run(URL(fileURLWithPath: path), arguments) } catch {
+            throw SlurmError("cannot run \(path): \(error.localizedDescription)")
+        }
+        return ProgramRun(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     /// The first executable `program` on PATH (or `program` itself if it holds a '/').

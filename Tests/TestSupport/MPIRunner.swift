@@ -1,4 +1,5 @@
 import Foundation
+import SpikeEvents
 
 /// Runs the built `spikesweep` under the real `mpirun`, for integration tests.
 ///
@@ -44,34 +45,13 @@ public enum MPIRunner {
     public static func runMPI(_ rawArguments: [String], environment: [String: String] = [:],
                               timeout: TimeInterval = 300) throws -> CLIRunner.Result {
         guard let mpirun else { throw MPIRunnerError(missingMessage) }
-        let process = makeProcess(rawArguments, environment: environment, mpirun: mpirun)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let outBox = Box(), errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        var timedOut = false
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
-            kill(process.processIdentifier, SIGTERM)
-            if exited.wait(timeout: .now() + 10) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                exited.wait()
-            }
+        var result = try Subprocess.run(mpirun, rawArguments, environment: Self.environment.merging(environment) { $1 },
+                                        timeout: timeout)
+        if result.timedOut {
+            result.status = -1
+            result.stderr += "\nmpirun timed out after \(timeout) s\n"
         }
-        group.wait()
-        process.waitUntilExit()
-        return CLIRunner.Result(status: timedOut ? -1 : process.terminationStatus,
-                                stdout: String(decoding: outBox.data, as: UTF8.self),
-                                stderr: String(decoding: errBox.data, as: UTF8.self) + (timedOut ? "\nmpirun timed out after \(timeout) s\n" : ""))
+        return result
     }
 
     /// A configured, not yet started `mpirun` process (output discarded), for tests that
