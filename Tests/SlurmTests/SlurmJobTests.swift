@@ -35,7 +35,7 @@ struct SlurmJobTests {
 
     func waitForAll(_ dir: URL) throws {
         let ids = try SlurmTestCluster.submittedJobs(dir).map(\.id)
-        #expect(try SlurmTestCluster.waitUntilDone(ids), "jobs \(ids) still queued after 5 minutes")
+        #expect(SlurmTestCluster.waitUntilDone(ids), "jobs \(ids) still queued after 5 minutes")
     }
 
     func log(_ dir: URL, _ prefix: String) throws -> String {
@@ -165,7 +165,7 @@ struct SlurmJobTests {
         let element = "\(arrayJob)_0"
         // Signal once both elements' first tasks have written a checkpoint: both are mid-training.
         ResultFiles.waitForCheckpoint(in: dir, count: 2)
-        let signal = try SlurmTestCluster.run("scancel", ["--signal=USR1", "--batch", element])
+        let signal = try ProgramRun.run("scancel", ["--signal=USR1", "--batch", element])
         #expect(signal.status == 0, "\(signal.stderr)")
         // The element requeues itself; Slurm holds a requeued job for two minutes before it is
         // eligible again, which the test shortens.
@@ -187,7 +187,8 @@ struct SlurmJobTests {
         // Slurm stamps credentials in whole seconds: a job started again within the second of
         // its requeue is killed as "credential revoked" (the reason for the default delay).
         sleep(3)
-        try SlurmTestCluster.run("scontrol", ["update", "JobId=\(element)", "StartTime=now"])
+        let release = try ProgramRun.run("scontrol", ["update", "JobId=\(element)", "StartTime=now"])
+        #expect(release.status == 0, "\(release.stderr)")
         try waitForAll(dir)
 
         let log = try log(dir, "array-")
@@ -214,9 +215,9 @@ struct SlurmJobTests {
             grid: {beta: [\(betas)], hidden: [8, 9, 10, 11, 12, 13, 14, 15, 16, 17]}
             """
         try spec.write(to: cwd.appendingPathComponent("wide.yaml"), atomically: true, encoding: .utf8)
-        let config = try SlurmTestCluster.run("scontrol", ["show", "config"]).stdout
+        let config = try ProgramRun.run("scontrol", ["show", "config"]).stdout
         #expect(config.contains("MaxArraySize            = 1001"), "the local cluster's MaxArraySize changed")
-        let before = try #require(try SlurmTestCluster.queued())
+        let before = try #require(SlurmTestCluster.queued())
         let out = try submit(["wide.yaml", "--array-size", "2500", "--throttle", "4", "--dry-run"], in: cwd)
         let lines = out.stdout.split(separator: "\n").filter { $0.contains("array.sbatch") }
         #expect(lines.count == 3, "\(out.stdout)")
@@ -224,7 +225,7 @@ struct SlurmJobTests {
         #expect(lines.dropFirst().first?.contains("--array=0-1000%4") == true && lines.dropFirst().first?.hasSuffix(" 2500 1001") == true)
         #expect(lines.last?.contains("--array=0-497%4") == true && lines.last?.hasSuffix(" 2500 2002") == true)
         #expect(out.stdout.contains("--dependency=afterany:"))
-        #expect(try SlurmTestCluster.queued() == before, "a dry run submitted jobs")
+        #expect(SlurmTestCluster.queued() == before, "a dry run submitted jobs")
         #expect(FileManager.default.fileExists(atPath: cwd.appendingPathComponent("results/wide/slurm/array.sbatch").path))
     }
 }
