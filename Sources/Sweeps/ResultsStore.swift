@@ -27,7 +27,7 @@ public final class ResultsStore: @unchecked Sendable {
     private var lockDescriptor: Int32 = -1
     private let lock = NSLock()
     private var outcomes: [TaskOutcome] = []
-    /// Tasks with an `ok` row anywhere in the folder when a shard was opened.
+    /// Tasks with an `ok` row in `folds.csv` or another shard when a shard was opened.
     private var completedElsewhere: Set<String> = []
 
     /// The shard files of array element `element`, relative to the results folder.
@@ -44,10 +44,11 @@ public final class ResultsStore: @unchecked Sendable {
         }.sorted()
     }
 
-    /// Every row of the folder: `folds.csv`, then each shard in element order.
-    public static func readAllOutcomes(directory: URL) throws -> [TaskOutcome] {
+    /// Every row of the folder: `folds.csv`, then each shard in element order (but the
+    /// shard of `excludedElement`).
+    public static func readAllOutcomes(directory: URL, excluding excludedElement: Int? = nil) throws -> [TaskOutcome] {
         var all = try readOutcomes(directory: directory)
-        for element in shardElements(in: directory) {
+        for element in shardElements(in: directory) where element != excludedElement {
             let files = shardFiles(element: element)
             all += try readOutcomes(directory: directory, folds: files.folds, epochs: files.epochs)
         }
@@ -127,7 +128,8 @@ public final class ResultsStore: @unchecked Sendable {
         }
         outcomes = try Self.readOutcomes(directory: directory, folds: foldsFile, epochs: epochsFile)
         if shard != nil {
-            completedElsewhere = Set(try Self.readAllOutcomes(directory: directory).filter { $0.status == .ok }.map(\.taskID))
+            completedElsewhere = Set(try Self.readAllOutcomes(directory: directory, excluding: shard)
+                .filter { $0.status == .ok }.map(\.taskID))
         }
     }
 
