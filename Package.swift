@@ -34,10 +34,6 @@ let package = Package(
     name: "SpikeSweep",
     products: [
         .executable(name: "spikesweep", targets: ["spikesweep"]),
-        .library(name: "SpikeEvents", targets: ["SpikeEvents"]),
-        .library(name: "SpikeNet", targets: ["SpikeNet"]),
-        .library(name: "Sweeps", targets: ["Sweeps"]),
-        .library(name: "Cluster", targets: ["Cluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,22 +43,27 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "SpikeEvents", dependencies: ["CZlib"], swiftSettings: hotSwiftSettings),
-        .target(name: "SpikeNet", dependencies: ["SpikeEvents", "COpenBLAS"], swiftSettings: hotSwiftSettings),
-        .target(name: "Sweeps", dependencies: ["SpikeNet", .product(name: "Yams", package: "Yams")]),
+        // The bottom of the stack: atomic files, fingerprints, seeds, subprocesses, errors, reporting.
+        .target(name: "SpikeSupport"),
+        .target(name: "SpikeEvents", dependencies: ["SpikeSupport", "CZlib"], swiftSettings: hotSwiftSettings),
+        .target(name: "SpikeNet", dependencies: ["SpikeSupport", "SpikeEvents"], swiftSettings: hotSwiftSettings),
+        .target(name: "Sweeps", dependencies: ["SpikeSupport", "SpikeNet", .product(name: "Yams", package: "Yams")]),
         .target(name: "SlurmFiles", path: "slurm", exclude: ["README.md"], sources: ["SlurmFiles.swift"],
                 resources: ["array.sbatch", "mpi.sbatch", "collect.sbatch", "habrok.env", "local.env"].map { .embedInCode($0) }),
-        .target(name: "Cluster", dependencies: ["Sweeps", "CMPI", "SlurmFiles"]),
-        .executableTarget(
-            name: "spikesweep",
-            dependencies: [
-                "SpikeEvents", "SpikeNet", "Sweeps", "Cluster",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
-        .target(name: "TestSupport", dependencies: ["SpikeEvents"], path: "Tests/TestSupport"),
+        .target(name: "Cluster", dependencies: ["SpikeSupport", "Sweeps", "CMPI", "SlurmFiles"]),
+        // Every command: parses, calls one library function, prints.
+        .target(name: "SpikeSweepCLI", dependencies: [
+            "SpikeSupport", "SpikeEvents", "SpikeNet", "Sweeps", "Cluster",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "spikesweep", dependencies: ["SpikeSweepCLI"]),
+        // The same command line with test doubles injected (never shipped).
+        .executableTarget(name: "spikesweep-testtool", dependencies: ["SpikeSweepCLI"], path: "Tests/TestTool"),
+        .target(name: "TestSupport", dependencies: ["SpikeSupport", "SpikeEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
+        // OpenBLAS serves the dense reference the engine is checked against; the tool does not link it.
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),
         .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "SlurmTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),

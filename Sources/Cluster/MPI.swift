@@ -1,18 +1,19 @@
 import CMPI
 import Foundation
+import SpikeSupport
 
 /// An MPI call that did not return MPI_SUCCESS, with the library's own description.
-public struct MPIError: Error, CustomStringConvertible, Sendable {
-    public var function: String
-    public var code: Int32
-    public var message: String
-    public var description: String { "MPI error in \(function) (code \(code)): \(message)" }
+package struct MPIError: Error, CustomStringConvertible, Sendable {
+    package var function: String
+    package var code: Int32
+    package var message: String
+    package var description: String { "MPI error in \(function) (code \(code)): \(message)" }
 }
 
 /// The one place where MPI return codes become Swift errors: every MPI call goes through it.
 @discardableResult
 @inline(__always)
-public func mpiCheck(_ code: Int32, _ function: @autoclosure () -> String) throws -> Int32 {
+package func mpiCheck(_ code: Int32, _ function: @autoclosure () -> String) throws -> Int32 {
     if code == cmpi_success() { return code }
     throw MPIError(function: function(), code: code, message: mpiErrorString(code))
 }
@@ -32,16 +33,16 @@ func mpiErrorString(_ code: Int32) -> String {
 }
 
 /// Facts about the MPI library, callable before `MPI_Init`.
-public enum MPILibrary {
+package enum MPILibrary {
     /// The MPI standard version the library implements, e.g. (3, 1).
-    public static func standardVersion() throws -> (major: Int, minor: Int) {
+    package static func standardVersion() throws -> (major: Int, minor: Int) {
         var major: Int32 = 0, minor: Int32 = 0
         try mpiCheck(MPI_Get_version(&major, &minor), "MPI_Get_version")
         return (Int(major), Int(minor))
     }
 
     /// The library's own version line, e.g. "Open MPI v4.1.4, …".
-    public static func libraryVersion() throws -> String {
+    package static func libraryVersion() throws -> String {
         var buffer = [CChar](repeating: 0, count: 8192)
         var length: Int32 = 0
         try mpiCheck(MPI_Get_library_version(&buffer, &length), "MPI_Get_library_version")
@@ -50,7 +51,7 @@ public enum MPILibrary {
     }
 
     /// Whether `MPI_Init` has been called in this process.
-    public static func isInitialized() throws -> Bool {
+    package static func isInitialized() throws -> Bool {
         var flag: Int32 = 0
         try mpiCheck(MPI_Initialized(&flag), "MPI_Initialized")
         return flag != 0
@@ -58,10 +59,10 @@ public enum MPILibrary {
 }
 
 /// A message waiting to be received: who sent it, its tag and its length in bytes.
-public struct MPIPendingMessage: Sendable, Equatable {
-    public var source: Int
-    public var tag: Int
-    public var byteCount: Int
+package struct MPIPendingMessage: Sendable, Equatable {
+    package var source: Int
+    package var tag: Int
+    package var byteCount: Int
 }
 
 /// `MPI_COMM_WORLD` of this process, with byte messages of any length.
@@ -69,13 +70,13 @@ public struct MPIPendingMessage: Sendable, Equatable {
 /// Initialized once per process with `MPI_THREAD_FUNNELED`: only the thread that created it
 /// may call it (other threads may compute, not communicate). Errors are returned, not fatal
 /// (`MPI_ERRORS_RETURN`), so that every failure surfaces as an `MPIError` through `mpiCheck`.
-public final class MPICommunicator {
-    public let rank: Int
-    public let size: Int
+package final class MPICommunicator {
+    package let rank: Int
+    package let size: Int
     /// The thread support level the library granted (≥ FUNNELED).
-    public let threadLevel: Int32
+    package let threadLevel: Int32
     private let comm: MPI_Comm
-    public private(set) var isFinalized = false
+    package private(set) var isFinalized = false
 
     private init(comm: MPI_Comm, rank: Int, size: Int, threadLevel: Int32) {
         self.comm = comm
@@ -85,7 +86,7 @@ public final class MPICommunicator {
     }
 
     /// `MPI_Init_thread(FUNNELED)` and the world communicator, set to return errors.
-    public static func initializeWorld() throws -> MPICommunicator {
+    package static func initializeWorld() throws -> MPICommunicator {
         var provided: Int32 = 0
         try mpiCheck(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
         let world: MPI_Comm = cmpi_comm_world()
@@ -102,7 +103,7 @@ public final class MPICommunicator {
     }
 
     /// Sends `bytes` to `destination` (`MPI_Send`; returns once the buffer may be reused).
-    public func send(_ bytes: [UInt8], to destination: Int, tag: Int) throws {
+    package func send(_ bytes: [UInt8], to destination: Int, tag: Int) throws {
         guard bytes.count <= Int(Int32.max) else {
             throw MPIError(function: "MPI_Send", code: -1, message: "message of \(bytes.count) bytes is too long")
         }
@@ -113,7 +114,7 @@ public final class MPICommunicator {
 
     /// A message that could be received now, without waiting (`MPI_Iprobe` + `MPI_Get_count`).
     /// - Parameters: source, tag: nil for any.
-    public func pendingMessage(from source: Int? = nil, tag: Int? = nil) throws -> MPIPendingMessage? {
+    package func pendingMessage(from source: Int? = nil, tag: Int? = nil) throws -> MPIPendingMessage? {
         var flag: Int32 = 0
         var status = MPI_Status()
         try mpiCheck(MPI_Iprobe(source.map(Int32.init) ?? cmpi_any_source(), tag.map(Int32.init) ?? cmpi_any_tag(), comm, &flag, &status),
@@ -124,7 +125,7 @@ public final class MPICommunicator {
 
     /// Waits for a message in `MPI_Probe`. OpenMPI's blocking calls spin a core while they
     /// wait: prefer `waitForMessage(from:tag:poll:)` for waits longer than a moment.
-    public func probe(from source: Int? = nil, tag: Int? = nil) throws -> MPIPendingMessage {
+    package func probe(from source: Int? = nil, tag: Int? = nil) throws -> MPIPendingMessage {
         var status = MPI_Status()
         try mpiCheck(MPI_Probe(source.map(Int32.init) ?? cmpi_any_source(), tag.map(Int32.init) ?? cmpi_any_tag(), comm, &status),
                      "MPI_Probe")
@@ -133,18 +134,17 @@ public final class MPICommunicator {
 
     /// Waits for a message without burning a core: `MPI_Iprobe`, and a sleep that doubles
     /// from `poll.lowerBound` to `poll.upperBound` seconds while nothing arrives.
-    public func waitForMessage(from source: Int? = nil, tag: Int? = nil,
+    package func waitForMessage(from source: Int? = nil, tag: Int? = nil,
                                poll: ClosedRange<Double> = 0.000_25...0.002) throws -> MPIPendingMessage {
-        var pause = poll.lowerBound
+        var backoff = Backoff(poll)
         while true {
             if let message = try pendingMessage(from: source, tag: tag) { return message }
-            sleepSeconds(pause)
-            pause = min(pause * 2, poll.upperBound)
+            backoff.wait()
         }
     }
 
     /// Receives a message found by `pendingMessage`, `probe` or `waitForMessage`.
-    public func receive(_ message: MPIPendingMessage) throws -> [UInt8] {
+    package func receive(_ message: MPIPendingMessage) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: message.byteCount)
         var status = MPI_Status()
         _ = try bytes.withUnsafeMutableBytes { buffer in
@@ -155,13 +155,13 @@ public final class MPICommunicator {
     }
 
     /// Ends every process of the job (`MPI_Abort`): MPI's way for one rank to stop them all.
-    public func abort(code: Int32) -> Never {
+    package func abort(code: Int32) -> Never {
         _ = MPI_Abort(comm, code)
         exit(code)  // MPI_Abort does not return; this is for the type checker and broken libraries.
     }
 
     /// `MPI_Finalize`; later calls do nothing.
-    public func finalize() throws {
+    package func finalize() throws {
         guard !isFinalized else { return }
         isFinalized = true
         try mpiCheck(MPI_Finalize(), "MPI_Finalize")
@@ -173,23 +173,4 @@ public final class MPICommunicator {
         try mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
         return MPIPendingMessage(source: Int(status.MPI_SOURCE), tag: Int(status.MPI_TAG), byteCount: Int(count))
     }
-}
-
-/// Sleeps the calling thread for `seconds` (`nanosleep`, resumed after signals).
-func sleepSeconds(_ seconds: Double) {
-    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-    var remaining = timespec()
-    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-}
-
-/// CPU time consumed so far by the calling thread, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
-public func threadCPUSeconds() -> Double { cpuSeconds(CLOCK_THREAD_CPUTIME_ID) }
-
-/// CPU time consumed so far by this whole process, in seconds (`CLOCK_PROCESS_CPUTIME_ID`).
-public func processCPUSeconds() -> Double { cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) }
-
-private func cpuSeconds(_ clock: clockid_t) -> Double {
-    var t = timespec()
-    guard clock_gettime(clock, &t) == 0 else { return 0 }
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -2,14 +2,14 @@ import Foundation
 
 /// How this process was started as one of several MPI ranks, read from the launcher's
 /// environment before `MPI_Init`.
-public struct MPILaunch: Sendable, Equatable {
+package struct MPILaunch: Sendable, Equatable {
     /// "mpirun", "PMIx", "PMI" or "srun".
-    public var launcher: String
+    package var launcher: String
     /// This process's rank and the job's size, when the launcher says.
-    public var rank: Int?
-    public var size: Int?
+    package var rank: Int?
+    package var size: Int?
 
-    public init(launcher: String, rank: Int?, size: Int?) {
+    package init(launcher: String, rank: Int?, size: Int?) {
         self.launcher = launcher
         self.rank = rank
         self.size = size
@@ -17,7 +17,7 @@ public struct MPILaunch: Sendable, Equatable {
 }
 
 /// Detects a launch under `mpirun`/`mpiexec` (Open MPI), a PMIx or PMI launcher, or `srun`.
-public enum MPIEnvironment {
+package enum MPIEnvironment {
     /// The launch this environment describes, or nil for a plain process.
     ///
     /// - Open MPI's `mpirun`: `OMPI_COMM_WORLD_SIZE` (and `OMPI_COMM_WORLD_RANK`).
@@ -25,7 +25,7 @@ public enum MPIEnvironment {
     /// - PMI launchers (MPICH's Hydra, `srun --mpi=pmi2`): `PMI_RANK` / `PMI_SIZE`.
     /// - `srun` of more than one task: `SLURM_STEP_NUM_TASKS` > 1 with `SLURM_PROCID`. A batch
     ///   script alone (one task, no `srun`) is not an MPI launch.
-    public static func detect(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> MPILaunch? {
+    package static func detect(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> MPILaunch? {
         func int(_ key: String) -> Int? { environment[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         if let size = int("OMPI_COMM_WORLD_SIZE") {
             return MPILaunch(launcher: "mpirun", rank: int("OMPI_COMM_WORLD_RANK"), size: size)

@@ -1,72 +1,70 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 /// What an MPI sweep needs from the command line.
-public struct MPISweepOptions: Sendable {
-    public var specPath: String
-    public var resultsRoot: URL
+package struct MPISweepOptions: Sendable {
+    package var specPath: String
+    package var resultsRoot: URL
     /// Move existing results of a different spec aside (rank 0 only touches the folder).
-    public var fresh: Bool
-    /// No progress lines from rank 0 and no `[rank N]` lines from the others.
-    public var quiet: Bool
-    /// Test hook: tasks of these configurations diverge (see `SweepSession.testFailingConfigIDs`).
-    public var failingConfigIDs: Set<String>
+    package var fresh: Bool
+    /// Where each rank's progress and notices go, given its rank (the command line prefixes
+    /// ranks ≥ 1 with `[rank N]`, and `--quiet` silences them all).
+    package var reporter: @Sendable (_ rank: Int) -> Reporter
+    /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
+    package var faultInjection: FaultInjector?
+    /// The build version this rank announces to the others (a test tool may pose as another build).
+    package var toolVersion: String
     /// The launch detected from the environment, if any (checked against MPI's own view).
-    public var launch: MPILaunch?
+    package var launch: MPILaunch?
     /// Bounds of the sleep between polls, in seconds: back to the lower bound after a message,
     /// doubling up to the upper bound while nothing arrives. An idle poll (`MPI_Iprobe`, which
     /// runs Open MPI's progress engine, plus a `nanosleep`) measured about 15 µs of CPU here, so
     /// 4 ms keeps an idle coordinator under 0.5% of a core while delaying a hand-out by at most 4 ms.
-    public var poll: ClosedRange<Double>
+    package var poll: ClosedRange<Double>
 
-    public init(specPath: String, resultsRoot: URL, fresh: Bool = false, quiet: Bool = false,
-                failingConfigIDs: Set<String> = [], launch: MPILaunch? = MPIEnvironment.detect(),
+    package init(specPath: String, resultsRoot: URL, fresh: Bool = false, reporter: @escaping @Sendable (Int) -> Reporter = { _ in SilentReporter() },
+                faultInjection: FaultInjector? = nil, toolVersion: String = ToolVersion.string, launch: MPILaunch? = MPIEnvironment.detect(),
                 poll: ClosedRange<Double> = 0.000_25...0.004) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
         self.fresh = fresh
-        self.quiet = quiet
-        self.failingConfigIDs = failingConfigIDs
+        self.reporter = reporter
+        self.faultInjection = faultInjection
+        self.toolVersion = toolVersion
         self.launch = launch
         self.poll = poll
     }
 }
 
 /// What rank 0 reports when an MPI sweep ends.
-public struct MPISweepReport: Sendable {
-    public var name: String
-    public var directory: URL
-    public var leaderboard: Leaderboard
-    public var ranks: Int
-    public var tasksTotal: Int
-    public var tasksRun: Int
-    public var tasksSkipped: Int
-    public var tasksFailed: Int
+package struct MPISweepReport: Sendable {
+    package var name: String
+    package var directory: URL
+    package var leaderboard: Leaderboard
+    package var ranks: Int
+    package var tasksTotal: Int
+    package var tasksRun: Int
+    package var tasksSkipped: Int
+    package var tasksFailed: Int
     /// Tasks each rank ran in this run (index = rank).
-    public var tasksPerRank: [Int]
+    package var tasksPerRank: [Int]
     /// Wall time of the coordinator loop (from the first task handed out to the last result).
-    public var seconds: Double
+    package var seconds: Double
     /// CPU time of rank 0's coordinator loop: its own thread only.
-    public var coordinatorCPUSeconds: Double
+    package var coordinatorCPUSeconds: Double
     /// CPU time of rank 0 apart from its training thread over the same span: the coordinator
     /// plus Open MPI's and Foundation's own threads.
-    public var rankZeroOverheadCPUSeconds: Double
+    package var rankZeroOverheadCPUSeconds: Double
 
     /// e.g. `coordinator: 0.41 s CPU over 312 s (0.13% of a core); rank 0 besides training: 0.52 s (0.17%)`.
-    public var coordinatorLine: String {
+    package var coordinatorLine: String {
         func percent(_ cpu: Double) -> String { String(format: "%.2f%%", seconds > 0 ? cpu / seconds * 100 : 0) }
         return String(format: "coordinator: %.2f s CPU over %.1f s (", coordinatorCPUSeconds, seconds) + percent(coordinatorCPUSeconds)
             + " of a core); rank 0 besides training: " + String(format: "%.2f s (", rankZeroOverheadCPUSeconds)
             + percent(rankZeroOverheadCPUSeconds) + ")"
     }
-}
-
-/// A problem of the MPI sweep itself (a refused rank, a broken exchange), not of a task.
-public struct ClusterError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 /// A sweep run by every rank of an MPI job.
@@ -80,19 +78,19 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable {
 ///
 /// Nobody spins while waiting: Open MPI's blocking receive busy-polls a core, so every wait is
 /// `MPI_Iprobe` and a short sleep.
-public enum MPISweep {
+package enum MPISweep {
     /// Message tag of every sweep message (the envelope says what it is).
     static let tag = 7
 
     /// Runs this process's part of the sweep, from `MPI_Init` to `MPI_Finalize`.
     /// - Returns: the report on rank 0, nil on other ranks.
-    /// - Throws: with a single rank, any error; with several, a rank that fails prints its error
-    ///   and ends the job with `MPI_Abort` instead, since the others would wait for it forever.
-    public static func run(_ options: MPISweepOptions) throws -> MPISweepReport? {
+    /// - Throws: with a single rank, any error; with several, `MPIRankFailure`, whose catcher
+    ///   shows it and ends the job (the other ranks would wait for this one forever).
+    package static func run(_ options: MPISweepOptions) throws -> MPISweepReport? {
         let mpi = try MPICommunicator.initializeWorld()
         do {
             if let launch = options.launch, let expected = launch.size, expected > 1, mpi.size == 1 {
-                throw ClusterError("started as one of \(expected) tasks by \(launch.launcher), but MPI sees a single process: "
+                throw ToolError("started as one of \(expected) tasks by \(launch.launcher), but MPI sees a single process: "
                     + "this Open MPI does not talk to that launcher (under Slurm use srun --mpi=pmix, or mpirun)")
             }
             let report: MPISweepReport?
@@ -109,15 +107,25 @@ public enum MPISweep {
                 try? mpi.finalize()
                 throw error
             }
-            let prefix = mpi.rank == 0 ? "" : "[rank \(mpi.rank)] "
-            FileHandle.standardError.write(Data("\(prefix)Error: \(error)\n".utf8))
-            mpi.abort(code: 1)
+            throw MPIRankFailure(rank: mpi.rank, underlying: error, communicator: mpi)
         }
     }
 
-    static func send(_ message: SweepMessage, to rank: Int, over mpi: MPICommunicator) throws {
-        try mpi.send(try MessageEnvelope.encode(message), to: rank, tag: tag)
+    static func send(_ message: SweepMessage, to rank: Int, over mpi: MPICommunicator, as toolVersion: String) throws {
+        try mpi.send(try MessageEnvelope.encode(message, toolVersion: toolVersion), to: rank, tag: tag)
     }
+}
+
+/// A rank's failure in a job of several ranks. The other ranks would wait for this one forever,
+/// so whoever catches it shows it and calls `endJob()`.
+package struct MPIRankFailure: UserFacingError {
+    package let rank: Int
+    package let underlying: Error
+    let communicator: MPICommunicator
+    package var description: String { "\(underlying)" }
+
+    /// Ends every process of the job (`MPI_Abort`, status 1).
+    package func endJob() -> Never { communicator.abort(code: 1) }
 }
 
 // MARK: - Rank 0
@@ -133,26 +141,26 @@ final class Coordinator {
     }
 
     func run() throws -> MPISweepReport {
-        let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot)
+        let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, reporter: options.reporter(0))
         let store = try session.openStore(fresh: options.fresh)
-        let runner = try session.makeRunner(failingConfigIDs: options.failingConfigIDs)
-        if !options.quiet { runner.notice = { FileHandle.standardError.write(Data("spikesweep: \($0)\n".utf8)) } }
+        let runner = try session.makeRunner(faultInjection: options.faultInjection)
+        let reporter = options.reporter(0)
+        runner.reporter = reporter
         let plan = session.plan
-        let pending = LocalExecutor.schedule(plan, skipping: store.finishedTaskIDs)
+        let queue = TaskScheduler(plan: plan, skipping: store.skippedTaskIDs)
         let total = plan.tasks.count
-        let skipped = total - pending.count
+        let skipped = total - queue.count
         let launcher = options.launch?.launcher ?? "MPI"
-        let progress = SweepProgress(plan: plan, store: store, recordings: session.dataset.count, enabled: !options.quiet)
+        let progress = SweepProgress(plan: plan, store: store, recordings: session.dataset.count, reporter: reporter)
         progress.started(executor: "\(mpi.size) rank\(mpi.size == 1 ? "" : "s") (\(launcher))", skipped: skipped)
 
-        let queue = TaskQueue(pending)
         let inbox = LocalOutcomes()
         let trainer = Thread {
-            let cpuStart = threadCPUSeconds()
+            let cpuStart = ProcessClock.threadCPUSeconds()
             while let task = queue.next() {
                 inbox.add(task, runner.run(task, worker: "rank 0"))
             }
-            inbox.finish(cpuSeconds: threadCPUSeconds() - cpuStart)
+            inbox.finish(cpuSeconds: ProcessClock.threadCPUSeconds() - cpuStart)
         }
         trainer.stackSize = 8 << 20
 
@@ -166,10 +174,10 @@ final class Coordinator {
         }
 
         let wallStart = Date()
-        let coordinatorCPUStart = threadCPUSeconds()
-        let processCPUStart = processCPUSeconds()
+        let coordinatorCPUStart = ProcessClock.threadCPUSeconds()
+        let processCPUStart = ProcessClock.processCPUSeconds()
         trainer.start()
-        var pause = options.poll.lowerBound
+        var backoff = Backoff(options.poll)
         while true {
             var didWork = false
             let (outcomes, trainerFinished) = inbox.drain()
@@ -180,65 +188,60 @@ final class Coordinator {
             if let pendingMessage = try mpi.pendingMessage() {
                 didWork = true
                 let source = pendingMessage.source
-                let message = try Self.decode(try mpi.receive(pendingMessage), from: source)
+                let message = try decode(try mpi.receive(pendingMessage), from: source)
                 switch message {
                 case .hello(let hello):
                     guard hello.rank == source, state.awaitingHello.remove(source) != nil else {
-                        throw ClusterError("rank \(source) said hello twice or as rank \(hello.rank)")
+                        throw ToolError("rank \(source) said hello twice or as rank \(hello.rank)")
                     }
                     if let mismatch = hello.mismatch(with: plan) {
-                        throw ClusterError("refusing rank \(source): \(mismatch); every rank must load the same spec and data")
+                        throw ToolError("refusing rank \(source): \(mismatch); every rank must load the same spec and data")
                     }
                     try handOut(queue, to: source, state: &state)
                 case .result(let outcome):
                     guard let task = state.inFlight.removeValue(forKey: source), task.id == outcome.taskID else {
-                        throw ClusterError("rank \(source) sent a result for task \(outcome.taskID), which it was not running")
+                        throw ToolError("rank \(source) sent a result for task \(outcome.taskID), which it was not running")
                     }
                     try record(task, outcome, source)
                     try handOut(queue, to: source, state: &state)
                 case .failure(let why):
-                    throw ClusterError("rank \(source) cannot run: \(why)")
+                    throw ToolError("rank \(source) cannot run: \(why)")
                 case .task, .shutdown:
-                    throw ClusterError("rank \(source) sent a \(message.kind) message, which only rank 0 sends")
+                    throw ToolError("rank \(source) sent a \(message.kind) message, which only rank 0 sends")
                 }
             }
             if trainerFinished && state.shutDown == mpi.size - 1 { break }
-            if didWork {
-                pause = options.poll.lowerBound
-            } else {
-                sleepSeconds(pause)
-                pause = min(pause * 2, options.poll.upperBound)
-            }
+            if didWork { backoff.reset() } else { backoff.wait() }
         }
-        let coordinatorCPU = threadCPUSeconds() - coordinatorCPUStart
-        let processCPU = processCPUSeconds() - processCPUStart
+        let coordinatorCPU = ProcessClock.threadCPUSeconds() - coordinatorCPUStart
+        let processCPU = ProcessClock.processCPUSeconds() - processCPUStart
         let seconds = Date().timeIntervalSince(wallStart)
         let board = try store.writeLeaderboards()
         return MPISweepReport(name: plan.spec.name, directory: session.directory, leaderboard: board, ranks: mpi.size,
-                              tasksTotal: total, tasksRun: pending.count, tasksSkipped: skipped, tasksFailed: state.failed,
+                              tasksTotal: total, tasksRun: queue.count, tasksSkipped: skipped, tasksFailed: state.failed,
                               tasksPerRank: state.tasksPerRank, seconds: seconds, coordinatorCPUSeconds: coordinatorCPU,
                               rankZeroOverheadCPUSeconds: max(0, processCPU - inbox.trainerCPUSeconds))
     }
 
     /// Sends `rank` its next task, or shutdown when none is left.
-    private func handOut(_ queue: TaskQueue, to rank: Int, state: inout LoopState) throws {
+    private func handOut(_ queue: TaskScheduler, to rank: Int, state: inout LoopState) throws {
         if let task = queue.next() {
             state.inFlight[rank] = task
-            try MPISweep.send(.task(task), to: rank, over: mpi)
+            try MPISweep.send(.task(task), to: rank, over: mpi, as: options.toolVersion)
         } else {
             state.shutDown += 1
-            try MPISweep.send(.shutdown, to: rank, over: mpi)
+            try MPISweep.send(.shutdown, to: rank, over: mpi, as: options.toolVersion)
         }
     }
 
-    static func decode(_ bytes: [UInt8], from source: Int) throws -> SweepMessage {
+    func decode(_ bytes: [UInt8], from source: Int) throws -> SweepMessage {
         do {
-            return try MessageEnvelope.decode(bytes)
+            return try MessageEnvelope.decode(bytes, toolVersion: options.toolVersion)
         } catch MessageError.versionMismatch(let tool, let format) {
-            throw ClusterError("refusing rank \(source): it runs spikesweep \(tool) (message format \(format)), rank 0 runs spikesweep "
-                + "\(MessageEnvelope.toolVersion) (message format \(MessageEnvelope.formatVersion)); run the same build on every rank")
+            throw ToolError("refusing rank \(source): it runs spikesweep \(tool) (message format \(format)), rank 0 runs spikesweep "
+                + "\(options.toolVersion) (message format \(MessageEnvelope.formatVersion)); run the same build on every rank")
         } catch {
-            throw ClusterError("rank \(source) sent an unreadable message: \(error)")
+            throw ToolError("rank \(source) sent an unreadable message: \(error)")
         }
     }
 }
@@ -256,22 +259,6 @@ struct LoopState {
         awaitingHello = Set(1..<max(1, ranks))
         tasksPerRank = Array(repeating: 0, count: ranks)
         self.done = done
-    }
-}
-
-/// The tasks not yet handed out, shared by the coordinator and rank 0's training thread.
-final class TaskQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private let tasks: [SweepTask]
-    private var nextIndex = 0
-
-    init(_ tasks: [SweepTask]) { self.tasks = tasks }
-
-    func next() -> SweepTask? {
-        lock.lock(); defer { lock.unlock() }
-        guard nextIndex < tasks.count else { return nil }
-        nextIndex += 1
-        return tasks[nextIndex - 1]
     }
 }
 
@@ -319,10 +306,7 @@ final class Worker {
         self.options = options
     }
 
-    func say(_ line: String) {
-        guard !options.quiet else { return }
-        FileHandle.standardError.write(Data("[rank \(mpi.rank)] \(line)\n".utf8))
-    }
+    func say(_ line: String) { options.reporter(mpi.rank).note(line) }
 
     func run() throws {
         let session: SweepSession
@@ -332,8 +316,8 @@ final class Worker {
             try giveUp("\(error)")
         }
         let plan = session.plan
-        try MPISweep.send(.hello(WorkerHello(rank: mpi.rank, plan: plan)), to: 0, over: mpi)
-        say("spikesweep \(MessageEnvelope.toolVersion), pid \(getpid()) on \(ProcessInfo.processInfo.hostName): sweep \(plan.spec.name), "
+        try MPISweep.send(.hello(WorkerHello(rank: mpi.rank, plan: plan)), to: 0, over: mpi, as: options.toolVersion)
+        say("spikesweep \(options.toolVersion), pid \(getpid()) on \(ProcessInfo.processInfo.hostName): sweep \(plan.spec.name), "
             + "\(plan.tasks.count) tasks, \(session.dataset.count) recordings")
         // The runner (which creates the checkpoint folder) is made only once rank 0 has opened
         // the results folder, i.e. after the first task arrives.
@@ -342,12 +326,11 @@ final class Worker {
             switch try receive() {
             case .task(let task):
                 guard plan.tasks.indices.contains(task.index), plan.tasks[task.index].id == task.id else {
-                    throw ClusterError("rank 0 sent task \(task.id), which is not in this rank's plan")
+                    throw ToolError("rank 0 sent task \(task.id), which is not in this rank's plan")
                 }
                 if runner == nil {
-                    do { runner = try session.makeRunner(failingConfigIDs: options.failingConfigIDs) } catch { try giveUp("\(error)") }
-                    let say = self.say
-                    runner?.notice = { say($0) }
+                    do { runner = try session.makeRunner(faultInjection: options.faultInjection) } catch { try giveUp("\(error)") }
+                    runner?.reporter = options.reporter(mpi.rank)
                 }
                 let outcome = runner!.run(task, worker: "rank \(mpi.rank)")
                 let what = outcome.status == .ok
@@ -355,11 +338,11 @@ final class Worker {
                     : "failed: \(outcome.error ?? "")"
                 say("task \(task.id) (\(plan.label(ofConfig: task.configIndex)), fold \(task.fold)): \(what) in "
                     + String(format: "%.1fs", outcome.seconds))
-                try MPISweep.send(.result(outcome), to: 0, over: mpi)
+                try MPISweep.send(.result(outcome), to: 0, over: mpi, as: options.toolVersion)
             case .shutdown:
                 return
             case let other:
-                throw ClusterError("rank 0 sent a \(other.kind) message, which only workers send")
+                throw ToolError("rank 0 sent a \(other.kind) message, which only workers send")
             }
         }
     }
@@ -368,16 +351,16 @@ final class Worker {
         let pending = try mpi.waitForMessage(from: 0, tag: MPISweep.tag, poll: options.poll)
         let bytes = try mpi.receive(pending)
         do {
-            return try MessageEnvelope.decode(bytes)
+            return try MessageEnvelope.decode(bytes, toolVersion: options.toolVersion)
         } catch {
-            throw ClusterError("refusing rank 0's message: \(error)")
+            throw ToolError("refusing rank 0's message: \(error)")
         }
     }
 
     /// Tells rank 0 this rank cannot work, and waits for it to end the job.
     private func giveUp(_ why: String) throws -> Never {
-        try MPISweep.send(.failure(why), to: 0, over: mpi)
+        try MPISweep.send(.failure(why), to: 0, over: mpi, as: options.toolVersion)
         _ = try mpi.waitForMessage(from: 0, poll: options.poll)
-        throw ClusterError(why)
+        throw ToolError(why)
     }
 }

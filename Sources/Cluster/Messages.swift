@@ -1,23 +1,24 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 /// What a worker rank tells rank 0 first: who it is and which sweep it loaded, so that rank 0
 /// can refuse a rank that would compute something else.
-public struct WorkerHello: Codable, Sendable, Equatable {
-    public var rank: Int
-    public var host: String
-    public var pid: Int32
-    public var sweepName: String
+package struct WorkerHello: Codable, Sendable, Equatable {
+    package var rank: Int
+    package var host: String
+    package var pid: Int32
+    package var sweepName: String
     /// `SweepSpec.resultHash` of the spec the rank loaded.
-    public var specHash: String
+    package var specHash: String
     /// Fingerprint of the dataset the rank loaded (hex).
-    public var datasetFingerprint: String
-    public var taskCount: Int
+    package var datasetFingerprint: String
+    package var taskCount: Int
     /// Digest of every task id of the rank's plan (hex): equal digests, equal work.
-    public var planDigest: String
+    package var planDigest: String
 
-    public init(rank: Int, host: String, pid: Int32, sweepName: String, specHash: String, datasetFingerprint: String,
+    package init(rank: Int, host: String, pid: Int32, sweepName: String, specHash: String, datasetFingerprint: String,
                 taskCount: Int, planDigest: String) {
         self.rank = rank
         self.host = host
@@ -30,21 +31,21 @@ public struct WorkerHello: Codable, Sendable, Equatable {
     }
 
     /// The hello of a rank that loaded `plan`.
-    public init(rank: Int, plan: SweepPlan) {
+    package init(rank: Int, plan: SweepPlan) {
         self.init(rank: rank, host: ProcessInfo.processInfo.hostName, pid: getpid(), sweepName: plan.spec.name,
                   specHash: plan.spec.resultHash, datasetFingerprint: String(plan.datasetFingerprint, radix: 16),
                   taskCount: plan.tasks.count, planDigest: Self.digest(of: plan))
     }
 
     /// A digest of the plan's task ids (each already hashes its configuration, fold, seed and data).
-    public static func digest(of plan: SweepPlan) -> String {
+    package static func digest(of plan: SweepPlan) -> String {
         var f = Fingerprinter()
         for task in plan.tasks { f.mix(Array((task.id + "\n").utf8)) }
         return String(f.value, radix: 16)
     }
 
     /// Why this rank's sweep differs from `plan` (rank 0's), e.g. "it loaded other data (…)", or nil when they agree.
-    public func mismatch(with plan: SweepPlan) -> String? {
+    package func mismatch(with plan: SweepPlan) -> String? {
         let reference = WorkerHello(rank: 0, plan: plan)
         if sweepName != reference.sweepName || specHash != reference.specHash {
             return "it loaded sweep '\(sweepName)' (spec hash \(specHash)), rank 0 loaded '\(reference.sweepName)' (spec hash \(reference.specHash))"
@@ -66,7 +67,7 @@ public struct WorkerHello: Codable, Sendable, Equatable {
 /// A worker that cannot work at all (its spec or data does not load) sends `failure`, and rank 0
 /// ends the job. A task that fails is not a failure of the rank: it is a `result` whose outcome
 /// has status `failed` and the task's error.
-public enum SweepMessage: Sendable, Equatable {
+package enum SweepMessage: Sendable, Equatable {
     case hello(WorkerHello)
     case task(SweepTask)
     /// A finished task, ok or failed, with its per-epoch metrics.
@@ -76,11 +77,11 @@ public enum SweepMessage: Sendable, Equatable {
     case shutdown
 
     /// The kind byte of the envelope.
-    public enum Kind: UInt8, Sendable, CaseIterable {
+    package enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 1, task = 2, result = 3, failure = 4, shutdown = 5
     }
 
-    public var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .hello: return .hello
         case .task: return .task
@@ -92,20 +93,19 @@ public enum SweepMessage: Sendable, Equatable {
 }
 
 /// A message that cannot be read: not ours, from another build, or damaged.
-public enum MessageError: Error, CustomStringConvertible, Sendable, Equatable {
+package enum MessageError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The bytes do not start with the SpikeSweep magic.
     case notASweepMessage
     /// The sender was built from another version (tool or message format).
     case versionMismatch(toolVersion: String, formatVersion: UInt16)
     case malformed(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notASweepMessage:
             return "not a SpikeSweep message (bad magic)"
         case .versionMismatch(let tool, let format):
-            return "sender runs spikesweep \(tool) (message format \(format)), this rank runs spikesweep "
-                + "\(MessageEnvelope.toolVersion) (message format \(MessageEnvelope.formatVersion)); run the same build on every rank"
+            return "sender runs spikesweep \(tool) (message format \(format)), not this build's; run the same build on every rank"
         case .malformed(let why):
             return "malformed message: \(why)"
         }
@@ -121,15 +121,12 @@ public enum MessageError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Everything up to and including the tool version is fixed for all time, so that any build
 /// can tell that a message comes from another build and refuse it clearly. Anything after it
 /// may change with the format version.
-public enum MessageEnvelope {
-    public static let magic: [UInt8] = Array("SSWP".utf8)
-    public static let formatVersion: UInt16 = 1
-    /// The version this build announces. `SPIKESWEEP_TEST_TOOL_VERSION` overrides it: a test-only
-    /// hook that makes one rank pose as another build.
-    public static let toolVersion: String = {
-        let override = ProcessInfo.processInfo.environment["SPIKESWEEP_TEST_TOOL_VERSION"] ?? ""
-        return override.isEmpty ? ToolVersion.string : override
-    }()
+package enum MessageEnvelope {
+    package static let magic: [UInt8] = Array("SSWP".utf8)
+    package static let formatVersion: UInt16 = 1
+    /// The version this build announces (a test tool may pose as another build by passing its
+    /// own to `encode` and `decode`).
+    package static let toolVersion = ToolVersion.string
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -147,7 +144,7 @@ public enum MessageEnvelope {
     }()
 
     /// The bytes of `message` as this build sends it.
-    public static func encode(_ message: SweepMessage, toolVersion: String = toolVersion,
+    package static func encode(_ message: SweepMessage, toolVersion: String = toolVersion,
                               formatVersion: UInt16 = formatVersion) throws -> [UInt8] {
         let tool = Array(toolVersion.utf8.prefix(Int(UInt16.max)))
         var bytes = magic
@@ -168,7 +165,7 @@ public enum MessageEnvelope {
     /// Reads a message sent by the same build.
     /// - Throws: `MessageError.versionMismatch` when another build sent it (checked before
     ///   anything else is read), `.notASweepMessage` or `.malformed`.
-    public static func decode(_ bytes: [UInt8]) throws -> SweepMessage {
+    package static func decode(_ bytes: [UInt8], toolVersion: String = toolVersion) throws -> SweepMessage {
         guard bytes.count >= 8, Array(bytes[0..<4]) == magic else { throw MessageError.notASweepMessage }
         let format = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
         let toolLength = Int(UInt16(bytes[6]) | UInt16(bytes[7]) << 8)

@@ -1,43 +1,44 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// Quoting for the commands SpikeSweep prints for people to copy. Scripts never embed values:
 /// they receive them as arguments.
-public enum Shell {
+package enum Shell {
     /// `value` as one POSIX shell word: left bare when it holds only characters no shell
     /// treats specially, otherwise in single quotes (a quote inside becomes `'\''`).
-    public static func quote(_ value: String) -> String {
+    package static func quote(_ value: String) -> String {
         let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@+,-")
         if !value.isEmpty && value.allSatisfy({ safe.contains($0) }) { return value }
         return "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// A command line whose words are each quoted.
-    public static func command(_ words: [String]) -> String {
+    package static func command(_ words: [String]) -> String {
         words.map(quote).joined(separator: " ")
     }
 }
 
 /// A program run with an argument vector (never through a shell), its output captured.
-public struct ProgramRun: Sendable {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
+package struct ProgramRun: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 
     /// Runs `program` (looked up on PATH) with `arguments`.
-    public static func run(_ program: String, _ arguments: [String]) throws -> ProgramRun {
+    package static func run(_ program: String, _ arguments: [String]) throws -> ProgramRun {
         guard let path = Self.which(program) else {
-            throw SlurmError("\(program) not found on PATH (is this a Slurm login node? `scripts/slurm-local up` starts a local cluster)")
+            throw ToolError("\(program) not found on PATH (is this a Slurm login node? `scripts/slurm-local up` starts a local cluster)")
         }
         let result: Subprocess.Result
         do { result = try Subprocess.run(URL(fileURLWithPath: path), arguments) } catch {
-            throw SlurmError("cannot run \(path): \(error.localizedDescription)")
+            throw ToolError("cannot run \(path): \(error.localizedDescription)")
         }
         return ProgramRun(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     /// The first executable `program` on PATH (or `program` itself if it holds a '/').
-    public static func which(_ program: String) -> String? {
+    package static func which(_ program: String) -> String? {
         if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") {
@@ -48,15 +49,9 @@ public struct ProgramRun: Sendable {
     }
 
     /// stderr (or stdout) as one line, for error messages.
-    public var message: String {
+    package var message: String {
         let text = stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? stdout : stderr
         return text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 }
 
-/// A Slurm problem, as one line.
-public struct SlurmError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}

@@ -1,66 +1,67 @@
 import Foundation
 import SlurmFiles
+import SpikeSupport
 
 /// Resources and environment of generated Slurm jobs: a `slurm/<name>.env` file of
 /// `KEY=VALUE` lines (`#` comments), read without a shell. Values must look like what they
 /// are (a partition name, a time, a size), so nothing surprising can reach an `#SBATCH` line.
-public struct SlurmProfile: Sendable, Equatable {
-    public var source: String
-    public var partition: String
+package struct SlurmProfile: Sendable, Equatable {
+    package var source: String
+    package var partition: String
     /// Wall time of an array element or of the MPI job.
-    public var time: String
+    package var time: String
     /// Memory of one array element or of one MPI rank (`8G`, `4000M`).
-    public var mem: String
-    public var cpusPerTask: Int
-    public var arraySize: Int
-    public var ntasks: Int
+    package var mem: String
+    package var cpusPerTask: Int
+    package var arraySize: Int
+    package var ntasks: Int
     /// SIGUSR1 this many seconds before the time limit.
-    public var signalSeconds: Int
-    public var collectPartition: String
-    public var collectTime: String
-    public var modules: [String]
+    package var signalSeconds: Int
+    package var collectPartition: String
+    package var collectTime: String
+    package var modules: [String]
 
-    public static let keys = ["PARTITION", "TIME", "MEM", "CPUS_PER_TASK", "ARRAY_SIZE", "NTASKS", "SIGNAL_SECONDS",
+    package static let keys = ["PARTITION", "TIME", "MEM", "CPUS_PER_TASK", "ARRAY_SIZE", "NTASKS", "SIGNAL_SECONDS",
                               "COLLECT_PARTITION", "COLLECT_TIME", "MODULES"]
 
     /// The built-in Hábrók-style profile.
-    public static var habrok: SlurmProfile { try! parse(SlurmFiles.profiles["habrok"]!, source: "built-in profile habrok") }
+    package static var habrok: SlurmProfile { try! parse(SlurmFiles.profiles["habrok"]!, source: "built-in profile habrok") }
 
     /// A built-in profile by name (`habrok`, `local`) or a profile file by path.
-    public static func load(_ nameOrPath: String) throws -> SlurmProfile {
+    package static func load(_ nameOrPath: String) throws -> SlurmProfile {
         if !nameOrPath.contains("/") && !nameOrPath.hasSuffix(".env"), let text = SlurmFiles.profiles[nameOrPath] {
             return try parse(text, source: "built-in profile \(nameOrPath)")
         }
         guard let text = try? String(contentsOfFile: nameOrPath, encoding: .utf8) else {
-            throw SlurmError("\(nameOrPath): cannot read the profile (built-in profiles: \(SlurmFiles.profiles.keys.sorted().joined(separator: ", ")))")
+            throw ToolError("\(nameOrPath): cannot read the profile (built-in profiles: \(SlurmFiles.profiles.keys.sorted().joined(separator: ", ")))")
         }
         return try parse(text, source: nameOrPath)
     }
 
     /// Parses a profile; every key must be known and every value valid.
-    public static func parse(_ text: String, source: String) throws -> SlurmProfile {
+    package static func parse(_ text: String, source: String) throws -> SlurmProfile {
         var values: [String: (String, Int)] = [:]
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.firstIndex(of: "=") else {
-                throw SlurmError("\(source): line \(i + 1): expected KEY=VALUE, got '\(line)'")
+                throw ToolError("\(source): line \(i + 1): expected KEY=VALUE, got '\(line)'")
             }
             let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
             var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
             if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
             guard keys.contains(key) else {
-                throw SlurmError("\(source): line \(i + 1): unknown key \(key) (known: \(keys.joined(separator: ", ")))")
+                throw ToolError("\(source): line \(i + 1): unknown key \(key) (known: \(keys.joined(separator: ", ")))")
             }
             values[key] = (value, i + 1)
         }
         func get(_ key: String) throws -> (String, Int) {
-            guard let v = values[key] else { throw SlurmError("\(source): missing \(key)") }
+            guard let v = values[key] else { throw ToolError("\(source): missing \(key)") }
             return v
         }
         func checked(_ key: String, _ valid: (String) -> Bool, _ expected: String) throws -> String {
             let (v, line) = try get(key)
-            guard valid(v) else { throw SlurmError("\(source): line \(line): \(key) must be \(expected), got '\(v)'") }
+            guard valid(v) else { throw ToolError("\(source): line \(line): \(key) must be \(expected), got '\(v)'") }
             return v
         }
         func positive(_ key: String) throws -> Int {
@@ -79,12 +80,12 @@ public struct SlurmProfile: Sendable, Equatable {
                             modules: modules)
     }
 
-    public static func isName(_ s: String) -> Bool {
+    package static func isName(_ s: String) -> Bool {
         !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
     }
 
     /// Slurm times: `minutes`, `minutes:seconds`, `hours:minutes:seconds`, `days-hours[:minutes[:seconds]]`.
-    public static func isTime(_ s: String) -> Bool {
+    package static func isTime(_ s: String) -> Bool {
         let parts = s.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count <= 2, !s.isEmpty else { return false }
         if parts.count == 2 && Int(parts[0]) == nil { return false }
@@ -92,7 +93,7 @@ public struct SlurmProfile: Sendable, Equatable {
         return clock.count <= 3 && clock.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
     }
 
-    public static func isMemory(_ s: String) -> Bool {
+    package static func isMemory(_ s: String) -> Bool {
         guard let last = s.last else { return false }
         let digits = "KMGT".contains(last) ? s.dropLast() : Substring(s)
         return !digits.isEmpty && digits.allSatisfy(\.isNumber) && digits.count <= 9

@@ -1,53 +1,54 @@
 import Foundation
 import SlurmFiles
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 /// How a sweep runs on Slurm: an array whose element i takes the tasks with index ≡ i
 /// (mod N), or one MPI job.
-public enum SlurmMode: String, Codable, Sendable, CaseIterable { case array, mpi }
+package enum SlurmMode: String, Codable, Sendable, CaseIterable { case array, mpi }
 
 /// What was submitted for a results folder, kept in `results/<name>/slurm/submission.json`
 /// so that `slurm status` and `slurm resubmit` know the jobs and the exact arguments.
-public struct SlurmSubmission: Codable, Sendable, Equatable {
-    public struct Job: Codable, Sendable, Equatable {
+package struct SlurmSubmission: Codable, Sendable, Equatable {
+    package struct Job: Codable, Sendable, Equatable {
         /// "array", "mpi" or "collect".
-        public var kind: String
-        public var id: String
+        package var kind: String
+        package var id: String
         /// Array jobs: the first element this job's index 0 stands for.
-        public var offset: Int?
+        package var offset: Int?
         /// Array jobs: the elements it runs.
-        public var elements: [Int]?
-        public var submitted: String
+        package var elements: [Int]?
+        package var submitted: String
     }
 
-    public var mode: SlurmMode
-    public var arraySize: Int
+    package var mode: SlurmMode
+    package var arraySize: Int
     /// Elements per array job: the cluster's MaxArraySize (larger arrays are split).
-    public var chunk: Int
-    public var throttle: Int?
-    public var binary: String
+    package var chunk: Int
+    package var throttle: Int?
+    package var binary: String
     /// The sweep's frozen spec (`results/<name>/spec.yaml`).
-    public var spec: String
-    public var resultsRoot: String
-    public var resultsDirectory: String
-    public var workingDirectory: String
-    public var jobName: String
-    public var jobs: [Job]
+    package var spec: String
+    package var resultsRoot: String
+    package var resultsDirectory: String
+    package var workingDirectory: String
+    package var jobName: String
+    package var jobs: [Job]
 
     static func url(_ resultsDirectory: URL) -> URL {
         resultsDirectory.appendingPathComponent("slurm/submission.json")
     }
 
-    public static func load(resultsDirectory: URL) throws -> SlurmSubmission {
+    package static func load(resultsDirectory: URL) throws -> SlurmSubmission {
         let url = url(resultsDirectory)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw SlurmError("\(url.path): no Slurm submission recorded here (submit with `spikesweep slurm submit`)")
+            throw ToolError("\(url.path): no Slurm submission recorded here (submit with `spikesweep slurm submit`)")
         }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do { return try decoder.decode(SlurmSubmission.self, from: data) } catch {
-            throw SlurmError("\(url.path): unreadable submission record (\(error.localizedDescription))")
+            throw ToolError("\(url.path): unreadable submission record (\(error.localizedDescription))")
         }
     }
 
@@ -62,12 +63,12 @@ public struct SlurmSubmission: Codable, Sendable, Equatable {
     var logsDirectory: URL { scriptsDirectory.appendingPathComponent("logs") }
 
     /// The log of array element `element` run by job `job`.
-    public func logPath(element: Int, job: Job) -> String {
+    package func logPath(element: Int, job: Job) -> String {
         logsDirectory.appendingPathComponent("array-\(job.id)_\(element - (job.offset ?? 0)).out").path
     }
 
     /// The newest array job that ran `element`.
-    public func latestJob(element: Int) -> Job? {
+    package func latestJob(element: Int) -> Job? {
         jobs.last { $0.kind == "array" && ($0.elements ?? []).contains(element) }
     }
 
@@ -108,22 +109,22 @@ public struct SlurmSubmission: Codable, Sendable, Equatable {
 
 /// The generated batch scripts: the templates of `slurm/` with the profile's `#SBATCH` and
 /// `module load` lines. Nothing from the spec appears in them.
-public enum SlurmScripts {
-    public static func array(_ p: SlurmProfile) -> String {
+package enum SlurmScripts {
+    package static func array(_ p: SlurmProfile) -> String {
         render(SlurmFiles.arrayScript, [
             "--partition=\(p.partition)", "--time=\(p.time)", "--ntasks=1", "--cpus-per-task=\(p.cpusPerTask)",
             "--mem=\(p.mem)", "--signal=B:USR1@\(p.signalSeconds)", "--requeue", "--open-mode=append",
         ], modules: p.modules)
     }
 
-    public static func mpi(_ p: SlurmProfile) -> String {
+    package static func mpi(_ p: SlurmProfile) -> String {
         render(SlurmFiles.mpiScript, [
             "--partition=\(p.partition)", "--time=\(p.time)", "--ntasks=\(p.ntasks)", "--cpus-per-task=1",
             "--mem-per-cpu=\(p.mem)", "--signal=B:USR1@\(p.signalSeconds)", "--requeue", "--open-mode=append",
         ], modules: p.modules)
     }
 
-    public static func collect(_ p: SlurmProfile) -> String {
+    package static func collect(_ p: SlurmProfile) -> String {
         render(SlurmFiles.collectScript, [
             "--partition=\(p.collectPartition)", "--time=\(p.collectTime)", "--ntasks=1", "--cpus-per-task=1", "--mem=1G",
         ], modules: p.modules)
@@ -140,29 +141,29 @@ public enum SlurmScripts {
 }
 
 /// The Slurm commands SpikeSweep uses: `sbatch`, `scontrol`, `squeue` (no accounting database).
-public enum Slurm {
+package enum Slurm {
     /// Submits with `sbatch --parsable …` and returns the job id.
-    public static func sbatch(_ arguments: [String]) throws -> String {
+    package static func sbatch(_ arguments: [String]) throws -> String {
         let run = try ProgramRun.run("sbatch", arguments)
-        guard run.status == 0 else { throw SlurmError("sbatch failed: \(run.message)") }
+        guard run.status == 0 else { throw ToolError("sbatch failed: \(run.message)") }
         let line = run.stdout.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
         let id = String(line.split(separator: ";").first ?? "")
-        guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw SlurmError("sbatch printed no job id: '\(run.message)'") }
+        guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw ToolError("sbatch printed no job id: '\(run.message)'") }
         return id
     }
 
     /// `MaxArraySize` from `scontrol show config` (array indices must be below it).
-    public static func maxArraySize() throws -> Int {
+    package static func maxArraySize() throws -> Int {
         let run = try ProgramRun.run("scontrol", ["show", "config"])
-        guard run.status == 0 else { throw SlurmError("scontrol show config failed: \(run.message)") }
+        guard run.status == 0 else { throw ToolError("scontrol show config failed: \(run.message)") }
         guard let value = parseConfig(run.stdout)["MaxArraySize"], let size = Int(value), size >= 1 else {
-            throw SlurmError("scontrol show config gave no MaxArraySize")
+            throw ToolError("scontrol show config gave no MaxArraySize")
         }
         return size
     }
 
     /// `Key = Value` lines of `scontrol show config`.
-    public static func parseConfig(_ text: String) -> [String: String] {
+    package static func parseConfig(_ text: String) -> [String: String] {
         var config: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             guard let eq = line.firstIndex(of: "=") else { continue }
@@ -172,22 +173,22 @@ public enum Slurm {
     }
 
     /// One line of `squeue`.
-    public struct QueueEntry: Sendable, Equatable {
+    package struct QueueEntry: Sendable, Equatable {
         /// `123` or, for array elements, `123_4`.
-        public var id: String
-        public var state: String
-        public var elapsed: String
-        public var reason: String
+        package var id: String
+        package var state: String
+        package var elapsed: String
+        package var reason: String
     }
 
     /// This user's pending and running jobs, array elements one per line.
-    public static func queue() throws -> [QueueEntry] {
+    package static func queue() throws -> [QueueEntry] {
         let run = try ProgramRun.run("squeue", ["-h", "-r", "-u", String(getuid()), "-o", "%i|%T|%M|%r"])
-        guard run.status == 0 else { throw SlurmError("squeue failed: \(run.message)") }
+        guard run.status == 0 else { throw ToolError("squeue failed: \(run.message)") }
         return parseQueue(run.stdout)
     }
 
-    public static func parseQueue(_ text: String) -> [QueueEntry] {
+    package static func parseQueue(_ text: String) -> [QueueEntry] {
         text.split(whereSeparator: \.isNewline).compactMap { line in
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             return f.count == 4 ? QueueEntry(id: f[0], state: f[1], elapsed: f[2], reason: f[3]) : nil
@@ -195,7 +196,7 @@ public enum Slurm {
     }
 
     /// `scontrol show job -o ID` as key/value pairs, or nil once Slurm has forgotten the job.
-    public static func job(_ id: String) throws -> [String: String]? {
+    package static func job(_ id: String) throws -> [String: String]? {
         let run = try ProgramRun.run("scontrol", ["show", "job", "-o", id])
         guard run.status == 0 else { return nil }
         var fields: [String: String] = [:]

@@ -1,34 +1,35 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 /// What `slurm submit` and `slurm resubmit` did (or, dry, would do).
-public struct SlurmSubmitReport: Sendable {
-    public var submission: SlurmSubmission
+package struct SlurmSubmitReport: Sendable {
+    package var submission: SlurmSubmission
     /// Every `sbatch` argument vector, in submission order (the collect job last).
-    public var commands: [[String]]
+    package var commands: [[String]]
     /// Job ids, parallel to `commands` (empty for a dry run).
-    public var jobIDs: [String]
+    package var jobIDs: [String]
     /// Elements submitted (array mode).
-    public var elements: [Int]
-    public var notes: [String]
+    package var elements: [Int]
+    package var notes: [String]
 }
 
 /// Options of `spikesweep slurm submit`.
-public struct SlurmSubmitOptions: Sendable {
-    public var specPath: String
-    public var resultsRoot: URL
-    public var mode: SlurmMode
-    public var profile: SlurmProfile
-    public var arraySize: Int?
-    public var throttle: Int?
-    public var ntasks: Int?
-    public var dryRun: Bool
-    public var fresh: Bool
+package struct SlurmSubmitOptions: Sendable {
+    package var specPath: String
+    package var resultsRoot: URL
+    package var mode: SlurmMode
+    package var profile: SlurmProfile
+    package var arraySize: Int?
+    package var throttle: Int?
+    package var ntasks: Int?
+    package var dryRun: Bool
+    package var fresh: Bool
     /// The `spikesweep` binary the jobs run.
-    public var binary: String
+    package var binary: String
 
-    public init(specPath: String, resultsRoot: URL, mode: SlurmMode, profile: SlurmProfile, arraySize: Int? = nil,
+    package init(specPath: String, resultsRoot: URL, mode: SlurmMode, profile: SlurmProfile, arraySize: Int? = nil,
                 throttle: Int? = nil, ntasks: Int? = nil, dryRun: Bool = false, fresh: Bool = false, binary: String) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
@@ -46,8 +47,8 @@ public struct SlurmSubmitOptions: Sendable {
 /// Writes a sweep's batch scripts under `results/<name>/slurm/` and submits them: the array
 /// (split into jobs of at most `MaxArraySize` elements) or the MPI job, then a collect job with
 /// `--dependency=afterany:` on all of them (`afterok` would wait forever after one failure).
-public enum SlurmSubmitter {
-    public static func submit(_ o: SlurmSubmitOptions) throws -> SlurmSubmitReport {
+package enum SlurmSubmitter {
+    package static func submit(_ o: SlurmSubmitOptions) throws -> SlurmSubmitReport {
         let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot.standardizedFileURL.absoluteURL)
         let directory = session.directory
         do { _ = try session.openStore(fresh: o.fresh) }  // manifest and frozen spec; released at once
@@ -71,7 +72,7 @@ public enum SlurmSubmitter {
         let scripts = directory.appendingPathComponent("slurm")
         let fm = FileManager.default
         do { try fm.createDirectory(at: scripts.appendingPathComponent("logs"), withIntermediateDirectories: true) } catch {
-            throw SlurmError("cannot create \(scripts.path)/logs: \(error.localizedDescription)")
+            throw ToolError("cannot create \(scripts.path)/logs: \(error.localizedDescription)")
         }
         let script = o.mode == .array ? ("array.sbatch", SlurmScripts.array(profile)) : ("mpi.sbatch", SlurmScripts.mpi(profile))
         for (name, text) in [script, ("collect.sbatch", SlurmScripts.collect(profile))] {
@@ -90,24 +91,24 @@ public enum SlurmSubmitter {
 
     /// Resubmits array elements (default: those with missing or failed tasks), or the MPI job,
     /// with the arguments of the original submission, and a new collect job.
-    public static func resubmit(resultsDirectory: URL, elements requested: [Int]?, dryRun: Bool) throws -> SlurmSubmitReport {
+    package static func resubmit(resultsDirectory: URL, elements requested: [Int]?, dryRun: Bool) throws -> SlurmSubmitReport {
         let submission = try SlurmSubmission.load(resultsDirectory: resultsDirectory)
         var elements: [Int] = []
         if submission.mode == .mpi && requested != nil {
-            throw SlurmError("\(resultsDirectory.path) was submitted as one MPI job; --elements is for array mode")
+            throw ToolError("\(resultsDirectory.path) was submitted as one MPI job; --elements is for array mode")
         }
         if submission.mode == .mpi, try unfinishedElements(resultsDirectory: resultsDirectory, arraySize: 1).isEmpty {
-            throw SlurmError("\(resultsDirectory.path): every task has a result; nothing to resubmit")
+            throw ToolError("\(resultsDirectory.path): every task has a result; nothing to resubmit")
         }
         if submission.mode == .array {
             if let requested {
                 if let bad = requested.first(where: { $0 < 0 || $0 >= submission.arraySize }) {
-                    throw SlurmError("element \(bad) is not in the array (elements 0-\(submission.arraySize - 1))")
+                    throw ToolError("element \(bad) is not in the array (elements 0-\(submission.arraySize - 1))")
                 }
                 elements = Array(Set(requested)).sorted()
             } else {
                 elements = try unfinishedElements(resultsDirectory: resultsDirectory, arraySize: submission.arraySize)
-                guard !elements.isEmpty else { throw SlurmError("\(resultsDirectory.path): every task has a result; nothing to resubmit") }
+                guard !elements.isEmpty else { throw ToolError("\(resultsDirectory.path): every task has a result; nothing to resubmit") }
             }
         }
         if !dryRun { try refuseIfQueued(submission, elements: submission.mode == .array ? elements : nil) }
@@ -115,7 +116,7 @@ public enum SlurmSubmitter {
     }
 
     /// Elements whose tasks are missing or failed in the folder's rows.
-    public static func unfinishedElements(resultsDirectory: URL, arraySize: Int) throws -> [Int] {
+    package static func unfinishedElements(resultsDirectory: URL, arraySize: Int) throws -> [Int] {
         let plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
         let latest = Leaderboard.latestOutcomes(try ResultsStore.readAllOutcomes(directory: resultsDirectory))
         return Collector.elements(of: plan.tasks.filter { latest[$0.id]?.status != .ok }, arraySize: arraySize)
@@ -165,7 +166,7 @@ public enum SlurmSubmitter {
             }
         }
         if !busy.isEmpty {
-            throw SlurmError("\(submission.resultsDirectory) still has jobs in the queue (\(busy.prefix(5).joined(separator: ", "))\(busy.count > 5 ? ", …" : "")); "
+            throw ToolError("\(submission.resultsDirectory) still has jobs in the queue (\(busy.prefix(5).joined(separator: ", "))\(busy.count > 5 ? ", …" : "")); "
                 + "wait for them (spikesweep slurm status) or scancel them first")
         }
     }

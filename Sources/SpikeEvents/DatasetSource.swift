@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SpikeSupport
 
 /// Where N-MNIST recordings come from, and how to read every kind of source into an
 /// `EventDataset`:
@@ -8,7 +9,7 @@ import Foundation
 /// - the official `Train.zip` / `Test.zip`, read directly without extracting;
 /// - a flat folder of `.bs2` files with a `#sample #class` label list;
 /// - a prepared `.spk` file.
-public enum DatasetSource: Equatable, Sendable {
+package enum DatasetSource: Equatable, Sendable {
     case file(path: String)
     case tree(root: String)
     case zip(path: String)
@@ -17,11 +18,11 @@ public enum DatasetSource: Equatable, Sendable {
 
     /// Recognises the kind of `path`. `labels` names the label list for a `.bs2` folder (by
     /// default the only `.txt` file in it).
-    public static func detect(_ path: String, labels: String? = nil) throws -> DatasetSource {
+    package static func detect(_ path: String, labels: String? = nil) throws -> DatasetSource {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError(path: path, "no such file or folder")
+            throw FileError(path: path, "no such file or folder")
         }
         if !isDirectory.boolValue {
             if path.hasSuffix(".spk") || PreparedFile.hasMagic(path: path) { return .prepared(path: path) }
@@ -30,13 +31,13 @@ public enum DatasetSource: Equatable, Sendable {
         }
         let names: [String]
         do { names = try fm.contentsOfDirectory(atPath: path) } catch {
-            throw DataError(path: path, "cannot list folder: \(error.localizedDescription)")
+            throw FileError(path: path, "cannot list folder: \(error.localizedDescription)")
         }
         if names.contains(where: { $0.hasSuffix(".bs2") }) {
             if let labels { return .labelledFolder(folder: path, labels: labels) }
             let lists = names.filter { $0.hasSuffix(".txt") }.sorted()
             guard lists.count == 1 else {
-                throw DataError(path: path, lists.isEmpty
+                throw FileError(path: path, lists.isEmpty
                     ? "folder of .bs2 files has no label list (pass --labels LIST)"
                     : "folder has several label lists (\(lists.joined(separator: ", "))): pass --labels LIST")
             }
@@ -46,11 +47,11 @@ public enum DatasetSource: Equatable, Sendable {
         for split in ["Train", "Test", "train", "test"] where names.contains(split) {
             return .tree(root: (path as NSString).appendingPathComponent(split))
         }
-        throw DataError(path: path, "no N-MNIST recordings found (expected <digit>/*.bin folders, Train/ or Test/, .bs2 files with a label list, a .zip or a .spk file)")
+        throw FileError(path: path, "no N-MNIST recordings found (expected <digit>/*.bin folders, Train/ or Test/, .bs2 files with a label list, a .zip or a .spk file)")
     }
 
     /// The split a source's name suggests (`Train…` or `Test…`), else `.unknown`.
-    public var impliedSplit: EventDataset.Split {
+    package var impliedSplit: EventDataset.Split {
         let name: String
         switch self {
         case .file(let p), .tree(let p), .zip(let p), .prepared(let p): name = p
@@ -64,7 +65,7 @@ public enum DatasetSource: Equatable, Sendable {
 
     /// Reads every recording. `progress(done, total)` is called from the reading thread(s)
     /// now and then on long reads.
-    public func read(threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    package func read(threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                      progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> EventDataset {
         switch self {
         case .prepared(let path):
@@ -72,7 +73,7 @@ public enum DatasetSource: Equatable, Sendable {
         case .file(let path):
             let label = Self.digitFolderLabel(of: path)
             guard let label else {
-                throw DataError(path: path, "cannot tell the class of a lone recording: put it in a <digit>/ folder")
+                throw FileError(path: path, "cannot tell the class of a lone recording: put it in a <digit>/ folder")
             }
             let bytes = try Self.readFile(path)
             return EventDataset(split: impliedSplit, recordings: [try NMNISTCodec.decode(bytes, path: path, label: label)])
@@ -85,7 +86,7 @@ public enum DatasetSource: Equatable, Sendable {
                     jobs.append(("\(digit)/\(file)", UInt8(digit)))
                 }
             }
-            guard !jobs.isEmpty else { throw DataError(path: root, "no <digit>/*.bin recordings in this folder") }
+            guard !jobs.isEmpty else { throw FileError(path: root, "no <digit>/*.bin recordings in this folder") }
             let recordings = try Self.decodeAll(count: jobs.count, threads: threads, progress: progress) { i in
                 let path = (root as NSString).appendingPathComponent(jobs[i].name)
                 return try NMNISTCodec.decode(try Self.readFile(path), path: path, label: jobs[i].label)
@@ -94,16 +95,16 @@ public enum DatasetSource: Equatable, Sendable {
         case .labelledFolder(let folder, let labelsPath):
             let text: String
             do { text = try String(contentsOfFile: labelsPath, encoding: .utf8) } catch {
-                throw DataError(path: labelsPath, "cannot read label list: \(error.localizedDescription)")
+                throw FileError(path: labelsPath, "cannot read label list: \(error.localizedDescription)")
             }
             let list = try LabelList(text: text, path: labelsPath)
             let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder))?.filter { $0.hasSuffix(".bs2") } ?? [])
             let listed = Set(list.entries.map { "\($0.sample).bs2" })
             if let unlabelled = present.subtracting(listed).sorted(by: Self.naturalOrder).first {
-                throw DataError(path: (folder as NSString).appendingPathComponent(unlabelled), "label missing: not listed in \(labelsPath)")
+                throw FileError(path: (folder as NSString).appendingPathComponent(unlabelled), "label missing: not listed in \(labelsPath)")
             }
             for entry in list.entries where !present.contains("\(entry.sample).bs2") {
-                throw DataError.atLine(labelsPath, entry.line, "sample \(entry.sample) has no file \(entry.sample).bs2 in \(folder)")
+                throw FileError.atLine(labelsPath, entry.line, "sample \(entry.sample) has no file \(entry.sample).bs2 in \(folder)")
             }
             let entries = list.entries
             let recordings = try Self.decodeAll(count: entries.count, threads: threads, progress: progress) { i in
@@ -119,11 +120,11 @@ public enum DatasetSource: Equatable, Sendable {
             for entry in archive.entries where !entry.isDirectory && entry.name.hasSuffix(".bin") {
                 let parts = entry.name.split(separator: "/")
                 guard parts.count >= 2, let digit = UInt8(parts[parts.count - 2]), digit <= 9 else {
-                    throw DataError(path: "\(path):\(entry.name)", "cannot tell the class: member is not inside a <digit>/ folder")
+                    throw FileError(path: "\(path):\(entry.name)", "cannot tell the class: member is not inside a <digit>/ folder")
                 }
                 members.append((entry, digit))
             }
-            guard !members.isEmpty else { throw DataError(path: path, "zip holds no <digit>/*.bin recordings") }
+            guard !members.isEmpty else { throw FileError(path: path, "zip holds no <digit>/*.bin recordings") }
             members.sort { ($0.label, $0.entry.name) < ($1.label, $1.entry.name) }
             let recordings = try Self.decodeAll(count: members.count, threads: threads, progress: progress) { i in
                 let bytes = try archive.contents(of: members[i].entry)
@@ -149,11 +150,11 @@ public enum DatasetSource: Equatable, Sendable {
 
     static func readFile(_ path: String) throws -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(path: path, "cannot open for reading")
+            throw FileError(path: path, "cannot open for reading")
         }
         defer { try? handle.close() }
         do { return [UInt8](try handle.readToEnd() ?? Data()) } catch {
-            throw DataError(path: path, "read failed: \(error.localizedDescription)")
+            throw FileError(path: path, "read failed: \(error.localizedDescription)")
         }
     }
 

@@ -1,13 +1,14 @@
 import Dispatch
+import SpikeSupport
 
 /// What `spikesweep data inspect` reports about a split: sizes, per-class counts, events per
 /// recording before and after denoising, duration, frames per recording and input density
 /// for a given window.
-public struct DatasetStatistics: Codable, Sendable, Equatable {
-    public struct Summary: Codable, Sendable, Equatable {
-        public var mean: Double
-        public var min: Double
-        public var max: Double
+package struct DatasetStatistics: Codable, Sendable, Equatable {
+    package struct Summary: Codable, Sendable, Equatable {
+        package var mean: Double
+        package var min: Double
+        package var max: Double
 
         init<S: Sequence>(_ values: S) where S.Element: BinaryInteger {
             var sum = 0.0, lo = Double.infinity, hi = -Double.infinity, n = 0
@@ -18,31 +19,31 @@ public struct DatasetStatistics: Codable, Sendable, Equatable {
         }
     }
 
-    public var recordings: Int
-    public var split: String
+    package var recordings: Int
+    package var split: String
     /// Content fingerprint as 16 hex digits.
-    public var fingerprint: String
-    public var recordingsPerClass: [Int]
-    public var rawEvents: Summary
+    package var fingerprint: String
+    package var recordingsPerClass: [Int]
+    package var rawEvents: Summary
     /// After tonic `Denoise(denoiseMicros)`; equal to raw when denoising is off.
-    public var denoisedEvents: Summary
+    package var denoisedEvents: Summary
     /// Last minus first raw timestamp, µs.
-    public var durationMicros: Summary
-    public var windowMicros: Int
-    public var denoiseMicros: Int?
-    public var firstSaccadeOnly: Bool
+    package var durationMicros: Summary
+    package var windowMicros: Int
+    package var denoiseMicros: Int?
+    package var firstSaccadeOnly: Bool
     /// Steps per recording at `windowMicros`.
-    public var frames: Summary
+    package var frames: Summary
     /// Distinct active inputs per step (mean over all steps).
-    public var activeInputsPerStep: Double
+    package var activeInputsPerStep: Double
     /// `activeInputsPerStep / 2312`.
-    public var inputDensity: Double
+    package var inputDensity: Double
     /// Fraction of raw events with polarity 1.
-    public var polarity1Fraction: Double
+    package var polarity1Fraction: Double
 
     /// Computes the statistics.
     /// - Complexity: O(total events).
-    public init(dataset: EventDataset, framing: Framing.Options, threads: Int = 1) {
+    package init(dataset: EventDataset, framing: Framing.Options, threads: Int = 1) {
         recordings = dataset.count
         split = dataset.split.rawValue
         fingerprint = PreparedFile.fingerprint(of: dataset).hex16
@@ -74,7 +75,7 @@ public struct DatasetStatistics: Codable, Sendable, Equatable {
     }
 
     /// A human-readable report.
-    public var text: String {
+    package var text: String {
         func f(_ v: Double, _ digits: Int = 1) -> String {
             let scale = pow10(digits)
             let rounded = (v * scale).rounded() / scale

@@ -5,10 +5,10 @@
 /// before it: `t − t' < filterTime`. Each pixel's memory starts at `filterTime` rather than 0,
 /// so every event with `t < filterTime` that has an in-bounds neighbour is kept. "In bounds"
 /// uses this recording's own extent (max x + 1, max y + 1), not the sensor size (SEMANTICS §7).
-public enum Denoise {
+package enum Denoise {
     /// Indices of the kept events, in stream order.
     /// - Complexity: O(n) in the number of events.
-    public static func keptIndices(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
+    package static func keptIndices(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
                                    filterTime: Int) -> [Int32] {
         var kept = [Int32]()
         kept.reserveCapacity(times.count)
@@ -18,7 +18,7 @@ public enum Denoise {
 
     /// Calls `body` with the index of each kept event, in stream order (no allocation per event).
     @inlinable
-    public static func forEachKept(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
+    package static func forEachKept(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
                                    filterTime: Int, _ body: (Int) -> Void) {
         let n = times.count
         guard n > 0 else { return }

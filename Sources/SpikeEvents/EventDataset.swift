@@ -2,25 +2,25 @@ import Dispatch
 
 /// A split of N-MNIST held in memory: every recording's events stored flat, with labels and
 /// names. This is what a prepared `.spk` file holds, and what frames are derived from.
-public struct EventDataset: Sendable, Equatable {
+package struct EventDataset: Sendable, Equatable {
     /// Which split the recordings come from, when known.
-    public enum Split: String, Sendable, Codable, CaseIterable {
+    package enum Split: String, Sendable, Codable, CaseIterable {
         case train, test, unknown
     }
 
-    public var split: Split
+    package var split: Split
     /// A name per recording (source-relative path), for messages and traceability.
-    public var names: [String]
+    package var names: [String]
     /// Class label (0–9) per recording.
-    public var labels: [UInt8]
+    package var labels: [UInt8]
     /// Count + 1 offsets into `times` / `inputs`.
-    public var eventStart: [Int]
+    package var eventStart: [Int]
     /// Event timestamps in µs, non-decreasing within each recording.
-    public var times: [UInt32]
+    package var times: [UInt32]
     /// Flattened input index of each event (p·1156 + y·34 + x).
-    public var inputs: [UInt16]
+    package var inputs: [UInt16]
 
-    public init(split: Split = .unknown) {
+    package init(split: Split = .unknown) {
         self.split = split
         names = []
         labels = []
@@ -29,7 +29,7 @@ public struct EventDataset: Sendable, Equatable {
         inputs = []
     }
 
-    public init(split: Split = .unknown, recordings: [Recording]) {
+    package init(split: Split = .unknown, recordings: [Recording]) {
         self.init(split: split)
         let total = recordings.reduce(0) { $0 + $1.count }
         times.reserveCapacity(total)
@@ -38,12 +38,12 @@ public struct EventDataset: Sendable, Equatable {
     }
 
     /// Number of recordings.
-    public var count: Int { labels.count }
+    package var count: Int { labels.count }
 
     /// Number of events of recording `r`.
-    public func eventCount(of r: Int) -> Int { eventStart[r + 1] - eventStart[r] }
+    package func eventCount(of r: Int) -> Int { eventStart[r + 1] - eventStart[r] }
 
-    public mutating func append(_ recording: Recording) {
+    package mutating func append(_ recording: Recording) {
         names.append(recording.name)
         labels.append(recording.label)
         times.append(contentsOf: recording.times)
@@ -52,13 +52,13 @@ public struct EventDataset: Sendable, Equatable {
     }
 
     /// Recording `r` as a standalone value.
-    public func recording(_ r: Int) -> Recording {
+    package func recording(_ r: Int) -> Recording {
         let range = eventStart[r]..<eventStart[r + 1]
         return Recording(name: names[r], label: labels[r], times: Array(times[range]), inputs: Array(inputs[range]))
     }
 
     /// The recordings at `indices`, in that order.
-    public func subset(_ indices: [Int]) -> EventDataset {
+    package func subset(_ indices: [Int]) -> EventDataset {
         var result = EventDataset(split: split)
         for r in indices { result.append(recording(r)) }
         return result
@@ -66,7 +66,7 @@ public struct EventDataset: Sendable, Equatable {
 
     /// Calls `body` with recording `r`'s events without copying them.
     @inlinable
-    public func withEvents<R>(of r: Int, _ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt16>) throws -> R) rethrows -> R {
+    package func withEvents<R>(of r: Int, _ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt16>) throws -> R) rethrows -> R {
         let range = eventStart[r]..<eventStart[r + 1]
         return try times.withUnsafeBufferPointer { t in
             try inputs.withUnsafeBufferPointer { i in
@@ -80,7 +80,7 @@ public struct EventDataset: Sendable, Equatable {
     /// Work is split into contiguous chunks across `threads` and concatenated in order, so the
     /// result does not depend on the thread count.
     /// - Complexity: O(total events).
-    public func frames(_ options: Framing.Options, indices: [Int]? = nil, threads: Int = 1) -> FrameSet {
+    package func frames(_ options: Framing.Options, indices: [Int]? = nil, threads: Int = 1) -> FrameSet {
         let chosen = indices ?? Array(0..<count)
         let chunkCount = max(1, min(threads, chosen.count / 64))
         if chunkCount == 1 { return frames(options, chosen[...]) }
@@ -116,7 +116,7 @@ public struct EventDataset: Sendable, Equatable {
 
 extension FrameSet {
     /// Appends every recording of `other` (same window and denoise settings).
-    public mutating func appendAll(of other: FrameSet) {
+    package mutating func appendAll(of other: FrameSet) {
         precondition(other.windowMicros == windowMicros && other.denoiseMicros == denoiseMicros)
         let entryBase = Int32(inputs.count)
         let stepBase = Int32(stepEntryStart.count - 1)
@@ -130,18 +130,18 @@ extension FrameSet {
 
 extension EventDataset {
     /// Reads a prepared `.spk` file.
-    public static func load(prepared path: String) throws -> EventDataset {
+    package static func load(prepared path: String) throws -> EventDataset {
         try PreparedFile.read(path: path)
     }
 
     /// Reads any source (`DatasetSource.detect`): a prepared file, a native file, an extracted
     /// tree, an official zip, or a `.bs2` folder with a label list.
-    public static func read(source path: String, labels: String? = nil) throws -> EventDataset {
+    package static func read(source path: String, labels: String? = nil) throws -> EventDataset {
         try DatasetSource.detect(path, labels: labels).read()
     }
 
     /// Frames of every recording with tonic's Denoise (when `denoiseMicros` is set) and ToFrame.
-    public func frames(windowMicros: Int, denoiseMicros: Int?, threads: Int = 1) -> FrameSet {
+    package func frames(windowMicros: Int, denoiseMicros: Int?, threads: Int = 1) -> FrameSet {
         frames(Framing.Options(windowMicros: windowMicros, denoiseMicros: denoiseMicros), threads: threads)
     }
 }

@@ -1,20 +1,22 @@
+import SpikeSupport
+
 /// Stratified k-fold assignment: deterministic from a seed, independent of any
 /// hyper-parameter, so every configuration of a sweep sees the same folds.
 ///
 /// Recordings of each class are shuffled (seeded) and dealt round-robin to the folds,
 /// continuing where the previous class stopped, so each fold gets ⌊n_c/k⌋ or ⌈n_c/k⌉ of
 /// every class c and fold sizes differ by at most one overall.
-public struct StratifiedFolds: Sendable, Equatable {
-    public let foldCount: Int
+package struct StratifiedFolds: Sendable, Equatable {
+    package let foldCount: Int
     /// Fold (0 ..< foldCount) of each recording.
-    public let assignment: [Int]
+    package let assignment: [Int]
 
     /// - Parameter stratified: false deals all recordings as one class (plain shuffled k-fold).
-    public init(labels: [UInt8], folds: Int, seed: UInt64, stratified: Bool = true) throws {
+    package init(labels: [UInt8], folds: Int, seed: UInt64, stratified: Bool = true) throws {
         let labels = stratified ? labels : [UInt8](repeating: 0, count: labels.count)
-        guard folds >= 2 else { throw FoldError(message: "folds must be >= 2, got \(folds)") }
+        guard folds >= 2 else { throw ToolError("folds must be >= 2, got \(folds)") }
         guard labels.count >= folds else {
-            throw FoldError(message: "cannot split \(labels.count) recordings into \(folds) folds")
+            throw ToolError("cannot split \(labels.count) recordings into \(folds) folds")
         }
         var assignment = [Int](repeating: 0, count: labels.count)
         var rng = Xoshiro256(seed: deriveSeed(seed, [0x666F_6C64_73]))  // "folds"
@@ -33,13 +35,8 @@ public struct StratifiedFolds: Sendable, Equatable {
     }
 
     /// Recordings used for training when `fold` is held out, in ascending order.
-    public func trainingIndices(fold: Int) -> [Int] { assignment.indices.filter { assignment[$0] != fold } }
+    package func trainingIndices(fold: Int) -> [Int] { assignment.indices.filter { assignment[$0] != fold } }
 
     /// Recordings held out as `fold`'s validation set, in ascending order.
-    public func validationIndices(fold: Int) -> [Int] { assignment.indices.filter { assignment[$0] == fold } }
-}
-
-public struct FoldError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { message }
+    package func validationIndices(fold: Int) -> [Int] { assignment.indices.filter { assignment[$0] == fold } }
 }

@@ -1,16 +1,16 @@
 /// The sensor geometry of N-MNIST: 34 × 34 pixels, two polarities.
-public enum NMNIST {
-    public static let width = 34
-    public static let height = 34
-    public static let polarities = 2
+package enum NMNIST {
+    package static let width = 34
+    package static let height = 34
+    package static let polarities = 2
     /// Inputs of one flattened step frame: p·1156 + y·34 + x (polarity 0 first), as
     /// `frame[t].flatten()` in torch for tonic's [T, P, H, W] layout.
-    public static let inputCount = polarities * height * width  // 2312
-    public static let classCount = 10
+    package static let inputCount = polarities * height * width  // 2312
+    package static let classCount = 10
 
     /// The flattened input index of pixel (x, y) with polarity p.
     @inlinable
-    public static func inputIndex(x: Int, y: Int, p: Int) -> Int { p * 1156 + y * 34 + x }
+    package static func inputIndex(x: Int, y: Int, p: Int) -> Int { p * 1156 + y * 34 + x }
 }
 
 /// Sparse per-step input frames of many recordings, stored flat (CSR-like): what the engine eats.
@@ -20,23 +20,23 @@ public enum NMNIST {
 /// entries are sorted by input index and each input appears once, with its event count
 /// (≥ 1; tonic's frames are counts, not booleans). A count saturates at 255, reached only with
 /// windows far longer than a saccade (real recordings reach 3 at 2000 µs).
-public struct FrameSet: Sendable, Equatable {
+package struct FrameSet: Sendable, Equatable {
     /// The frame window in µs these frames were built with.
-    public var windowMicros: Int
+    package var windowMicros: Int
     /// The denoise filter time in µs, or nil when frames were built without denoising.
-    public var denoiseMicros: Int?
+    package var denoiseMicros: Int?
     /// Class label (0–9) of each recording.
-    public var labels: [UInt8]
+    package var labels: [UInt8]
     /// Count + 1 offsets into the step list.
-    public var recordingStepStart: [Int32]
+    package var recordingStepStart: [Int32]
     /// Total steps + 1 offsets into `inputs` / `counts`.
-    public var stepEntryStart: [Int32]
+    package var stepEntryStart: [Int32]
     /// Flattened input index (0 ..< 2312) of each non-zero entry.
-    public var inputs: [UInt16]
+    package var inputs: [UInt16]
     /// Event count of each non-zero entry.
-    public var counts: [UInt8]
+    package var counts: [UInt8]
 
-    public init(windowMicros: Int, denoiseMicros: Int?) {
+    package init(windowMicros: Int, denoiseMicros: Int?) {
         self.windowMicros = windowMicros
         self.denoiseMicros = denoiseMicros
         labels = []
@@ -47,22 +47,22 @@ public struct FrameSet: Sendable, Equatable {
     }
 
     /// Number of recordings.
-    public var count: Int { labels.count }
+    package var count: Int { labels.count }
 
     /// Number of time steps of recording `r`.
     @inlinable
-    public func stepCount(of r: Int) -> Int { Int(recordingStepStart[r + 1] - recordingStepStart[r]) }
+    package func stepCount(of r: Int) -> Int { Int(recordingStepStart[r + 1] - recordingStepStart[r]) }
 
     /// Entry range of step `t` (0-based within recording `r`).
     @inlinable
-    public func entryRange(recording r: Int, step t: Int) -> Range<Int> {
+    package func entryRange(recording r: Int, step t: Int) -> Range<Int> {
         let s = Int(recordingStepStart[r]) + t
         return Int(stepEntryStart[s]) ..< Int(stepEntryStart[s + 1])
     }
 
     /// Appends one recording given as its steps' (input, count) lists; each step's entries
     /// must already be sorted by input with no repeats.
-    public mutating func append(label: UInt8, steps: [[(input: UInt16, count: UInt8)]]) {
+    package mutating func append(label: UInt8, steps: [[(input: UInt16, count: UInt8)]]) {
         for step in steps {
             for entry in step {
                 inputs.append(entry.input)
@@ -76,7 +76,7 @@ public struct FrameSet: Sendable, Equatable {
 
     /// The recordings at `indices`, in that order.
     /// - Complexity: O(entries of the chosen recordings).
-    public func subset(_ indices: [Int]) -> FrameSet {
+    package func subset(_ indices: [Int]) -> FrameSet {
         var result = FrameSet(windowMicros: windowMicros, denoiseMicros: denoiseMicros)
         result.labels.reserveCapacity(indices.count)
         for r in indices {
@@ -95,7 +95,7 @@ public struct FrameSet: Sendable, Equatable {
     }
 
     /// Dense [T][2312] Float frames of recording `r` (for reference paths and tests).
-    public func denseFrames(of r: Int) -> [[Float]] {
+    package func denseFrames(of r: Int) -> [[Float]] {
         (0..<stepCount(of: r)).map { t in
             var row = [Float](repeating: 0, count: NMNIST.inputCount)
             for e in entryRange(recording: r, step: t) { row[Int(inputs[e])] = Float(counts[e]) }

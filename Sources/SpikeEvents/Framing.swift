@@ -4,19 +4,19 @@
 /// Windows start at the first event: window k is `[t0 + kW, t0 + (k+1)W)`; there are
 /// `max(1, (t_last − t0) / W)` of them (integer division, i.e. floor), and events in the
 /// trailing partial window are dropped. Values are event counts per (step, input).
-public enum Framing {
+package enum Framing {
     /// Options applied before denoising and framing.
-    public struct Options: Sendable, Hashable, Codable {
+    package struct Options: Sendable, Hashable, Codable {
         /// Frame window in µs.
-        public var windowMicros: Int
+        package var windowMicros: Int
         /// tonic `Denoise` filter time in µs, or nil to skip denoising.
-        public var denoiseMicros: Int?
+        package var denoiseMicros: Int?
         /// Keep only events with t < 100 ms: the first of N-MNIST's three saccades. The study's
         /// text describes 100 ms recordings while its code framed whole ~300 ms recordings;
         /// the default (false) frames whole recordings, like tonic.
-        public var firstSaccadeOnly: Bool
+        package var firstSaccadeOnly: Bool
 
-        public init(windowMicros: Int, denoiseMicros: Int? = 10_000, firstSaccadeOnly: Bool = false) {
+        package init(windowMicros: Int, denoiseMicros: Int? = 10_000, firstSaccadeOnly: Bool = false) {
             self.windowMicros = windowMicros
             self.denoiseMicros = denoiseMicros
             self.firstSaccadeOnly = firstSaccadeOnly
@@ -24,21 +24,21 @@ public enum Framing {
     }
 
     /// The end of the first saccade in µs.
-    public static let firstSaccadeEndMicros: UInt32 = 100_000
+    package static let firstSaccadeEndMicros: UInt32 = 100_000
 
     /// Scratch buffers reused across recordings by one thread.
-    public struct Scratch {
+    package struct Scratch {
         var kept: [Int32] = []
         var countOf = [UInt16](repeating: 0, count: NMNIST.inputCount)
         /// One bit per input touched in the current step; scanning it emits inputs in order
         /// without sorting.
         var touched = [UInt64](repeating: 0, count: (NMNIST.inputCount + 63) / 64)
-        public init() {}
+        package init() {}
     }
 
     /// Frames one recording and appends it to `frames`.
     /// - Complexity: O(n + s log s) for n events and s entries per step.
-    public static func appendFrames(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
+    package static func appendFrames(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
                                     label: UInt8, options: Options, to frames: inout FrameSet,
                                     scratch: inout Scratch) {
         precondition(options.windowMicros >= 1, "window must be at least 1 µs")

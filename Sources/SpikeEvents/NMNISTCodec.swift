@@ -1,3 +1,5 @@
+import SpikeSupport
+
 /// The native N-MNIST binary format (Orchard et al. 2015; tonic `io.read_mnist_file`).
 ///
 /// Each event is 5 bytes: x = b0, y = b1, p = b2 >> 7, t = (b2 & 0x7F) << 16 | b3 << 8 | b4
@@ -9,23 +11,23 @@
 /// go backwards are errors naming the byte offset. Backwards timestamps are rejected rather
 /// than sorted, because denoising and framing are defined on stream order and tonic's
 /// slicing assumes sorted times; a file that violates it is damaged.
-public enum NMNISTCodec {
+package enum NMNISTCodec {
     /// Bytes per event.
-    public static let eventSize = 5
+    package static let eventSize = 5
     /// The y value that marks a timestamp overflow.
-    public static let overflowMarkerY: UInt8 = 240
+    package static let overflowMarkerY: UInt8 = 240
     /// What one overflow marker adds to later timestamps (tonic: 2**13).
-    public static let overflowIncrement: UInt32 = 1 << 13
+    package static let overflowIncrement: UInt32 = 1 << 13
 
     /// Decodes one recording.
     /// - Parameters:
     ///   - bytes: the file's contents.
     ///   - path: the name used in error messages.
     /// - Complexity: O(n) in the number of events.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String, label: UInt8) throws -> Recording {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, path: String, label: UInt8) throws -> Recording {
         guard bytes.count % eventSize == 0 else {
             let whole = bytes.count / eventSize * eventSize
-            throw DataError.atByte(path, whole, "truncated: \(bytes.count) bytes is not a multiple of 5 (\(bytes.count - whole) stray bytes at the end)")
+            throw FileError.atByte(path, whole, "truncated: \(bytes.count) bytes is not a multiple of 5 (\(bytes.count - whole) stray bytes at the end)")
         }
         let n = bytes.count / eventSize
         var times = [UInt32](); times.reserveCapacity(n)
@@ -42,11 +44,11 @@ public enum NMNISTCodec {
                 continue
             }
             guard x < 34, y < 34 else {
-                throw DataError.atByte(path, i, "event \(i / eventSize) is outside the 34x34 sensor (x=\(x), y=\(y))")
+                throw FileError.atByte(path, i, "event \(i / eventSize) is outside the 34x34 sensor (x=\(x), y=\(y))")
             }
             let t = raw &+ offset
             guard t >= previous else {
-                throw DataError.atByte(path, i, "timestamps go backwards at event \(i / eventSize) (t=\(t) us after \(previous) us)")
+                throw FileError.atByte(path, i, "timestamps go backwards at event \(i / eventSize) (t=\(t) us after \(previous) us)")
             }
             previous = t
             times.append(t)
@@ -54,19 +56,19 @@ public enum NMNISTCodec {
             i += eventSize
         }
         guard !times.isEmpty else {
-            throw DataError(path: path, "empty recording (no events)")
+            throw FileError(path: path, "empty recording (no events)")
         }
         return Recording(name: path, label: label, times: times, inputs: inputs)
     }
 
     /// Decodes one recording from an array of bytes.
-    public static func decode(_ bytes: [UInt8], path: String, label: UInt8) throws -> Recording {
+    package static func decode(_ bytes: [UInt8], path: String, label: UInt8) throws -> Recording {
         try bytes.withUnsafeBytes { try decode($0, path: path, label: label) }
     }
 
     /// Encodes a recording in the native format, inserting overflow markers whenever a
     /// timestamp no longer fits in 23 bits, so that `decode(encode(r))` returns `r`.
-    public static func encode(_ recording: Recording) -> [UInt8] {
+    package static func encode(_ recording: Recording) -> [UInt8] {
         var out = [UInt8](); out.reserveCapacity(recording.count * eventSize)
         var offset: UInt32 = 0
         for (t, input) in zip(recording.times, recording.inputs) {

@@ -2,23 +2,23 @@ import Foundation
 
 /// Measures the event pipeline: loading a prepared file, and denoise + framing per recording
 /// on one core, against tonic's 18–28 ms per recording measured on the reference machine.
-public struct PipelineBenchmark: Codable, Sendable {
-    public var recordings: Int
-    public var events: Int
-    public var windowMicros: Int
-    public var denoiseMicros: Int?
-    public var repeats: Int
+package struct PipelineBenchmark: Codable, Sendable {
+    package var recordings: Int
+    package var events: Int
+    package var windowMicros: Int
+    package var denoiseMicros: Int?
+    package var repeats: Int
     /// Wall time of reading and validating the prepared file, ms.
-    public var loadMilliseconds: Double
+    package var loadMilliseconds: Double
     /// Best and median over repeats of denoise + framing on one thread, ms per recording.
-    public var framingBestMillisecondsPerRecording: Double
-    public var framingMedianMillisecondsPerRecording: Double
+    package var framingBestMillisecondsPerRecording: Double
+    package var framingMedianMillisecondsPerRecording: Double
     /// tonic's Denoise + ToFrame on the reference machine, ms per recording (18–28).
-    public var tonicMillisecondsPerRecording: ClosedRange<Double> = 18...28
+    package var tonicMillisecondsPerRecording: ClosedRange<Double> = 18...28
     /// Speed-up of the median against tonic's fastest figure.
-    public var speedupOverTonic: Double
+    package var speedupOverTonic: Double
 
-    public static func run(preparedFile path: String, framing: Framing.Options, repeats: Int = 5) throws -> PipelineBenchmark {
+    package static func run(preparedFile path: String, framing: Framing.Options, repeats: Int = 5) throws -> PipelineBenchmark {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let dataset = try PreparedFile.read(path: path)
         let loadMs = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
@@ -41,7 +41,7 @@ public struct PipelineBenchmark: Codable, Sendable {
                                  speedupOverTonic: 18 / median)
     }
 
-    public var text: String {
+    package var text: String {
         func f(_ v: Double, _ d: Int) -> String { String(format: "%.\(d)f", v) }
         return """
             pipeline benchmark: \(recordings) recordings, \(events) events, window \(windowMicros) us, \

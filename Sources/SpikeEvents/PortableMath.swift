@@ -4,12 +4,12 @@
 /// The C library's `log`, `sin` and `cos` may differ in the last bit between glibc and Darwin;
 /// the synthetic data generator uses these instead so that a seed names the same recordings
 /// everywhere. Accuracy is about 1e-15 relative, far more than the generator needs.
-public enum PortableMath {
+package enum PortableMath {
     static let ln2 = 0.693_147_180_559_945_309_417_232_121_458
-    public static let pi = 3.141_592_653_589_793_238_462_643_383_279
+    package static let pi = 3.141_592_653_589_793_238_462_643_383_279
 
     /// Natural logarithm of a positive finite `x`.
-    public static func log(_ x: Double) -> Double {
+    package static func log(_ x: Double) -> Double {
         precondition(x > 0 && x.isFinite, "log needs a positive finite argument")
         var m = x.significand          // [1, 2)
         var e = Double(x.exponent)
@@ -32,7 +32,7 @@ public enum PortableMath {
     }
 
     /// Sine of `x` (radians).
-    public static func sin(_ x: Double) -> Double {
+    package static func sin(_ x: Double) -> Double {
         precondition(x.isFinite, "sin needs a finite argument")
         // Reduce to [−π, π], then to [−π/2, π/2] with sin(π − r) = sin(r).
         var r = x - 2 * pi * (x / (2 * pi)).rounded()
@@ -50,5 +50,5 @@ public enum PortableMath {
     }
 
     /// Cosine of `x` (radians).
-    public static func cos(_ x: Double) -> Double { sin(x + pi / 2) }
+    package static func cos(_ x: Double) -> Double { sin(x + pi / 2) }
 }

@@ -2,17 +2,17 @@
 ///
 /// Events are stored as two parallel arrays: timestamps in µs and the flattened input index
 /// `p·1156 + y·34 + x` (see `NMNIST.inputIndex`), from which x, y and p are recovered.
-public struct Recording: Sendable, Equatable {
+package struct Recording: Sendable, Equatable {
     /// A name for messages and traceability (e.g. `Train/3/00012.bin` or `17.bs2`).
-    public var name: String
+    package var name: String
     /// Class label 0–9.
-    public var label: UInt8
+    package var label: UInt8
     /// Event timestamps in µs, non-decreasing.
-    public var times: [UInt32]
+    package var times: [UInt32]
     /// Flattened input index of each event (p·1156 + y·34 + x).
-    public var inputs: [UInt16]
+    package var inputs: [UInt16]
 
-    public init(name: String, label: UInt8, times: [UInt32], inputs: [UInt16]) {
+    package init(name: String, label: UInt8, times: [UInt32], inputs: [UInt16]) {
         precondition(times.count == inputs.count, "times and inputs must have the same length")
         self.name = name
         self.label = label
@@ -21,11 +21,11 @@ public struct Recording: Sendable, Equatable {
     }
 
     /// Number of events.
-    public var count: Int { times.count }
+    package var count: Int { times.count }
 }
 
 extension NMNIST {
-    @inlinable public static func x(ofInput i: Int) -> Int { i % 34 }
-    @inlinable public static func y(ofInput i: Int) -> Int { (i / 34) % 34 }
-    @inlinable public static func p(ofInput i: Int) -> Int { i / 1156 }
+    @inlinable package static func x(ofInput i: Int) -> Int { i % 34 }
+    @inlinable package static func y(ofInput i: Int) -> Int { (i / 34) % 34 }
+    @inlinable package static func p(ofInput i: Int) -> Int { i / 1156 }
 }

@@ -1,3 +1,5 @@
+import SpikeSupport
+
 /// Procedural digit shapes for the synthetic N-MNIST generator: each digit is a few strokes
 /// (polylines, elliptic arcs and quadratic curves) in a unit glyph box, randomly varied per
 /// sample and rasterised with anti-aliased thickness.

@@ -1,4 +1,5 @@
 import Foundation
+import SpikeSupport
 
 /// Synthetic N-MNIST: procedurally drawn digits moved in three saccades in front of a simulated
 /// event sensor, so that tests, the demo and smoke sweeps need no real data.
@@ -32,47 +33,47 @@ import Foundation
 /// Recording `i` is a function of `(seed, i)` only, through `deriveSeed(seed, [UInt64(i)])`,
 /// so any subset can be made in any order, in parallel, on any machine: the generator uses
 /// only IEEE basic arithmetic (see `PortableMath`), never the platform's C library.
-public struct SyntheticNMNIST: Sendable {
+package struct SyntheticNMNIST: Sendable {
     /// The knobs of the simulation. The defaults match the real set's statistics.
-    public struct Options: Sendable, Equatable {
+    package struct Options: Sendable, Equatable {
         /// Duration of each of the three saccades, in µs (real N-MNIST: about 100 ms).
-        public var saccadeMicros: Int = 100_000
+        package var saccadeMicros: Int = 100_000
         /// Relative random variation of each saccade's duration (± this fraction).
-        public var saccadeJitter: Double = 0.03
+        package var saccadeJitter: Double = 0.03
         /// Fraction of each saccade during which the image moves; it rests for the remainder,
         /// which gives the quiet gaps between the three bursts of events seen in the real set.
-        public var movingFraction: Double = 0.8
+        package var movingFraction: Double = 0.8
         /// Largest displacement of the digit from its central position, in pixels (at most 4).
-        public var saccadeAmplitude: Double = 2
+        package var saccadeAmplitude: Double = 2
         /// Motion starts at a random time in 0 ..< `maxStartMicros` µs (noise may come earlier).
-        public var maxStartMicros: Int = 12_000
+        package var maxStartMicros: Int = 12_000
         /// Time recorded after the last saccade ends (noise only), in µs.
-        public var tailMicros: Int = 3_000
+        package var tailMicros: Int = 3_000
         /// Change of log intensity that makes a pixel emit an event.
-        public var contrastThreshold: Double = 0.23
+        package var contrastThreshold: Double = 0.23
         /// Relative standard deviation of the per-pixel ON and OFF thresholds.
-        public var thresholdMismatch: Double = 0.1
+        package var thresholdMismatch: Double = 0.1
         /// Intensity of the background relative to a full-brightness stroke (1); it sets the
         /// log contrast of an edge, ln((background + 1) / background).
-        public var backgroundIntensity: Double = 0.25
+        package var backgroundIntensity: Double = 0.25
         /// Time step of the simulation in µs; crossings are interpolated linearly within a step,
         /// so 1 ms (under 0.1 pixel of motion) gives the same statistics as finer steps.
-        public var stepMicros: Int = 1000
+        package var stepMicros: Int = 1000
         /// Standard deviation of the timestamp jitter added to each sensor event, in µs.
-        public var timestampJitterMicros: Double = 300
+        package var timestampJitterMicros: Double = 300
         /// Background noise in events per second over the whole sensor (both polarities).
-        public var noiseRate: Double = 600
+        package var noiseRate: Double = 600
         /// Scales all random shape variation: 0 draws every digit's canonical glyph, 1 is the
         /// default variety, larger values make the task harder.
-        public var shapeVariation: Double = 1
+        package var shapeVariation: Double = 1
 
-        public init() {}
+        package init() {}
     }
 
     /// The seed every recording derives from.
-    public let seed: UInt64
+    package let seed: UInt64
     /// The simulation settings.
-    public let options: Options
+    package let options: Options
     /// ln(background + I) at I = k / 1024, k = 0 ... 1024, for linear interpolation.
     let logTable: [Double]
 
@@ -82,7 +83,7 @@ public struct SyntheticNMNIST: Sendable {
     static let labelStream: UInt64 = 0x4C41_4245_4C53  // "LABELS"
 
     /// Creates a generator; nothing is computed until a recording is asked for.
-    public init(seed: UInt64, options: Options = .init()) {
+    package init(seed: UInt64, options: Options = .init()) {
         precondition(options.saccadeMicros > 0 && options.stepMicros > 0, "durations must be positive")
         precondition(options.saccadeJitter >= 0 && options.saccadeJitter < 1, "saccadeJitter must be in [0, 1)")
         precondition(options.movingFraction > 0 && options.movingFraction <= 1, "movingFraction must be in (0, 1]")
@@ -103,7 +104,7 @@ public struct SyntheticNMNIST: Sendable {
     /// The label of recording `index`: each block of ten consecutive indices `10k ..< 10k + 10`
     /// holds every digit once, in an order drawn from `(seed, k)`, so a range `10a ..< 10b`
     /// holds exactly `b − a` recordings of each digit, and labels follow no visible pattern.
-    public func label(of index: Int) -> UInt8 {
+    package func label(of index: Int) -> UInt8 {
         precondition(index >= 0, "index must not be negative")
         var rng = Xoshiro256(seed: deriveSeed(seed, [Self.labelStream, UInt64(index / 10)]))
         var digits = Array(UInt8(0)..<10)
@@ -112,7 +113,7 @@ public struct SyntheticNMNIST: Sendable {
     }
 
     /// The name of recording `index`, e.g. `synthetic-000017`.
-    public static func name(of index: Int) -> String {
+    package static func name(of index: Int) -> String {
         "synthetic-" + zeroPadded(index, width: 6)
     }
 
@@ -126,7 +127,7 @@ public struct SyntheticNMNIST: Sendable {
 
     /// - Complexity: O(steps × pixels the digit sweeps over + events · log events); about
     ///   1 ms in a release build.
-    public func recording(index: Int) -> Recording {
+    package func recording(index: Int) -> Recording {
         let label = label(of: index)
         var rng = Xoshiro256(seed: deriveSeed(seed, [UInt64(index)]))
         let margin = Int(options.saccadeAmplitude.rounded(.up)) + 2
@@ -137,7 +138,7 @@ public struct SyntheticNMNIST: Sendable {
 
     /// Recordings `0 ..< count`; see `recordings(in:)`.
     /// - Complexity: O(count) recordings, spread over the available cores.
-    public func recordings(count: Int) -> [Recording] {
+    package func recordings(count: Int) -> [Recording] {
         recordings(in: 0..<count)
     }
 
@@ -148,7 +149,7 @@ public struct SyntheticNMNIST: Sendable {
     /// `DispatchQueue.concurrentPerform`, which runs serially when called from a Swift
     /// concurrency task (as in tests) on Linux. The calling thread takes a share and waits.
     /// - Complexity: O(range.count) recordings, spread over the available cores.
-    public func recordings(in range: Range<Int>) -> [Recording] {
+    package func recordings(in range: Range<Int>) -> [Recording] {
         precondition(range.lowerBound >= 0, "indices must not be negative")
         let count = range.count
         let workers = max(1, min(count, ProcessInfo.processInfo.activeProcessorCount))
@@ -180,7 +181,7 @@ public struct SyntheticNMNIST: Sendable {
     /// - Returns: the written files' URLs, in index order.
     /// - Complexity: O(count) recordings.
     @discardableResult
-    public func writeNativeTree(count: Int, to directory: URL, split: String = "Train") throws -> [URL] {
+    package func writeNativeTree(count: Int, to directory: URL, split: String = "Train") throws -> [URL] {
         precondition(count >= 0, "count must not be negative")
         let root = directory.appendingPathComponent(split, isDirectory: true)
         for digit in 0..<NMNIST.classCount {
@@ -413,7 +414,7 @@ public struct SyntheticNMNIST: Sendable {
     /// The permutation that sorts `times` (each in 0 ... UInt32.max) stably: an LSD radix sort
     /// on 11-bit digits, two passes for times below 4.2 s.
     /// - Complexity: O(n · passes).
-    public static func stableOrder(byTime times: [Int]) -> [Int] {
+    package static func stableOrder(byTime times: [Int]) -> [Int] {
         var order = Array(0..<times.count)
         var scratch = order
         var largest = 0

@@ -1,40 +1,41 @@
 import CZlib
 import Foundation
+import SpikeSupport
 
 /// Reads members of a ZIP archive (stored or deflated, ZIP64 included) straight from memory,
 /// without extracting anything to disk: how the official N-MNIST `Train.zip` / `Test.zip`
-/// are read. Every structural problem is a `DataError` naming the archive and byte offset,
+/// are read. Every structural problem is a `FileError` naming the archive and byte offset,
 /// and each member's CRC-32 is checked.
-public struct ZipArchive {
+package struct ZipArchive {
     /// One member from the central directory.
-    public struct Entry: Sendable {
-        public var name: String
-        public var method: UInt16
-        public var crc32: UInt32
-        public var compressedSize: Int
-        public var uncompressedSize: Int
+    package struct Entry: Sendable {
+        package var name: String
+        package var method: UInt16
+        package var crc32: UInt32
+        package var compressedSize: Int
+        package var uncompressedSize: Int
         /// Offset of the member's local header.
-        public var localHeaderOffset: Int
-        public var isDirectory: Bool { name.hasSuffix("/") }
+        package var localHeaderOffset: Int
+        package var isDirectory: Bool { name.hasSuffix("/") }
     }
 
-    public let path: String
-    public let data: Data
-    public private(set) var entries: [Entry] = []
+    package let path: String
+    package let data: Data
+    package private(set) var entries: [Entry] = []
 
     /// Opens an archive (memory-mapped) and reads its central directory.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw DataError(path: path, "cannot read: \(error.localizedDescription)")
+            throw FileError(path: path, "cannot read: \(error.localizedDescription)")
         }
         try self.init(path: path, data: data)
     }
 
     /// Reads the central directory of an archive held in memory.
-    public init(path: String, data: Data) throws {
+    package init(path: String, data: Data) throws {
         self.path = path
         self.data = data
         entries = try data.withUnsafeBytes { try Self.readCentralDirectory($0, path: path) }
@@ -47,7 +48,7 @@ public struct ZipArchive {
     private static func readCentralDirectory(_ b: UnsafeRawBufferPointer, path: String) throws -> [Entry] {
         let eocdSize = 22
         guard b.count >= eocdSize else {
-            throw DataError(path: path, "not a zip archive (\(b.count) bytes, too short for an end-of-central-directory record)")
+            throw FileError(path: path, "not a zip archive (\(b.count) bytes, too short for an end-of-central-directory record)")
         }
         var eocd = -1
         var o = b.count - eocdSize
@@ -56,7 +57,7 @@ public struct ZipArchive {
             if b[o] == 0x50, b[o + 1] == 0x4B, b[o + 2] == 0x05, b[o + 3] == 0x06 { eocd = o; break }
             o -= 1
         }
-        guard eocd >= 0 else { throw DataError(path: path, "not a zip archive (no end-of-central-directory record)") }
+        guard eocd >= 0 else { throw FileError(path: path, "not a zip archive (no end-of-central-directory record)") }
         var entryCount = u16(b, eocd + 10)
         var cdSize = u32(b, eocd + 12)
         var cdOffset = u32(b, eocd + 16)
@@ -64,25 +65,25 @@ public struct ZipArchive {
             // ZIP64: a locator sits just before the EOCD record.
             let locator = eocd - 20
             guard locator >= 0, u32(b, locator) == 0x0706_4B50 else {
-                throw DataError.atByte(path, eocd, "corrupt zip: ZIP64 fields without a ZIP64 locator")
+                throw FileError.atByte(path, eocd, "corrupt zip: ZIP64 fields without a ZIP64 locator")
             }
             let record = u64(b, locator + 8)
             guard record >= 0, record + 56 <= b.count, u32(b, record) == 0x0606_4B50 else {
-                throw DataError.atByte(path, locator, "corrupt zip: bad ZIP64 end-of-central-directory offset")
+                throw FileError.atByte(path, locator, "corrupt zip: bad ZIP64 end-of-central-directory offset")
             }
             entryCount = u64(b, record + 32)
             cdSize = u64(b, record + 40)
             cdOffset = u64(b, record + 48)
         }
         guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= b.count else {
-            throw DataError.atByte(path, eocd, "corrupt zip: central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the file")
+            throw FileError.atByte(path, eocd, "corrupt zip: central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the file")
         }
         var entries: [Entry] = []
         entries.reserveCapacity(min(entryCount, 1 << 20))
         o = cdOffset
         for _ in 0..<entryCount {
             guard o + 46 <= b.count, u32(b, o) == 0x0201_4B50 else {
-                throw DataError.atByte(path, o, "corrupt zip: bad central directory entry signature")
+                throw FileError.atByte(path, o, "corrupt zip: bad central directory entry signature")
             }
             let method = UInt16(u16(b, o + 10))
             let crc = UInt32(u32(b, o + 16))
@@ -92,7 +93,7 @@ public struct ZipArchive {
             var local = u32(b, o + 42)
             let nameStart = o + 46
             guard nameStart + nameLength + extraLength + commentLength <= b.count else {
-                throw DataError.atByte(path, o, "corrupt zip: central directory entry runs past the end of the file")
+                throw FileError.atByte(path, o, "corrupt zip: central directory entry runs past the end of the file")
             }
             let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[nameStart..<nameStart + nameLength]), as: UTF8.self)
             // ZIP64 extended information extra field (0x0001): the 64-bit values, in order, for
@@ -117,16 +118,16 @@ public struct ZipArchive {
     }
 
     /// The uncompressed bytes of `entry`, CRC-checked.
-    public func contents(of entry: Entry) throws -> [UInt8] {
+    package func contents(of entry: Entry) throws -> [UInt8] {
         let member = "\(path):\(entry.name)"
         return try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> [UInt8] in
             let o = entry.localHeaderOffset
             guard o >= 0, o + 30 <= b.count, Self.u32(b, o) == 0x0403_4B50 else {
-                throw DataError.atByte(path, max(0, o), "corrupt zip: bad local header for \(entry.name)")
+                throw FileError.atByte(path, max(0, o), "corrupt zip: bad local header for \(entry.name)")
             }
             let start = o + 30 + Self.u16(b, o + 26) + Self.u16(b, o + 28)
             guard entry.compressedSize >= 0, start + entry.compressedSize <= b.count else {
-                throw DataError.atByte(path, o, "corrupt zip: data of \(entry.name) runs past the end of the file")
+                throw FileError.atByte(path, o, "corrupt zip: data of \(entry.name) runs past the end of the file")
             }
             let source = UnsafeRawBufferPointer(rebasing: b[start..<start + entry.compressedSize])
             let bytes: [UInt8]
@@ -136,13 +137,13 @@ public struct ZipArchive {
             case 8:
                 bytes = try Self.inflate(source, expected: entry.uncompressedSize, member: member, offset: start)
             default:
-                throw DataError(path: member, "unsupported zip compression method \(entry.method) (only stored and deflate are)")
+                throw FileError(path: member, "unsupported zip compression method \(entry.method) (only stored and deflate are)")
             }
             guard bytes.count == entry.uncompressedSize else {
-                throw DataError.atByte(path, start, "corrupt zip: \(entry.name) inflates to \(bytes.count) bytes, directory says \(entry.uncompressedSize)")
+                throw FileError.atByte(path, start, "corrupt zip: \(entry.name) inflates to \(bytes.count) bytes, directory says \(entry.uncompressedSize)")
             }
             guard Checksum.crc32(bytes) == entry.crc32 else {
-                throw DataError.atByte(path, start, "corrupt zip: CRC-32 mismatch in \(entry.name)")
+                throw FileError.atByte(path, start, "corrupt zip: CRC-32 mismatch in \(entry.name)")
             }
             return bytes
         }
@@ -150,11 +151,11 @@ public struct ZipArchive {
 
     private static func inflate(_ source: UnsafeRawBufferPointer, expected: Int, member: String, offset: Int) throws -> [UInt8] {
         guard expected >= 0, expected < 1 << 31 else {
-            throw DataError.atByte(member, offset, "corrupt zip: implausible uncompressed size \(expected)")
+            throw FileError.atByte(member, offset, "corrupt zip: implausible uncompressed size \(expected)")
         }
         var output = [UInt8](repeating: 0, count: expected)
         var stream = z_stream()
-        guard czlib_inflate_init_raw(&stream) == Z_OK else { throw DataError(path: member, "zlib could not start inflating") }
+        guard czlib_inflate_init_raw(&stream) == Z_OK else { throw FileError(path: member, "zlib could not start inflating") }
         defer { inflateEnd(&stream) }
         let status: Int32 = output.withUnsafeMutableBytes { out in
             stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress?.assumingMemoryBound(to: Bytef.self))
@@ -164,7 +165,7 @@ public struct ZipArchive {
             return CZlib.inflate(&stream, Z_FINISH)
         }
         guard status == Z_STREAM_END else {
-            throw DataError.atByte(member, offset + Int(stream.total_in), "corrupt zip: deflate stream is damaged (zlib status \(status))")
+            throw FileError.atByte(member, offset + Int(stream.total_in), "corrupt zip: deflate stream is damaged (zlib status \(status))")
         }
         return Array(output.prefix(Int(stream.total_out)))
     }
@@ -172,14 +173,14 @@ public struct ZipArchive {
 
 /// Writes ZIP archives (deflate, no ZIP64): used to produce official-layout `Train.zip` files
 /// of synthetic recordings for tests and demos.
-public struct ZipWriter {
+package struct ZipWriter {
     private var bytes: [UInt8] = []
     private var central: [UInt8] = []
     private var count = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(name: String, contents: [UInt8]) {
+    package mutating func add(name: String, contents: [UInt8]) {
         let compressed = Self.deflate(contents)
         let crc = Checksum.crc32(contents)
         let nameBytes = Array(name.utf8)
@@ -202,7 +203,7 @@ public struct ZipWriter {
     }
 
     /// The finished archive.
-    public func finish() -> [UInt8] {
+    package func finish() -> [UInt8] {
         var out = bytes
         out += central
         func le16(_ v: Int) { out += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }

@@ -10,19 +10,19 @@ import Foundation
 /// p = p - step_size · m / denom              // addcdiv_
 /// ```
 /// The optimizer owns only its moments and step count.
-public struct Adam: Sendable, Equatable {
-    public var learningRate: Double
-    public var beta1: Double
-    public var beta2: Double
-    public var epsilon: Double
+package struct Adam: Sendable, Equatable {
+    package var learningRate: Double
+    package var beta1: Double
+    package var beta2: Double
+    package var epsilon: Double
     /// Steps taken so far (torch's `state['step']`).
-    public var step: Int
+    package var step: Int
     /// First moments (`exp_avg`), laid out like the parameters.
-    public var firstMoment: NetworkParameters
+    package var firstMoment: NetworkParameters
     /// Second moments (`exp_avg_sq`).
-    public var secondMoment: NetworkParameters
+    package var secondMoment: NetworkParameters
 
-    public init(shape: NetworkShape, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
+    package init(shape: NetworkShape, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -33,11 +33,11 @@ public struct Adam: Sendable, Equatable {
     }
 
     /// What an update saw and produced.
-    public struct UpdateSummary: Sendable, Equatable {
+    package struct UpdateSummary: Sendable, Equatable {
         /// `lambda · (ΣW1² + ΣW2²)` of the parameters *before* the update (the batch's L2 term).
-        public var l2Term: Double
+        package var l2Term: Double
         /// Whether every updated parameter is finite.
-        public var isFinite: Bool
+        package var isFinite: Bool
     }
 
     /// One update of every parameter from `gradients`, to which the L2 gradient `lambda·(2W)`
@@ -46,7 +46,7 @@ public struct Adam: Sendable, Equatable {
     /// `threads` changes no bit of the parameters, the moments or the summary.
     /// - Complexity: O(number of parameters).
     @discardableResult
-    public mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
+    package mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
                                 l2 lambda: Double = 0, threads: Int = 1) -> UpdateSummary {
         step += 1
         let k = Double(step)

@@ -1,40 +1,41 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// Training throughput of the engine on one configuration.
-public struct BenchmarkCase: Sendable, Codable, Equatable {
-    public var hidden: Int
-    public var windowMicros: Int
-    public var batchSize: Int
-    public var threads: Int
+package struct BenchmarkCase: Sendable, Codable, Equatable {
+    package var hidden: Int
+    package var windowMicros: Int
+    package var batchSize: Int
+    package var threads: Int
     /// Mean padded batch length T of the measured batches.
-    public var meanSteps: Double
-    public var batches: Int
-    public var recordingsPerSecond: Double
-    public var millisecondsPerBatch: Double
+    package var meanSteps: Double
+    package var batches: Int
+    package var recordingsPerSecond: Double
+    package var millisecondsPerBatch: Double
     /// snnTorch's training speed on this machine for the configuration (DESIGN.md), if measured.
-    public var snnTorchRecordingsPerSecond: Double?
-    public var speedup: Double?
+    package var snnTorchRecordingsPerSecond: Double?
+    package var speedup: Double?
     /// Share of the timed wall time per part of a training step: hidden forward, output
     /// layer, hidden backward, and the rest (L2 gradient, Adam, zeroing).
-    public var timeShares: [String: Double]
+    package var timeShares: [String: Double]
     /// Recordings per second of CPU time used by the process (user + system) while timing:
     /// equals `recordingsPerSecond · threads` on an otherwise idle machine, and shows how
     /// much a busy machine slowed the wall-clock figure.
-    public var recordingsPerCPUSecond: Double
+    package var recordingsPerCPUSecond: Double
 }
 
 /// What `spikesweep bench` reports.
-public struct BenchmarkReport: Sendable, Codable, Equatable {
+package struct BenchmarkReport: Sendable, Codable, Equatable {
     /// "real" or "synthetic".
-    public var frames: String
-    public var source: String?
-    public var recordings: Int
-    public var cases: [BenchmarkCase]
+    package var frames: String
+    package var source: String?
+    package var recordings: Int
+    package var cases: [BenchmarkCase]
     /// Peak resident set size of the process (getrusage ru_maxrss).
-    public var peakRSSMegabytes: Double
+    package var peakRSSMegabytes: Double
 
-    public init(frames: String, source: String?, recordings: Int, cases: [BenchmarkCase], peakRSSMegabytes: Double) {
+    package init(frames: String, source: String?, recordings: Int, cases: [BenchmarkCase], peakRSSMegabytes: Double) {
         self.frames = frames
         self.source = source
         self.recordings = recordings
@@ -43,13 +44,13 @@ public struct BenchmarkReport: Sendable, Codable, Equatable {
     }
 }
 
-public enum Benchmark {
+package enum Benchmark {
     /// The study's configurations: (hidden, window µs).
-    public static let studyConfigurations = [(800, 2000), (800, 1000), (400, 2000), (100, 2000)]
+    package static let studyConfigurations = [(800, 2000), (800, 1000), (400, 2000), (100, 2000)]
 
     /// snnTorch 1.0.0 training speed (recordings/s, batch 128, 2 threads) measured on this
     /// project's reference machine (DESIGN.md, "Reference figures").
-    public static func snnTorchReference(hidden: Int, windowMicros: Int, batchSize: Int) -> Double? {
+    package static func snnTorchReference(hidden: Int, windowMicros: Int, batchSize: Int) -> Double? {
         guard batchSize == 128 else { return nil }
         switch (hidden, windowMicros) {
         case (800, 2000): return 50.7
@@ -63,7 +64,7 @@ public enum Benchmark {
     /// Times full training steps (forward, BPTT, L2, Adam) on batches drawn from `frames` in
     /// a fixed shuffled order: `warmup` batches untimed, then at least `minBatches` batches
     /// and `minSeconds` seconds. Data loading is not included.
-    public static func measure(frames: FrameSet, hidden: Int, batchSize: Int, threads: Int, seed: UInt64 = 1,
+    package static func measure(frames: FrameSet, hidden: Int, batchSize: Int, threads: Int, seed: UInt64 = 1,
                                warmup: Int = 2, minBatches: Int = 4, minSeconds: Double = 2) -> BenchmarkCase {
         var h = Hyperparameters()
         h.hidden = hidden
@@ -94,7 +95,7 @@ public enum Benchmark {
         for _ in 0..<warmup { _ = step(nextBatch()) }
         var batches = 0, recordings = 0, steps = 0
         let phasesBefore = engine.phaseSeconds
-        let cpuBefore = processCPUSeconds
+        let cpuBefore = ProcessClock.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         var elapsed = 0.0
         while batches < minBatches || elapsed < minSeconds {
@@ -104,7 +105,7 @@ public enum Benchmark {
             recordings += batch.count
             elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        let cpu = processCPUSeconds - cpuBefore
+        let cpu = ProcessClock.processCPUSeconds() - cpuBefore
         let phases = zip(engine.phaseSeconds, phasesBefore).map { ($0 - $1) / elapsed }
         let shares = ["hidden_forward": phases[0], "output_layer": phases[1], "hidden_backward": phases[2],
                       "other": max(0, 1 - phases.reduce(0, +))]
@@ -119,33 +120,9 @@ public enum Benchmark {
 
     /// Synthetic frames standing in for N-MNIST at `windowMicros`: 1.1% density, about
     /// 150 steps at 2000 µs (proportionally more for shorter windows).
-    public static func syntheticFrames(windowMicros: Int, count: Int = 512, seed: UInt64 = 7) -> FrameSet {
+    package static func syntheticFrames(windowMicros: Int, count: Int = 512, seed: UInt64 = 7) -> FrameSet {
         let steps = max(1, 150 * 2000 / max(1, windowMicros))
         let density = min(1, 0.011 * Double(windowMicros) / 2000)
         return SyntheticFrames.make(count: count, meanSteps: steps, density: density, windowMicros: windowMicros, seed: seed)
-    }
-
-    /// User + system CPU time of this process so far.
-    static var processCPUSeconds: Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        #endif
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
-    /// Peak resident set size of this process in MB.
-    public static var peakRSSMegabytes: Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / (1024 * 1024)  // bytes on macOS
-        #endif
     }
 }

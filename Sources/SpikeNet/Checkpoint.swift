@@ -1,5 +1,6 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// The state of a training run at an epoch end, or between two batches of an epoch when the
 /// run was stopped on request: parameters, Adam's moments and step, the shuffling generator,
@@ -11,29 +12,29 @@ import SpikeEvents
 /// 1 with a partial epoch, then its generator state before the shuffle, batches done, loss sum
 /// and correct count), the 12 tensors (engine layout), then a CRC-32 of everything before it.
 /// Written atomically (temporary file, fsync, rename).
-public struct Checkpoint: Sendable {
-    public var hyperparameters: Hyperparameters
-    public var seed: UInt64
-    public var trainingFingerprint: UInt64
-    public var parameters: NetworkParameters
-    public var optimizer: Adam
-    public var shuffler: Xoshiro256
-    public var history: [EpochMetrics]
+package struct Checkpoint: Sendable {
+    package var hyperparameters: Hyperparameters
+    package var seed: UInt64
+    package var trainingFingerprint: UInt64
+    package var parameters: NetworkParameters
+    package var optimizer: Adam
+    package var shuffler: Xoshiro256
+    package var history: [EpochMetrics]
     /// The epoch after `history`, when the run was stopped inside it (nil at an epoch end).
-    public var partialEpoch: PartialEpoch?
+    package var partialEpoch: PartialEpoch?
 
     /// An epoch stopped between two batches.
-    public struct PartialEpoch: Sendable, Equatable {
+    package struct PartialEpoch: Sendable, Equatable {
         /// The shuffling generator before the epoch's shuffle (the order is drawn again from it).
-        public var shufflerBeforeShuffle: Xoshiro256
+        package var shufflerBeforeShuffle: Xoshiro256
         /// Batches of the epoch already trained (at least 1, fewer than the epoch has).
-        public var batchesDone: Int
+        package var batchesDone: Int
         /// Sum of those batches' losses.
-        public var lossSum: Double
+        package var lossSum: Double
         /// Recordings of those batches classified correctly.
-        public var correct: Int
+        package var correct: Int
 
-        public init(shufflerBeforeShuffle: Xoshiro256, batchesDone: Int, lossSum: Double, correct: Int) {
+        package init(shufflerBeforeShuffle: Xoshiro256, batchesDone: Int, lossSum: Double, correct: Int) {
             self.shufflerBeforeShuffle = shufflerBeforeShuffle
             self.batchesDone = batchesDone
             self.lossSum = lossSum
@@ -45,7 +46,7 @@ public struct Checkpoint: Sendable {
     /// The format before partial epochs.
     static let magicVersion1 = Array("SPKCKPT1".utf8)
 
-    public func write(path: String) throws {
+    package func write(path: String) throws {
         var w = ByteWriter()
         w.bytes = Self.magic
         let encoder = JSONEncoder()
@@ -81,7 +82,7 @@ public struct Checkpoint: Sendable {
         }
     }
 
-    public static func read(path: String, shape: NetworkShape) throws -> Checkpoint {
+    package static func read(path: String, shape: NetworkShape) throws -> Checkpoint {
         let fail = { (problem: String) -> Error in TrainingError.checkpoint(path: path, problem: problem) }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
         let bytes = [UInt8](data)

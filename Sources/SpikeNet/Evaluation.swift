@@ -2,22 +2,22 @@ import SpikeEvents
 
 /// Accuracy of a network on a frame set, scored like `accuracy_rate` (argmax of output spike
 /// counts, first maximum wins, silence predicts class 0).
-public struct Evaluation: Sendable, Codable, Equatable {
-    public var total: Int
-    public var correct: Int
+package struct Evaluation: Sendable, Codable, Equatable {
+    package var total: Int
+    package var correct: Int
     /// Recordings of each class.
-    public var perClassTotal: [Int]
+    package var perClassTotal: [Int]
     /// Correctly classified recordings of each class.
-    public var perClassCorrect: [Int]
+    package var perClassCorrect: [Int]
     /// confusion[label][predicted]
-    public var confusion: [[Int]]
+    package var confusion: [[Int]]
 
-    public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+    package var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
 
     /// Runs the recordings in order, in batches of the hyper-parameters' batch size (padding
     /// depends on the batch, as with a DataLoader without shuffling).
     /// - Complexity: one forward pass per recording.
-    public static func run(_ parameters: NetworkParameters, hyperparameters: Hyperparameters, frames: FrameSet,
+    package static func run(_ parameters: NetworkParameters, hyperparameters: Hyperparameters, frames: FrameSet,
                            threads: Int = 1) -> Evaluation {
         let classes = parameters.shape.outputs
         var result = Evaluation(total: 0, correct: 0, perClassTotal: Array(repeating: 0, count: classes),

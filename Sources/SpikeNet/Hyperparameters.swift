@@ -1,17 +1,18 @@
 import Foundation
+import SpikeSupport
 
 /// The target firing ratio of `mse_count_loss`, written "0.8/0.2" (correct/incorrect rate).
-public struct TargetRatio: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var correct: Double
-    public var incorrect: Double
+package struct TargetRatio: Sendable, Hashable, Codable, CustomStringConvertible {
+    package var correct: Double
+    package var incorrect: Double
 
-    public init(correct: Double, incorrect: Double) {
+    package init(correct: Double, incorrect: Double) {
         self.correct = correct
         self.incorrect = incorrect
     }
 
     /// Parses "0.8/0.2".
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2,
               let c = Double(parts[0].trimmingCharacters(in: .whitespaces)),
@@ -19,68 +20,61 @@ public struct TargetRatio: Sendable, Hashable, Codable, CustomStringConvertible 
         self.init(correct: c, incorrect: i)
     }
 
-    public var description: String { "\(Self.format(correct))/\(Self.format(incorrect))" }
+    package var description: String { "\(Format.shortest(correct))/\(Format.shortest(incorrect))" }
 
-    static func format(_ v: Double) -> String {
-        var s = String(v)
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        return s
-    }
 
     /// Spike-count targets for a batch of padded length `steps` (snnTorch: `int(T * rate)`,
     /// computed in double and truncated, SEMANTICS §3).
-    public func targets(steps: Int) -> (on: Int, off: Int) {
+    package func targets(steps: Int) -> (on: Int, off: Int) {
         (Int(Double(steps) * correct), Int(Double(steps) * incorrect))
     }
 }
 
 /// Everything that defines one training run of the study's network
 /// (2312 → hidden → 10, LIF, BPTT, atan surrogate, MSE spike-count loss, L2, Adam).
-public struct Hyperparameters: Sendable, Hashable, Codable {
+package struct Hyperparameters: Sendable, Hashable, Codable {
     /// Membrane decay β ∈ (0, 1].
-    public var beta: Double = 0.9
+    package var beta: Double = 0.9
     /// Hidden layer size H ≥ 1.
-    public var hidden: Int = 800
+    package var hidden: Int = 800
     /// Frame window in µs ≥ 1.
-    public var windowMicros: Int = 2000
+    package var windowMicros: Int = 2000
     /// Denoise filter time in µs (tonic `Denoise(filter_time)`), or nil for no denoising.
-    public var denoiseMicros: Int? = 10_000
+    package var denoiseMicros: Int? = 10_000
     /// Loss target ratio.
-    public var targetRatio: TargetRatio = TargetRatio(correct: 0.8, incorrect: 0.2)
+    package var targetRatio: TargetRatio = TargetRatio(correct: 0.8, incorrect: 0.2)
     /// Batch size ≥ 1.
-    public var batchSize: Int = 128
+    package var batchSize: Int = 128
     /// Adam learning rate > 0.
-    public var learningRate: Double = 5e-3
+    package var learningRate: Double = 5e-3
     /// L2 coefficient λ ≥ 0 on the two weight matrices (not biases).
-    public var l2: Double = 1e-5
+    package var l2: Double = 1e-5
     /// Firing threshold > 0.
-    public var threshold: Double = 1.0
+    package var threshold: Double = 1.0
 
-    public init() {}
+    package init() {}
 
-    /// Checks every value; the error names the parameter and the allowed range.
-    public func validate() throws {
-        func fail(_ name: String, _ rule: String, _ value: CustomStringConvertible) throws -> Never {
-            throw HyperparameterError(parameter: name, message: "\(name) must be \(rule), got \(value)")
+    /// Checks every value against `Hyperparameter.all`; the error names the parameter and the
+    /// allowed range.
+    package func validate() throws {
+        for p in Hyperparameter.all {
+            if let problem = p.violation(of: p.value(in: self)) { throw HyperparameterError(parameter: p.key, message: problem) }
         }
-        if !(beta > 0 && beta <= 1) { try fail("beta", "in (0, 1]", beta) }
-        if hidden < 1 { try fail("hidden", ">= 1", hidden) }
-        if windowMicros < 1 { try fail("window_us", ">= 1", windowMicros) }
-        if let d = denoiseMicros, d < 1 { try fail("denoise_us", ">= 1 (or absent for no denoising)", d) }
-        for (name, rate) in [("target_ratio correct rate", targetRatio.correct), ("target_ratio incorrect rate", targetRatio.incorrect)]
-        where !(rate >= 0 && rate <= 1) {
-            try fail(name, "in [0, 1]", rate)
+        if !(threshold > 0 && threshold.isFinite) {
+            throw HyperparameterError(parameter: "threshold", message: "threshold must be > 0, got \(threshold)")
         }
-        if batchSize < 1 { try fail("batch_size", ">= 1", batchSize) }
-        if !(learningRate > 0 && learningRate.isFinite) { try fail("lr", "> 0", learningRate) }
-        if !(l2 >= 0 && l2.isFinite) { try fail("l2", ">= 0", l2) }
-        if !(threshold > 0 && threshold.isFinite) { try fail("threshold", "> 0", threshold) }
+    }
+
+    /// `beta=0.9,hidden=800,…` over every hyper-parameter in canonical order: the identity
+    /// of a configuration.
+    package var canonicalDescription: String {
+        Hyperparameter.all.map { "\($0.key)=\($0.value(in: self))" }.joined(separator: ",")
     }
 }
 
 /// An impossible hyper-parameter value.
-public struct HyperparameterError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var parameter: String
-    public var message: String
-    public var description: String { message }
+package struct HyperparameterError: UserFacingError, Sendable, Equatable {
+    package var parameter: String
+    package var message: String
+    package var description: String { message }
 }

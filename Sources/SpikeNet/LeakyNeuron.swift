@@ -9,20 +9,20 @@
 /// ```
 /// The backward rule (reset detached) is
 /// `dL/dmem[t] = dL/dspk[t] · sg(mem[t] - thr) + beta · dL/dmem[t+1]`.
-public struct LeakyParameters: Sendable, Hashable {
+package struct LeakyParameters: Sendable, Hashable {
     /// Decay β as snnTorch stores it: a float32 buffer, clamped to [0, 1].
-    public var beta: Float
+    package var beta: Float
     /// Firing threshold (float32 buffer).
-    public var threshold: Float
+    package var threshold: Float
 
-    public init(beta: Double, threshold: Double = 1.0) {
+    package init(beta: Double, threshold: Double = 1.0) {
         self.beta = min(max(Float(beta), 0), 1)
         self.threshold = Float(threshold)
     }
 
     /// One neuron step; returns the new membrane and whether it spikes.
     @inlinable
-    public func step(membrane memPrev: Float, input: Float) -> (membrane: Float, spike: Bool) {
+    package func step(membrane memPrev: Float, input: Float) -> (membrane: Float, spike: Bool) {
         let reset: Float = memPrev - threshold > 0 ? threshold : 0
         let mem = ((beta * memPrev) + input) - reset
         return (mem, mem - threshold > 0)
@@ -31,15 +31,15 @@ public struct LeakyParameters: Sendable, Hashable {
 
 /// snnTorch's `surrogate.atan(alpha)`: forward is the Heaviside step, backward is
 /// `alpha/2 / (1 + (pi/2 · alpha · x)²)` (SEMANTICS §2; the docstring's 1/π is not in the code).
-public struct ArctanSurrogate: Sendable, Hashable {
+package struct ArctanSurrogate: Sendable, Hashable {
     /// The slope α (snnTorch default 2).
-    public var alpha: Double
+    package var alpha: Double
     /// `pi/2 · alpha`, a Python double rounded to float32 when it multiplies the tensor.
     @usableFromInline let scale: Float
     /// `alpha/2`.
     @usableFromInline let halfAlpha: Float
 
-    public init(alpha: Double = 2.0) {
+    package init(alpha: Double = 2.0) {
         self.alpha = alpha
         scale = Float(Double.pi / 2 * alpha)
         halfAlpha = Float(alpha / 2)
@@ -47,14 +47,14 @@ public struct ArctanSurrogate: Sendable, Hashable {
 
     /// The surrogate derivative at x = mem − thr.
     @inlinable @inline(__always)
-    public func derivative(_ x: Float) -> Float {
+    package func derivative(_ x: Float) -> Float {
         let s = scale * x
         return halfAlpha / (1 + s * s)
     }
 
     /// The surrogate derivative of eight lanes at once.
     @inlinable @inline(__always)
-    public func derivative(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    package func derivative(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let s = scale * x
         return SIMD8(repeating: halfAlpha) / (1 + s * s)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// A trained network saved as safetensors with PyTorch's state-dict names and layout, so it
 /// loads into the snnTorch model directly:
@@ -13,11 +14,11 @@ import SpikeEvents
 ///
 /// Layout: 8-byte little-endian header length N, N bytes of JSON (space-padded to a multiple
 /// of 8), then the raw little-endian float32 data of each tensor at its `data_offsets`.
-public struct ModelFile: Sendable, Equatable {
-    public var parameters: NetworkParameters
-    public var metadata: ModelMetadata
+package struct ModelFile: Sendable, Equatable {
+    package var parameters: NetworkParameters
+    package var metadata: ModelMetadata
 
-    public init(parameters: NetworkParameters, metadata: ModelMetadata) {
+    package init(parameters: NetworkParameters, metadata: ModelMetadata) {
         self.parameters = parameters
         self.metadata = metadata
     }
@@ -25,7 +26,7 @@ public struct ModelFile: Sendable, Equatable {
     static let names = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
 
     /// The file's bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         let shape = parameters.shape
         let t = parameters.pytorchTensors()
         let tensors: [(String, [Int], [Float])] = [
@@ -51,7 +52,7 @@ public struct ModelFile: Sendable, Equatable {
     }
 
     /// Writes the file atomically.
-    public func write(path: String) throws {
+    package func write(path: String) throws {
         do { try AtomicFile.write(encoded(), to: path) } catch {
             throw ModelFileError(path: path, problem: "cannot write: \(error)")
         }
@@ -59,14 +60,14 @@ public struct ModelFile: Sendable, Equatable {
 
     /// Reads and checks a model file: header length against the file size, JSON, dtypes,
     /// shapes consistent with a 2312→H→10 network, offsets inside the data, metadata present.
-    public static func read(path: String) throws -> ModelFile {
+    package static func read(path: String) throws -> ModelFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelFileError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
         }
         return try decode([UInt8](data), path: path)
     }
 
-    public static func decode(_ bytes: [UInt8], path: String) throws -> ModelFile {
+    package static func decode(_ bytes: [UInt8], path: String) throws -> ModelFile {
         func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
         var r = ByteReader(bytes) { _ in fail("file is shorter than its 8-byte header length") }
         let headerLength = try r.read(UInt64.self)
@@ -122,16 +123,16 @@ public struct ModelFile: Sendable, Equatable {
 }
 
 /// What a model file records besides its weights (all stored as strings, as safetensors requires).
-public struct ModelMetadata: Sendable, Equatable, Codable {
-    public var beta: Double
-    public var threshold: Double
-    public var windowMicros: Int
+package struct ModelMetadata: Sendable, Equatable, Codable {
+    package var beta: Double
+    package var threshold: Double
+    package var windowMicros: Int
     /// nil when the frames were not denoised (stored as "none").
-    public var denoiseMicros: Int?
-    public var ratio: TargetRatio
-    public var hidden: Int?
+    package var denoiseMicros: Int?
+    package var ratio: TargetRatio
+    package var hidden: Int?
 
-    public init(beta: Double, threshold: Double, windowMicros: Int, denoiseMicros: Int?, ratio: TargetRatio, hidden: Int? = nil) {
+    package init(beta: Double, threshold: Double, windowMicros: Int, denoiseMicros: Int?, ratio: TargetRatio, hidden: Int? = nil) {
         self.beta = beta
         self.threshold = threshold
         self.windowMicros = windowMicros
@@ -140,7 +141,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         self.hidden = hidden
     }
 
-    public init(_ h: Hyperparameters) {
+    package init(_ h: Hyperparameters) {
         self.init(beta: h.beta, threshold: h.threshold, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros,
                   ratio: h.targetRatio, hidden: h.hidden)
     }
@@ -177,7 +178,7 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     }
 
     /// Hyper-parameters for running the model (training-only values keep their defaults).
-    public var hyperparameters: Hyperparameters {
+    package var hyperparameters: Hyperparameters {
         var h = Hyperparameters()
         h.beta = beta; h.threshold = threshold; h.windowMicros = windowMicros; h.denoiseMicros = denoiseMicros
         h.targetRatio = ratio
@@ -187,8 +188,8 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
 }
 
 /// A model file that cannot be written or used; one line naming the file and the problem.
-public struct ModelFileError: Error, CustomStringConvertible, Equatable, Sendable {
-    public var path: String
-    public var problem: String
-    public var description: String { "model file \(path): \(problem)" }
+package struct ModelFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    package var path: String
+    package var problem: String
+    package var description: String { "model file \(path): \(problem)" }
 }

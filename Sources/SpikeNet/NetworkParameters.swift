@@ -1,4 +1,5 @@
 import SpikeEvents
+import SpikeSupport
 
 /// The sizes of the study's network: Linear(inputs→hidden) → Leaky → Linear(hidden→outputs) → Leaky.
 ///
@@ -7,31 +8,31 @@ import SpikeEvents
 /// runs every recording of a batch through it, instead of streaming the whole 7.4 MB matrix
 /// from L3 once per recording. The hidden layer is padded to whole tiles; padded neurons have
 /// zero weights and biases, never spike and keep zero gradients, so they change nothing.
-public struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let inputs: Int
-    public let hidden: Int
-    public let outputs: Int
+package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertible {
+    package let inputs: Int
+    package let hidden: Int
+    package let outputs: Int
 
     /// Hidden neurons per tile (eight SIMD8 registers).
-    public static let tileWidth = 64
+    package static let tileWidth = 64
 
-    public init(inputs: Int = NMNIST.inputCount, hidden: Int, outputs: Int = NMNIST.classCount) {
+    package init(inputs: Int = NMNIST.inputCount, hidden: Int, outputs: Int = NMNIST.classCount) {
         precondition(inputs >= 1 && hidden >= 1 && outputs >= 1, "network sizes must be positive")
         self.inputs = inputs
         self.hidden = hidden
         self.outputs = outputs
     }
 
-    public var tileCount: Int { (hidden + Self.tileWidth - 1) / Self.tileWidth }
-    public var paddedHidden: Int { tileCount * Self.tileWidth }
+    package var tileCount: Int { (hidden + Self.tileWidth - 1) / Self.tileWidth }
+    package var paddedHidden: Int { tileCount * Self.tileWidth }
 
     /// Position of W1[hidden j][input i] in the engine's tiled layout `[tile][input][lane]`.
     @inlinable
-    public func w1Index(hidden j: Int, input i: Int) -> Int {
+    package func w1Index(hidden j: Int, input i: Int) -> Int {
         ((j / Self.tileWidth) * inputs + i) * Self.tileWidth + j % Self.tileWidth
     }
 
-    public var description: String { "\(inputs)→\(hidden)→\(outputs)" }
+    package var description: String { "\(inputs)→\(hidden)→\(outputs)" }
 }
 
 /// The four tensors of the network (or their gradients, or Adam's moments), in the engine's layout:
@@ -42,15 +43,15 @@ public struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertible
 /// - `b2`: `[outputs]`.
 /// PyTorch's layout (`fc1.weight` [hidden][inputs], `fc2.weight` [outputs][hidden]) is produced
 /// and consumed by `pytorchTensors()` / `init(shape:pytorch:)`.
-public struct NetworkParameters: Sendable, Equatable {
-    public let shape: NetworkShape
-    public var w1: [Float]
-    public var b1: [Float]
-    public var w2: [Float]
-    public var b2: [Float]
+package struct NetworkParameters: Sendable, Equatable {
+    package let shape: NetworkShape
+    package var w1: [Float]
+    package var b1: [Float]
+    package var w2: [Float]
+    package var b2: [Float]
 
     /// All zeros.
-    public init(zerosFor shape: NetworkShape) {
+    package init(zerosFor shape: NetworkShape) {
         self.shape = shape
         w1 = HugePages.zeros(shape.tileCount * shape.inputs * NetworkShape.tileWidth)
         b1 = [Float](repeating: 0, count: shape.paddedHidden)
@@ -61,7 +62,7 @@ public struct NetworkParameters: Sendable, Equatable {
     /// PyTorch's default `nn.Linear` initialisation: weights and biases ~ U(−1/√in, 1/√in),
     /// drawn in PyTorch's order (fc1.weight row by row, fc1.bias, fc2.weight, fc2.bias) from `rng`.
     /// The distribution matches torch; the stream cannot (torch uses its own generator).
-    public static func pytorchDefault(shape: NetworkShape, rng: inout Xoshiro256) -> NetworkParameters {
+    package static func pytorchDefault(shape: NetworkShape, rng: inout Xoshiro256) -> NetworkParameters {
         func uniform(_ count: Int, fanIn: Int) -> [Float] {
             let bound = 1 / Double(fanIn).squareRoot()
             return (0..<count).map { _ in Float((2 * rng.nextUnitDouble() - 1) * bound) }
@@ -75,7 +76,7 @@ public struct NetworkParameters: Sendable, Equatable {
 
     /// From tensors in PyTorch's layout: `fc1Weight` [hidden][inputs], `fc1Bias` [hidden],
     /// `fc2Weight` [outputs][hidden], `fc2Bias` [outputs].
-    public init(shape: NetworkShape, fc1Weight: [Float], fc1Bias: [Float], fc2Weight: [Float], fc2Bias: [Float]) {
+    package init(shape: NetworkShape, fc1Weight: [Float], fc1Bias: [Float], fc2Weight: [Float], fc2Bias: [Float]) {
         precondition(fc1Weight.count == shape.hidden * shape.inputs && fc1Bias.count == shape.hidden
             && fc2Weight.count == shape.outputs * shape.hidden && fc2Bias.count == shape.outputs,
             "tensor sizes do not match the network shape")
@@ -89,7 +90,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// The four tensors in PyTorch's state-dict layout.
-    public func pytorchTensors() -> (fc1Weight: [Float], fc1Bias: [Float], fc2Weight: [Float], fc2Bias: [Float]) {
+    package func pytorchTensors() -> (fc1Weight: [Float], fc1Bias: [Float], fc2Weight: [Float], fc2Bias: [Float]) {
         var fc1w = [Float](repeating: 0, count: shape.hidden * shape.inputs)
         var fc2w = [Float](repeating: 0, count: shape.outputs * shape.hidden)
         for j in 0..<shape.hidden {
@@ -100,7 +101,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// Whether every value is finite.
-    public var isFinite: Bool {
+    package var isFinite: Bool {
         for tensor in [w1, b1, w2, b2] {
             for v in tensor where !v.isFinite { return false }
         }
@@ -108,7 +109,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// `lambda · (ΣW1² + ΣW2²)`: the L2 term of the loss (weights only, no biases), summed in double.
-    public func l2Term(lambda: Double) -> Double {
+    package func l2Term(lambda: Double) -> Double {
         var sum = 0.0
         for v in w1 { sum += Double(v) * Double(v) }
         for v in w2 { sum += Double(v) * Double(v) }
@@ -116,7 +117,7 @@ public struct NetworkParameters: Sendable, Equatable {
     }
 
     /// Sets every value to zero, keeping the storage.
-    public mutating func zero() {
+    package mutating func zero() {
         for k in w1.indices { w1[k] = 0 }
         for k in b1.indices { b1[k] = 0 }
         for k in w2.indices { w2[k] = 0 }
@@ -127,7 +128,7 @@ public struct NetworkParameters: Sendable, Equatable {
 extension NetworkParameters {
     /// Adds the gradient of `lambda · (ΣW1² + ΣW2²)` to these gradients: `lambda · (2W)` for the
     /// two weight matrices (torch's PowBackward then MulBackward), nothing for the biases.
-    public mutating func addL2Gradient(of parameters: NetworkParameters, lambda: Double) {
+    package mutating func addL2Gradient(of parameters: NetworkParameters, lambda: Double) {
         guard lambda != 0 else { return }
         let l = Float(lambda)
         parameters.w1.withUnsafeBufferPointer { w in

@@ -5,16 +5,16 @@
 /// `target = int(T·correct)` for the label's class and `int(T·incorrect)` otherwise,
 /// `loss = mean_{b,c}(count − target)² / T`. The gradient with respect to every output spike
 /// is `2(count − target)/(B·C·T)`, the same at every step.
-public struct SpikeCountLoss: Sendable, Hashable {
-    public var ratio: TargetRatio
+package struct SpikeCountLoss: Sendable, Hashable {
+    package var ratio: TargetRatio
 
-    public init(ratio: TargetRatio) { self.ratio = ratio }
+    package init(ratio: TargetRatio) { self.ratio = ratio }
 
     /// The (on, off) spike-count targets for a batch of padded length `steps`.
-    public func targets(steps: Int) -> (on: Int, off: Int) { ratio.targets(steps: steps) }
+    package func targets(steps: Int) -> (on: Int, off: Int) { ratio.targets(steps: steps) }
 
     /// The loss of one batch from its spike counts ([B][C], row-major), labels and padded length.
-    public func loss(counts: [Int32], labels: [Int], classes: Int, steps: Int) -> Double {
+    package func loss(counts: [Int32], labels: [Int], classes: Int, steps: Int) -> Double {
         let (on, off) = targets(steps: steps)
         var sum = 0.0
         for (b, label) in labels.enumerated() {
@@ -28,14 +28,14 @@ public struct SpikeCountLoss: Sendable, Hashable {
 
     /// dL/dspk for one output of one recording: `2(count − target)/(B·C·T)`, in float32.
     @inlinable
-    public static func spikeGradient(count: Int, target: Int, batch: Int, classes: Int, steps: Int) -> Float {
+    package static func spikeGradient(count: Int, target: Int, batch: Int, classes: Int, steps: Int) -> Float {
         Float(2.0 * Double(count - target) / Double(batch * classes) / Double(steps))
     }
 
     /// `accuracy_rate`'s prediction: the first class with the most spikes (`torch.max` returns
     /// the first maximal index), so a recording without output spikes predicts class 0.
     @inlinable
-    public static func predictedClass<C: Collection>(counts: C) -> Int where C.Element: Comparable {
+    package static func predictedClass<C: Collection>(counts: C) -> Int where C.Element: Comparable {
         var best = 0, index = 0
         var bestValue: C.Element? = nil
         for value in counts {

@@ -2,30 +2,30 @@ import Foundation
 import SpikeEvents
 
 /// What one batch produced: spike counts, predictions and the MSE spike-count loss.
-public struct BatchOutput: Sendable, Equatable {
+package struct BatchOutput: Sendable, Equatable {
     /// Padded length T of the batch (its longest recording).
-    public var steps: Int
+    package var steps: Int
     /// Output spike counts, [B][outputs] row-major.
-    public var counts: [Int32]
+    package var counts: [Int32]
     /// `accuracy_rate` prediction of each recording.
-    public var predictions: [Int]
+    package var predictions: [Int]
     /// Recordings whose prediction equals the label.
-    public var correct: Int
+    package var correct: Int
     /// `mse_count_loss` of the batch (without the L2 term).
-    public var loss: Double
+    package var loss: Double
     /// Hidden spikes in the whole batch (padded steps included).
-    public var hiddenSpikes: Int
+    package var hiddenSpikes: Int
 }
 
 /// Per-step membranes and spikes of a batch, for parity tests and debugging.
-public struct BatchTrace: Sendable {
-    public var steps: Int
+package struct BatchTrace: Sendable {
+    package var steps: Int
     /// [B][T][hidden]
-    public var hiddenMembrane: [Float]
-    public var hiddenSpikes: [UInt8]
+    package var hiddenMembrane: [Float]
+    package var hiddenSpikes: [UInt8]
     /// [B][T][outputs]
-    public var outputMembrane: [Float]
-    public var outputSpikes: [UInt8]
+    package var outputMembrane: [Float]
+    package var outputSpikes: [UInt8]
 }
 
 /// The event-driven engine: forward and BPTT backward of
@@ -57,17 +57,17 @@ public struct BatchTrace: Sendable {
 ///
 /// An engine keeps per-batch buffers between calls: use one engine from one thread at a time
 /// (it runs its own workers inside a call).
-public final class SpikeEngine {
-    public let shape: NetworkShape
-    public let neuron: LeakyParameters
-    public let surrogate: ArctanSurrogate
-    public let lossFunction: SpikeCountLoss
-    public let threads: Int
+package final class SpikeEngine {
+    package let shape: NetworkShape
+    package let neuron: LeakyParameters
+    package let surrogate: ArctanSurrogate
+    package let lossFunction: SpikeCountLoss
+    package let threads: Int
     /// Wall time spent in each phase since the engine was made (hidden forward, output layer,
     /// hidden backward), for profiling.
-    public private(set) var phaseSeconds: [Double] = [0, 0, 0]
+    package private(set) var phaseSeconds: [Double] = [0, 0, 0]
     /// Recordings per group (see `run`); results do not depend on it.
-    public var groupSize: Int = ProcessInfo.processInfo.environment["SPIKESWEEP_GROUP"].flatMap { Int($0) } ?? 16
+    package var groupSize: Int = ProcessInfo.processInfo.environment["SPIKESWEEP_GROUP"].flatMap { Int($0) } ?? 16
 
     // Per-batch buffers, grown on demand.
     private var spikeBits: [UInt64] = []   // [B][T][tiles]
@@ -86,7 +86,7 @@ public final class SpikeEngine {
     private var counters: [Workspace<Int32>]          // per thread: one counter per input
     private let outputTraceBuffer = Workspace<Float>()
 
-    public init(shape: NetworkShape, neuron: LeakyParameters, surrogate: ArctanSurrogate = ArctanSurrogate(),
+    package init(shape: NetworkShape, neuron: LeakyParameters, surrogate: ArctanSurrogate = ArctanSurrogate(),
                 loss: SpikeCountLoss, threads: Int = 1) {
         self.shape = shape
         self.neuron = neuron
@@ -97,7 +97,7 @@ public final class SpikeEngine {
         counters = (0..<max(1, threads)).map { _ in Workspace<Int32>() }
     }
 
-    public convenience init(shape: NetworkShape, hyperparameters h: Hyperparameters, threads: Int = 1) {
+    package convenience init(shape: NetworkShape, hyperparameters h: Hyperparameters, threads: Int = 1) {
         self.init(shape: shape, neuron: LeakyParameters(beta: h.beta, threshold: h.threshold),
                   loss: SpikeCountLoss(ratio: h.targetRatio), threads: threads)
     }
@@ -145,7 +145,7 @@ public final class SpikeEngine {
     /// input indices below the input count, every recording at least one step long, and
     /// consistent offsets. The engine itself does not check (it reads raw pointers).
     /// - Complexity: O(entries).
-    public static func check(_ frames: FrameSet, shape: NetworkShape) throws {
+    package static func check(_ frames: FrameSet, shape: NetworkShape) throws {
         func fail(_ message: String) -> TrainingError { .invalidInput("frames: \(message)") }
         guard frames.recordingStepStart.count == frames.count + 1, frames.recordingStepStart.first == 0,
               Int(frames.recordingStepStart.last!) == frames.stepEntryStart.count - 1,
@@ -166,19 +166,19 @@ public final class SpikeEngine {
     }
 
     /// Forward pass only: spike counts, predictions and loss of `batch` (indices into `frames`).
-    public func forward(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int]) -> BatchOutput {
+    package func forward(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int]) -> BatchOutput {
         run(parameters, frames: frames, batch: batch, gradients: nil, tracing: false)
     }
 
     /// Forward and backward pass. `gradients` receives dL/dθ of the MSE spike-count loss alone
     /// (the L2 term's `2λW` is added by the trainer); it is overwritten, not accumulated.
-    public func forwardBackward(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int],
+    package func forwardBackward(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int],
                                 gradients: inout NetworkParameters) -> BatchOutput {
         run(parameters, frames: frames, batch: batch, gradients: &gradients, tracing: false)
     }
 
     /// Forward pass recording every membrane and spike (slow; for tests).
-    public func trace(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int]) -> (BatchOutput, BatchTrace) {
+    package func trace(_ parameters: NetworkParameters, frames: FrameSet, batch: [Int]) -> (BatchOutput, BatchTrace) {
         let t = layout(frames, batch).steps
         hiddenTraceBuffer.reserve(batch.count * t * shape.paddedHidden)
         outputTraceBuffer.reserve(batch.count * t * shape.outputs)

@@ -1,11 +1,12 @@
 import SpikeEvents
+import SpikeSupport
 
 /// Random sparse frames with N-MNIST's statistics, for benchmarks and tests when no real
 /// recordings are at hand: each step activates each input with probability `density`
 /// (1.1% ≈ 25 of 2312 on real data at 2000 µs) with counts 1–3, lengths vary around `meanSteps`.
-public enum SyntheticFrames {
+package enum SyntheticFrames {
     /// - Complexity: O(count · steps · inputs).
-    public static func make(count: Int, meanSteps: Int, density: Double = 0.011, inputs: Int = NMNIST.inputCount,
+    package static func make(count: Int, meanSteps: Int, density: Double = 0.011, inputs: Int = NMNIST.inputCount,
                             classes: Int = NMNIST.classCount, windowMicros: Int = 2000, seed: UInt64) -> FrameSet {
         var rng = Xoshiro256(seed: seed)
         var set = FrameSet(windowMicros: windowMicros, denoiseMicros: nil)

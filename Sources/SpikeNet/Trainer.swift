@@ -1,26 +1,27 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// Settings of one training run that are not hyper-parameters of the study.
-public struct TrainingOptions: Sendable {
+package struct TrainingOptions: Sendable {
     /// Epochs to train in total (a resumed run continues up to this many).
-    public var epochs: Int
+    package var epochs: Int
     /// Seeds the initialisation and the per-epoch shuffling.
-    public var seed: UInt64
+    package var seed: UInt64
     /// Threads for one batch (see `SpikeEngine`: the result does not depend on it).
-    public var threads: Int
+    package var threads: Int
     /// When set, a checkpoint is written here at every epoch end and, if the file exists when
     /// the run starts, the run resumes from it.
-    public var checkpointPath: String?
+    package var checkpointPath: String?
     /// Test hook: make the run diverge at a given batch, so that callers can exercise failures.
-    public var faultInjection: FaultInjection?
+    package var faultInjection: FaultInjection?
     /// Asked after every training batch; when it returns true the run writes a checkpoint that
     /// includes the partial epoch (if `checkpointPath` is set) and throws `TrainingError.stopped`.
     /// After the last batch of an epoch the epoch is finished first (validation, checkpoint,
     /// progress); after the last batch of the run the request is ignored.
-    public var stopRequested: (@Sendable () -> Bool)?
+    package var stopRequested: (@Sendable () -> Bool)?
 
-    public init(epochs: Int, seed: UInt64, threads: Int = 1, checkpointPath: String? = nil,
+    package init(epochs: Int, seed: UInt64, threads: Int = 1, checkpointPath: String? = nil,
                 faultInjection: FaultInjection? = nil, stopRequested: (@Sendable () -> Bool)? = nil) {
         self.epochs = epochs
         self.seed = seed
@@ -32,24 +33,24 @@ public struct TrainingOptions: Sendable {
 }
 
 /// A deliberate failure for tests of the layers above the engine.
-public enum FaultInjection: Sendable, Equatable {
+package enum FaultInjection: Sendable, Equatable {
     /// The loss of this batch (1-based epoch and batch) is replaced by NaN.
     case nonFiniteLoss(epoch: Int, batch: Int)
 }
 
 /// Metrics of one epoch. Deterministic: equal for equal seeds, data and hyper-parameters.
-public struct EpochMetrics: Sendable, Codable, Equatable {
+package struct EpochMetrics: Sendable, Codable, Equatable {
     /// 1-based epoch number.
-    public var epoch: Int
+    package var epoch: Int
     /// Mean over the epoch's batches of the total loss (MSE spike-count loss + L2 term).
-    public var trainLoss: Double
+    package var trainLoss: Double
     /// Fraction of training recordings classified correctly during the epoch (each batch
     /// scored before its update, like `accuracy_rate` in the usual snnTorch loop).
-    public var trainAccuracy: Double
+    package var trainAccuracy: Double
     /// Accuracy on the validation set after the epoch, if there is one.
-    public var validationAccuracy: Double?
+    package var validationAccuracy: Double?
 
-    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationAccuracy: Double?) {
+    package init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationAccuracy: Double?) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainAccuracy = trainAccuracy
@@ -58,20 +59,20 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
 }
 
 /// The outcome of training one configuration on one fold.
-public struct FoldResult: Sendable, Codable, Equatable {
-    public var epochs: [EpochMetrics]
+package struct FoldResult: Sendable, Codable, Equatable {
+    package var epochs: [EpochMetrics]
     /// Validation accuracy after the last epoch (nil without a validation set).
-    public var finalValidationAccuracy: Double?
+    package var finalValidationAccuracy: Double?
     /// Training accuracy of the last epoch.
-    public var finalTrainAccuracy: Double
+    package var finalTrainAccuracy: Double
     /// Wall time of the epochs run by this process (not those restored from a checkpoint).
-    public var wallSeconds: Double
+    package var wallSeconds: Double
     /// Training recordings per second over those epochs (validation excluded).
-    public var recordingsPerSecond: Double
+    package var recordingsPerSecond: Double
 }
 
 /// Why a run failed.
-public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The loss or the parameters became NaN or infinite.
     case diverged(epoch: Int, batch: Int)
     /// A checkpoint could not be used.
@@ -81,7 +82,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// `TrainingOptions.stopRequested` asked the run to stop after batch `batchesDone` of `epoch`.
     case stopped(epoch: Int, batchesDone: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .diverged(let epoch, let batch):
             return "training diverged: loss or parameters became NaN/infinite at epoch \(epoch), batch \(batch) (try a smaller learning rate)"
@@ -103,20 +104,20 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
 /// bit-identical parameters and metrics, and (because each gradient element is summed by one
 /// thread in a fixed order) so does any other thread count. A run stopped after an epoch, or
 /// between batches on request, and resumed from its checkpoint continues bit-identically.
-public final class TrainingRun {
-    public let hyperparameters: Hyperparameters
-    public let options: TrainingOptions
-    public let shape: NetworkShape
-    public private(set) var parameters: NetworkParameters
-    public private(set) var optimizer: Adam
+package final class TrainingRun {
+    package let hyperparameters: Hyperparameters
+    package let options: TrainingOptions
+    package let shape: NetworkShape
+    package private(set) var parameters: NetworkParameters
+    package private(set) var optimizer: Adam
     /// The shuffling generator (its state is saved in checkpoints).
-    public private(set) var shuffler: Xoshiro256
+    package private(set) var shuffler: Xoshiro256
     /// Metrics of the epochs finished so far.
-    public private(set) var history: [EpochMetrics] = []
+    package private(set) var history: [EpochMetrics] = []
     /// Where a run restored from a checkpoint continues: the 1-based epoch after the finished
     /// ones and the batches of it already trained (0 when the checkpoint is at an epoch end).
     /// Nil when the run starts from scratch.
-    public private(set) var resumedFrom: (epoch: Int, batchesDone: Int)?
+    package private(set) var resumedFrom: (epoch: Int, batchesDone: Int)?
     /// The epoch `run` continues inside (from a partial checkpoint or a stop on request).
     private var partialEpoch: Checkpoint.PartialEpoch?
 
@@ -125,7 +126,7 @@ public final class TrainingRun {
     let engine: SpikeEngine
 
     /// Prepares a run (and restores its checkpoint when `options.checkpointPath` exists).
-    public init(hyperparameters: Hyperparameters, training: FrameSet, validation: FrameSet? = nil,
+    package init(hyperparameters: Hyperparameters, training: FrameSet, validation: FrameSet? = nil,
                 options: TrainingOptions) throws {
         try hyperparameters.validate()
         guard options.epochs >= 0 else { throw TrainingError.invalidInput("epochs must be >= 0, got \(options.epochs)") }
@@ -159,18 +160,18 @@ public final class TrainingRun {
     }
 
     /// Epochs already done (restored from a checkpoint or run by `run`).
-    public var epochsDone: Int { history.count }
+    package var epochsDone: Int { history.count }
 
     /// Trains the remaining epochs. `progress` is called after every epoch.
     /// - Throws: `TrainingError.diverged` when the loss or the parameters stop being finite;
     ///   `TrainingError.stopped` when `options.stopRequested` asked to stop (calling `run`
     ///   again continues where it stopped).
-    public func run(progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
+    package func run(progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
         return try run(stopAfter: options.epochs, progress: progress)
     }
 
     /// Like `run`, but stops after epoch `stopAfter` (to test checkpoint/resume).
-    public func run(stopAfter lastEpoch: Int, progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
+    package func run(stopAfter lastEpoch: Int, progress: ((EpochMetrics) -> Void)? = nil) throws -> FoldResult {
         let start = DispatchTime.now().uptimeNanoseconds
         var trainedRecordings = 0
         var trainingNanos: UInt64 = 0

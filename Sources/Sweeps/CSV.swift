@@ -1,17 +1,17 @@
 /// Minimal RFC 4180 CSV: fields with commas, quotes or newlines are quoted, quotes doubled.
-public enum CSV {
-    public static func escape(_ field: String) -> String {
+package enum CSV {
+    package static func escape(_ field: String) -> String {
         guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    public static func line(_ fields: [String]) -> String {
+    package static func line(_ fields: [String]) -> String {
         fields.map(escape).joined(separator: ",") + "\n"
     }
 
     /// Parses complete records. A final record without its terminating newline (a write cut
     /// short by a crash) is returned separately as `partialTail`, never as a record.
-    public static func parse(_ text: String) -> (records: [[String]], partialTail: String?) {
+    package static func parse(_ text: String) -> (records: [[String]], partialTail: String?) {
         var records: [[String]] = []
         var field = "", fields: [String] = []
         var inQuotes = false, fieldStarted = false

@@ -1,21 +1,22 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// What `collect` found in a results folder.
-public struct CollectResult: Sendable {
-    public var plan: SweepPlan
+package struct CollectResult: Sendable {
+    package var plan: SweepPlan
     /// One outcome per task that has a row, in plan order (`ok` wins over `failed`, a later
     /// row over an earlier one).
-    public var outcomes: [TaskOutcome]
-    public var leaderboard: Leaderboard
+    package var outcomes: [TaskOutcome]
+    package var leaderboard: Leaderboard
     /// Tasks without any row.
-    public var missing: [SweepTask]
+    package var missing: [SweepTask]
     /// Tasks whose only rows are failures.
-    public var failed: [SweepTask]
+    package var failed: [SweepTask]
     /// Shards merged.
-    public var shards: Int
+    package var shards: Int
 
-    public var isComplete: Bool { missing.isEmpty && failed.isEmpty }
+    package var isComplete: Bool { missing.isEmpty && failed.isEmpty }
 }
 
 /// Merges the shards of a Slurm array sweep (and any rows already in `folds.csv`) into
@@ -24,8 +25,8 @@ public struct CollectResult: Sendable {
 /// Runs under the folder's lock, so it never interleaves with a local or MPI run writing the
 /// same folder; both files are replaced atomically, so a killed collect leaves the old ones.
 /// Collecting twice gives the same files.
-public enum Collector {
-    public static func collect(directory: URL) throws -> CollectResult {
+package enum Collector {
+    package static func collect(directory: URL) throws -> CollectResult {
         let plan = try SweepPlan.load(resultsDirectory: directory)
         var result: CollectResult?
         try ResultsStore.withLock(directory) {
@@ -33,7 +34,7 @@ public enum Collector {
             let latest = Leaderboard.latestOutcomes(all)
             let known = Set(plan.tasks.map(\.id))
             if let stray = latest.keys.first(where: { !known.contains($0) }) {
-                throw ResultsError("\(directory.path): task \(stray) is not part of this sweep's plan (results of another spec?)")
+                throw ToolError("\(directory.path): task \(stray) is not part of this sweep's plan (results of another spec?)")
             }
             var folds = CSV.line(ResultsStore.foldsHeader)
             var epochs = CSV.line(ResultsStore.epochsHeader)
@@ -57,12 +58,12 @@ public enum Collector {
     }
 
     /// The array elements (of `arraySize`) that run `tasks`: element i takes task indices ≡ i (mod N).
-    public static func elements(of tasks: [SweepTask], arraySize: Int) -> [Int] {
+    package static func elements(of tasks: [SweepTask], arraySize: Int) -> [Int] {
         Array(Set(tasks.map { $0.index % arraySize })).sorted()
     }
 
     /// Array indices as Slurm writes them: `0-3,7,9-10`.
-    public static func indexList(_ indices: [Int]) -> String {
+    package static func indexList(_ indices: [Int]) -> String {
         var parts: [String] = []
         var i = 0
         let sorted = Array(Set(indices)).sorted()

@@ -1,6 +1,7 @@
 import Foundation
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
 
 /// Seconds the engine needs per recording, measured on this node, as a linear model
 ///
@@ -9,27 +10,27 @@ import SpikeNet
 /// for training (forward + backward + Adam, amortised per recording) and for evaluation
 /// (forward only). `steps` is the recording's frame count and `entries` its active
 /// (step, input) pairs; both follow from the data and the window.
-public struct Calibration: Codable, Sendable, Equatable {
-    public var host: String
-    public var date: String
-    public var toolVersion: String
+package struct Calibration: Codable, Sendable, Equatable {
+    package var host: String
+    package var date: String
+    package var toolVersion: String
     /// [a, b, c, d] for a training pass and for an evaluation pass.
-    public var train: [Double]
-    public var evaluate: [Double]
+    package var train: [Double]
+    package var evaluate: [Double]
     /// What was measured: (hidden, window, steps, entries, train s/rec, eval s/rec).
-    public var samples: [[Double]]
+    package var samples: [[Double]]
 
-    public func trainSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
+    package func trainSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
         max(0, train[0] * Double(hidden) * steps + train[1] * Double(hidden) * entries + train[2] * steps + train[3])
     }
 
-    public func evaluateSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
+    package func evaluateSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
         max(0, evaluate[0] * Double(hidden) * steps + evaluate[1] * Double(hidden) * entries + evaluate[2] * steps + evaluate[3])
     }
 
     /// Measures the engine on `dataset` (or synthetic N-MNIST) at a few (H, window) points,
     /// single-threaded like a sweep task. Takes a few seconds.
-    public static func measure(dataset: EventDataset, recordings: Int = 256, batchSize: Int = 128,
+    package static func measure(dataset: EventDataset, recordings: Int = 256, batchSize: Int = 128,
                                hiddens: [Int] = [100, 400, 800], windows: [Int] = [500, 1000, 2000]) throws -> Calibration {
         let chosen = Array(0..<min(recordings, dataset.count))
         var rows: [[Double]] = []
@@ -63,13 +64,13 @@ public struct Calibration: Codable, Sendable, Equatable {
                            toolVersion: ToolVersion.string, train: fit(4), evaluate: fit(5), samples: rows)
     }
 
-    public static func read(path: String) throws -> Calibration {
+    package static func read(path: String) throws -> Calibration {
         do { return try JSONDecoder().decode(Calibration.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            throw ResultsError("\(path): not a calibration file (\(error.localizedDescription)); make one with 'spikesweep plan SPEC --calibrate'")
+            throw ToolError("\(path): not a calibration file (\(error.localizedDescription)); make one with 'spikesweep plan SPEC --calibrate'")
         }
     }
 
-    public func write(path: String) throws {
+    package func write(path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(Array(try encoder.encode(self)) + [10], to: path)
@@ -105,26 +106,26 @@ func leastSquares(_ x: [[Double]], _ y: [Double]) -> [Double] {
 
 /// What a sweep will cost: task count, core-hours and wall time for a number of ranks or
 /// array elements, from a calibration and the data's frame statistics.
-public struct SweepCostPlan: Codable, Sendable {
-    public struct Shape: Codable, Sendable {
-        public var workers: Int
-        public var wallSeconds: Double
+package struct SweepCostPlan: Codable, Sendable {
+    package struct Shape: Codable, Sendable {
+        package var workers: Int
+        package var wallSeconds: Double
     }
 
-    public var name: String
-    public var tasks: Int
-    public var recordings: Int
-    public var coreSeconds: Double
+    package var name: String
+    package var tasks: Int
+    package var recordings: Int
+    package var coreSeconds: Double
     /// The longest single task.
-    public var longestTaskSeconds: Double
-    public var shapes: [Shape]
+    package var longestTaskSeconds: Double
+    package var shapes: [Shape]
     /// Per Slurm array element (tasks i ≡ e mod N): the slowest element's time.
-    public var arraySize: Int
-    public var arrayElementSeconds: Double
-    public var suggestedTimeLimit: String
+    package var arraySize: Int
+    package var arrayElementSeconds: Double
+    package var suggestedTimeLimit: String
 
     /// Predicted seconds of every task of `plan`.
-    public static func taskSeconds(plan: SweepPlan, calibration: Calibration, recordings: Int,
+    package static func taskSeconds(plan: SweepPlan, calibration: Calibration, recordings: Int,
                                    framesPerWindow: (Int) -> (steps: Double, entries: Double)) -> [Double] {
         let k = Double(plan.spec.folds)
         let train = Double(recordings) * (k - 1) / k
@@ -140,7 +141,7 @@ public struct SweepCostPlan: Codable, Sendable {
 
     /// Makespan of `durations` on `workers` workers taking the longest first (what the
     /// local executor and the MPI coordinator do).
-    public static func makespan(_ durations: [Double], workers: Int) -> Double {
+    package static func makespan(_ durations: [Double], workers: Int) -> Double {
         var loads = [Double](repeating: 0, count: max(1, workers))
         for d in durations.sorted(by: >) {
             let i = loads.indices.min { loads[$0] < loads[$1] }!
@@ -149,7 +150,7 @@ public struct SweepCostPlan: Codable, Sendable {
         return loads.max() ?? 0
     }
 
-    public init(plan: SweepPlan, taskSeconds: [Double], recordings: Int, workers: [Int], arraySize: Int) {
+    package init(plan: SweepPlan, taskSeconds: [Double], recordings: Int, workers: [Int], arraySize: Int) {
         name = plan.spec.name
         tasks = plan.tasks.count
         self.recordings = recordings
@@ -166,8 +167,8 @@ public struct SweepCostPlan: Codable, Sendable {
         suggestedTimeLimit = String(format: "%d-%02d:%02d:00", minutes / 1440, (minutes % 1440) / 60, minutes % 60)
     }
 
-    public var text: String {
-        func hours(_ s: Double) -> String { ProgressReporter.duration(s) }
+    package var text: String {
+        func hours(_ s: Double) -> String { Format.duration(s) }
         var lines = ["plan \(name): \(tasks) tasks on \(recordings) recordings",
                      String(format: "  compute: %.2f core-hours (longest task %@)", coreSeconds / 3600, hours(longestTaskSeconds))]
         for s in shapes { lines.append("  wall time with \(s.workers) worker\(s.workers == 1 ? "" : "s")/ranks: \(hours(s.wallSeconds))") }

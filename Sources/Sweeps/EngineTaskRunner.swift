@@ -1,43 +1,47 @@
 import Foundation
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
+
+/// Chooses, per task, a deliberate failure for tests of failure handling (see `FaultInjection`).
+package typealias FaultInjector = @Sendable (SweepTask) -> FaultInjection?
 
 /// Runs sweep tasks with the SNN engine: frames for the task's (window, denoise) are made once
 /// and shared by every worker, the fold's recordings are split off, and one single-threaded
 /// `TrainingRun` trains and validates. Checkpoints go to `checkpointDirectory/<task id>.ckpt`
 /// at every epoch end and are removed when the task is done, so a killed or preempted task
 /// resumes where it stopped.
-public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
-    public let dataset: EventDataset
-    public let folds: StratifiedFolds
-    public let epochs: Int
-    public let firstSaccadeOnly: Bool
-    public let checkpointDirectory: URL?
-    /// Test hook: tasks of these configuration ids diverge in their first batch.
-    public let failingConfigIDs: Set<String>
+package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
+    package let dataset: EventDataset
+    package let folds: StratifiedFolds
+    package let epochs: Int
+    package let firstSaccadeOnly: Bool
+    package let checkpointDirectory: URL?
+    /// Makes chosen tasks diverge on purpose: a test double, nil in the shipped tool.
+    package let faultInjection: FaultInjector?
     /// Called after every epoch of every task (from worker threads).
-    public var epochObserver: (@Sendable (SweepTask, EpochMetrics) -> Void)?
+    package var epochObserver: (@Sendable (SweepTask, EpochMetrics) -> Void)?
     /// When set, tasks stop between batches once it is requested, checkpoint (mid-epoch) and
     /// return `interrupted`; the next run resumes them.
-    public var stopSignal: StopSignal?
-    /// One-line notices (a task resumed from or stopped at a checkpoint).
-    public var notice: (@Sendable (String) -> Void)?
+    package var stopSignal: StopSignal?
+    /// Told when a task resumes from or stops at a checkpoint.
+    package var reporter: Reporter = SilentReporter()
 
     private let cache = FrameCache(capacity: 2)
 
-    public init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, failingConfigIDs: Set<String> = []) throws {
+    package init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, faultInjection: FaultInjector? = nil) throws {
         self.dataset = dataset
         folds = try StratifiedFolds(labels: dataset.labels, folds: spec.folds, seed: spec.seed, stratified: spec.stratified)
         epochs = spec.epochs
         firstSaccadeOnly = spec.firstSaccadeOnly
         self.checkpointDirectory = checkpointDirectory
-        self.failingConfigIDs = failingConfigIDs
+        self.faultInjection = faultInjection
         if let checkpointDirectory {
             try? FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
         }
     }
 
-    public func run(_ task: SweepTask, worker: String) -> TaskOutcome {
+    package func run(_ task: SweepTask, worker: String) -> TaskOutcome {
         let started = Date()
         let h = task.hyperparameters
         let options = Framing.Options(windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros, firstSaccadeOnly: firstSaccadeOnly)
@@ -52,10 +56,10 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
             let run = try TrainingRun(
                 hyperparameters: h, training: training, validation: validation,
                 options: TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
-                                         faultInjection: failingConfigIDs.contains(task.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil,
+                                         faultInjection: faultInjection?(task),
                                          stopRequested: stop.map { s -> @Sendable () -> Bool in { s.isRequested } }))
             if let at = run.resumedFrom {
-                notice?("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
+                reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
             }
             let result = try run.run { metrics in
                 let now = Date()
@@ -74,7 +78,7 @@ public final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
                                seconds: Date().timeIntervalSince(started), recordingsPerSecond: result.recordingsPerSecond,
                                worker: worker, error: nil)
         } catch TrainingError.stopped(let epoch, let batches) {
-            notice?("task \(task.id) (config \(task.configID), fold \(task.fold)): stopped at epoch \(epoch) after batch \(batches)"
+            reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): stopped at epoch \(epoch) after batch \(batches)"
                 + (checkpoint != nil ? "; checkpoint saved" : ""))
             return .interrupted(task, seconds: Date().timeIntervalSince(started), worker: worker)
         } catch {

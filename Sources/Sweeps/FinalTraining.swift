@@ -1,35 +1,36 @@
 import Foundation
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
 
 /// The study's last step: train the leaderboard's chosen configuration on the whole training
 /// set and test it once. Writes `results/<name>/final/`: `metrics.json`, `epochs.csv`,
 /// `model.safetensors` (PyTorch state-dict names and layout) and, when the test set was held
 /// out of the training data, `test.spk` so that `spikesweep evaluate` can check the model.
-public struct FinalTraining {
+package struct FinalTraining {
     /// What `metrics.json` holds.
-    public struct Metrics: Codable, Sendable, Equatable {
-        public var sweep: String
-        public var rank: Int
-        public var configID: String
-        public var hyperparameters: [String: String]
-        public var crossValidatedAccuracy: Double?
-        public var epochs: Int
-        public var seed: UInt64
-        public var threads: Int
-        public var trainingRecordings: Int
-        public var testRecordings: Int
+    package struct Metrics: Codable, Sendable, Equatable {
+        package var sweep: String
+        package var rank: Int
+        package var configID: String
+        package var hyperparameters: [String: String]
+        package var crossValidatedAccuracy: Double?
+        package var epochs: Int
+        package var seed: UInt64
+        package var threads: Int
+        package var trainingRecordings: Int
+        package var testRecordings: Int
         /// Where the test recordings came from.
-        public var testSource: String
-        public var trainAccuracy: Double
-        public var trainLoss: Double
-        public var testAccuracy: Double
-        public var perClassAccuracy: [Double?]
+        package var testSource: String
+        package var trainAccuracy: Double
+        package var trainLoss: Double
+        package var testAccuracy: Double
+        package var perClassAccuracy: [Double?]
         /// confusion[true][predicted].
-        public var confusion: [[Int]]
-        public var trainingSeconds: Double
-        public var recordingsPerSecond: Double
-        public var toolVersion: String
+        package var confusion: [[Int]]
+        package var trainingSeconds: Double
+        package var recordingsPerSecond: Double
+        package var toolVersion: String
 
         enum CodingKeys: String, CodingKey {
             case sweep, rank, hyperparameters, epochs, seed, threads, confusion
@@ -42,7 +43,7 @@ public struct FinalTraining {
     }
 
     /// Where the test recordings come from.
-    public enum TestSet {
+    package enum TestSet {
         /// A prepared file or raw source.
         case source(path: String, labels: String?)
         /// Hold out this fraction of the training recordings (stratified, seeded), for data
@@ -50,44 +51,44 @@ public struct FinalTraining {
         case holdout(fraction: Double)
     }
 
-    public let directory: URL
-    public let plan: SweepPlan
-    public let rank: Int
-    public let epochs: Int
-    public let threads: Int
-    public let seed: UInt64
+    package let directory: URL
+    package let plan: SweepPlan
+    package let rank: Int
+    package let epochs: Int
+    package let threads: Int
+    package let seed: UInt64
 
-    public init(resultsDirectory: URL, rank: Int = 1, epochs: Int? = nil, threads: Int = 1, seed: UInt64? = nil) throws {
+    package init(resultsDirectory: URL, rank: Int = 1, epochs: Int? = nil, threads: Int = 1, seed: UInt64? = nil) throws {
         directory = resultsDirectory
         plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
-        guard rank >= 1 else { throw ResultsError("--rank must be >= 1, got \(rank)") }
+        guard rank >= 1 else { throw ToolError("--rank must be >= 1, got \(rank)") }
         self.rank = rank
         self.epochs = epochs ?? plan.spec.epochs
-        guard self.epochs >= 1 else { throw ResultsError("--epochs must be >= 1, got \(self.epochs)") }
+        guard self.epochs >= 1 else { throw ToolError("--epochs must be >= 1, got \(self.epochs)") }
         self.threads = max(1, threads)
         self.seed = seed ?? deriveSeed(plan.spec.seed, [0xF17A1])
     }
 
     /// The chosen leaderboard row.
-    public func chosenRow() throws -> Leaderboard.Row {
+    package func chosenRow() throws -> Leaderboard.Row {
         let board = Leaderboard(plan: plan, outcomes: try ResultsStore.readOutcomes(directory: directory))
         let ranked = board.rows.filter { $0.meanAccuracy != nil }
         guard rank <= ranked.count else {
-            throw ResultsError("\(directory.path): rank \(rank) requested but only \(ranked.count) configurations have finished folds")
+            throw ToolError("\(directory.path): rank \(rank) requested but only \(ranked.count) configurations have finished folds")
         }
         return ranked[rank - 1]
     }
 
     /// Trains and tests; `progress` sees every epoch.
-    public func run(test: TestSet, progress: ((EpochMetrics) -> Void)? = nil) throws -> Metrics {
+    package func run(test: TestSet, progress: ((EpochMetrics) -> Void)? = nil) throws -> Metrics {
         let row = try chosenRow()
         guard let configIndex = plan.configIDs.firstIndex(of: row.configID) else {
-            throw ResultsError("configuration \(row.configID) is not in the plan")
+            throw ToolError("configuration \(row.configID) is not in the plan")
         }
         let h = plan.configurations[configIndex]
         let dataset = try SweepSession.loadData(plan.spec.data)
         guard PreparedFile.fingerprint(of: dataset) == plan.datasetFingerprint else {
-            throw ResultsError("the sweep's data has changed since the sweep ran (fingerprint differs from manifest.json)")
+            throw ToolError("the sweep's data has changed since the sweep ran (fingerprint differs from manifest.json)")
         }
         let finalDirectory = directory.appendingPathComponent("final")
         try FileManager.default.createDirectory(at: finalDirectory, withIntermediateDirectories: true)
@@ -99,7 +100,7 @@ public struct FinalTraining {
             testSet = try DatasetSource.detect(path, labels: labels).read()
             testSource = path
         case .holdout(let fraction):
-            guard fraction > 0, fraction < 1 else { throw ResultsError("--holdout must be in (0, 1), got \(fraction)") }
+            guard fraction > 0, fraction < 1 else { throw ToolError("--holdout must be in (0, 1), got \(fraction)") }
             let k = max(2, Int((1 / fraction).rounded()))
             let folds = try StratifiedFolds(labels: dataset.labels, folds: k, seed: seed)
             trainSet = dataset.subset(folds.trainingIndices(fold: 0))
@@ -144,7 +145,7 @@ public struct FinalTraining {
     }
 
     /// Reads `final/metrics.json` of a results folder, if there is one.
-    public static func readMetrics(resultsDirectory: URL) -> Metrics? {
+    package static func readMetrics(resultsDirectory: URL) -> Metrics? {
         let decoder = JSONDecoder()
         guard let data = try? Data(contentsOf: resultsDirectory.appendingPathComponent("final/metrics.json")) else { return nil }
         return try? decoder.decode(Metrics.self, from: data)

@@ -2,41 +2,41 @@ import Foundation
 import SpikeNet
 
 /// Configurations ranked by mean fold validation accuracy, like the study's Tables 1–2.
-public struct Leaderboard: Codable, Sendable, Equatable {
-    public struct Row: Codable, Sendable, Equatable {
-        public var rank: Int
-        public var configID: String
-        public var label: String
+package struct Leaderboard: Codable, Sendable, Equatable {
+    package struct Row: Codable, Sendable, Equatable {
+        package var rank: Int
+        package var configID: String
+        package var label: String
         /// Every sweep parameter's value, canonical names.
-        public var parameters: [String: String]
-        public var meanAccuracy: Double?
+        package var parameters: [String: String]
+        package var meanAccuracy: Double?
         /// Population standard deviation over folds (numpy's default, ddof = 0).
-        public var stdAccuracy: Double?
-        public var minAccuracy: Double?
-        public var maxAccuracy: Double?
-        public var foldsDone: Int
-        public var foldsTotal: Int
-        public var foldsFailed: Int
-        public var meanTrainSeconds: Double?
+        package var stdAccuracy: Double?
+        package var minAccuracy: Double?
+        package var maxAccuracy: Double?
+        package var foldsDone: Int
+        package var foldsTotal: Int
+        package var foldsFailed: Int
+        package var meanTrainSeconds: Double?
     }
 
-    public var name: String
-    public var swept: [String]
-    public var fixed: [String: String]
-    public var folds: Int
-    public var epochs: Int
-    public var rows: [Row]
+    package var name: String
+    package var swept: [String]
+    package var fixed: [String: String]
+    package var folds: Int
+    package var epochs: Int
+    package var rows: [Row]
 
     /// Builds the leaderboard of `plan` from outcomes; for a task seen more than once, an
     /// `ok` outcome wins over a failure and a later row over an earlier one.
-    public init(plan: SweepPlan, outcomes: [TaskOutcome]) {
+    package init(plan: SweepPlan, outcomes: [TaskOutcome]) {
         let byTask = Self.latestOutcomes(outcomes)
         name = plan.spec.name
-        swept = plan.spec.sweptParameters.map(\.rawValue)
+        swept = plan.spec.sweptParameters.map(\.key)
         let sweptSet = Set(plan.spec.sweptParameters)
         var fixed: [String: String] = [:]
         if let first = plan.configurations.first {
-            for p in SweepParameter.allCases where !sweptSet.contains(p) { fixed[p.rawValue] = first.value(of: p).description }
+            for p in Hyperparameter.all where !sweptSet.contains(p) { fixed[p.key] = p.value(in: first).description }
         }
         self.fixed = fixed
         folds = plan.spec.folds
@@ -51,7 +51,7 @@ public struct Leaderboard: Codable, Sendable, Equatable {
             let std = mean.map { m in (accuracies.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(accuracies.count)).squareRoot() }
             let seconds = ok.map(\.seconds)
             rows.append(Row(rank: 0, configID: plan.configIDs[c], label: plan.label(ofConfig: c),
-                            parameters: Dictionary(uniqueKeysWithValues: SweepParameter.allCases.map { ($0.rawValue, config.value(of: $0).description) }),
+                            parameters: Dictionary(uniqueKeysWithValues: Hyperparameter.all.map { ($0.key, $0.value(in: config).description) }),
                             meanAccuracy: mean, stdAccuracy: std, minAccuracy: accuracies.min(), maxAccuracy: accuracies.max(),
                             foldsDone: ok.count, foldsTotal: tasks.count, foldsFailed: done.count - ok.count,
                             meanTrainSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +) / Double(seconds.count)))
@@ -70,7 +70,7 @@ public struct Leaderboard: Codable, Sendable, Equatable {
 
     /// The outcome that counts for each task among repeated rows: an `ok` one wins over a
     /// failure, and otherwise the later row over the earlier one.
-    public static func latestOutcomes(_ outcomes: [TaskOutcome]) -> [String: TaskOutcome] {
+    package static func latestOutcomes(_ outcomes: [TaskOutcome]) -> [String: TaskOutcome] {
         var byTask: [String: TaskOutcome] = [:]
         for o in outcomes {
             if let existing = byTask[o.taskID], existing.status == .ok, o.status == .failed { continue }
@@ -80,7 +80,7 @@ public struct Leaderboard: Codable, Sendable, Equatable {
     }
 
     /// The first `n` rows.
-    public func top(_ n: Int) -> Leaderboard {
+    package func top(_ n: Int) -> Leaderboard {
         var copy = self
         copy.rows = Array(rows.prefix(max(0, n)))
         return copy
@@ -92,8 +92,8 @@ public struct Leaderboard: Codable, Sendable, Equatable {
     }
 
     /// `leaderboard.csv`: every parameter, the accuracy statistics and mean training time.
-    public var csv: String {
-        let parameterNames = SweepParameter.allCases.map(\.rawValue)
+    package var csv: String {
+        let parameterNames = Hyperparameter.all.map(\.key)
         var out = CSV.line(["rank", "config_id", "mean_accuracy", "std_accuracy", "min_accuracy", "max_accuracy",
                             "folds_done", "folds_total", "folds_failed", "mean_train_seconds"] + parameterNames)
         for r in rows {
@@ -106,34 +106,34 @@ public struct Leaderboard: Codable, Sendable, Equatable {
     }
 
     /// `leaderboard.md`: laid out like the study's tables (Accuracy, then the swept parameters).
-    public var markdown: String {
-        let sweptParameters = swept.compactMap(SweepParameter.init(rawValue:))
+    package var markdown: String {
+        let sweptParameters = swept.compactMap(Hyperparameter.named)
         var out = "# \(name): \(folds)-fold cross-validation, \(epochs) epoch\(epochs == 1 ? "" : "s")\n\n"
         if !fixed.isEmpty {
-            out += "Fixed: " + SweepParameter.allCases.compactMap { p in fixed[p.rawValue].map { "\(p.rawValue) = \($0)" } }
+            out += "Fixed: " + Hyperparameter.all.compactMap { p in fixed[p.key].map { "\(p.key) = \($0)" } }
                 .joined(separator: ", ") + ".\n\n"
         }
-        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.tableHeader).joined(separator: " | ") + " | Folds |\n"
+        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ") + " | Folds |\n"
         out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count) + "---:|\n"
         for r in rows {
             let accuracy = r.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
             let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
             let folds = r.foldsFailed > 0 ? "\(r.foldsDone)/\(r.foldsTotal) (\(r.foldsFailed) failed)" : "\(r.foldsDone)/\(r.foldsTotal)"
-            out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.rawValue] ?? "" }.joined(separator: " | ")
+            out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.key] ?? "" }.joined(separator: " | ")
                 + " | \(folds) |\n"
         }
         return out
     }
 
     /// A plain-text table for terminals.
-    public var table: String {
-        let sweptParameters = swept.compactMap(SweepParameter.init(rawValue:))
-        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.rawValue) + ["folds", "s/fold", "config"]
+    package var table: String {
+        let sweptParameters = swept.compactMap(Hyperparameter.named)
+        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + ["folds", "s/fold", "config"]
         var lines: [[String]] = [header]
         func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
         for r in rows {
             var line: [String] = [String(r.rank), f4(r.meanAccuracy), f4(r.stdAccuracy), f4(r.minAccuracy), f4(r.maxAccuracy)]
-            for p in sweptParameters { line.append(r.parameters[p.rawValue] ?? "") }
+            for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
             line.append("\(r.foldsDone)/\(r.foldsTotal)")
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
             line.append(r.configID)

@@ -1,53 +1,77 @@
 import Foundation
-import SpikeEvents
+import SpikeSupport
 
 /// What a sweep run did.
-public struct SweepRunSummary: Sendable {
-    public var tasksTotal: Int
-    public var tasksRun: Int
-    public var tasksSkipped: Int
-    public var tasksFailed: Int
+package struct SweepRunSummary: Sendable {
+    package var tasksTotal: Int
+    package var tasksRun: Int
+    package var tasksSkipped: Int
+    package var tasksFailed: Int
     /// Tasks stopped on a signal with a checkpoint (they resume on the next run).
-    public var tasksInterrupted: Int
-    public var seconds: Double
+    package var tasksInterrupted: Int
+    package var seconds: Double
+}
+
+/// Where an executor records each finished task the moment it finishes: the results folder
+/// (`ResultsStore`) or memory (`MemoryResults`, for `train --folds`).
+package protocol ResultsSink: AnyObject, Sendable {
+    /// Ids of tasks a run need not run again.
+    var skippedTaskIDs: Set<String> { get }
+    func record(_ outcome: TaskOutcome, task: SweepTask) throws
+    /// The leaderboard of what is recorded so far.
+    var leaderboard: Leaderboard { get }
+}
+
+/// Outcomes kept in memory.
+package final class MemoryResults: ResultsSink, @unchecked Sendable {
+    private let lock = NSLock()
+    package let plan: SweepPlan
+    private var outcomes: [TaskOutcome] = []
+
+    package init(plan: SweepPlan) { self.plan = plan }
+
+    package var skippedTaskIDs: Set<String> {
+        lock.lock(); defer { lock.unlock() }
+        return Set(outcomes.map(\.taskID))
+    }
+
+    package func record(_ outcome: TaskOutcome, task: SweepTask) throws {
+        lock.lock(); defer { lock.unlock() }
+        outcomes.append(outcome)
+    }
+
+    package var recordedOutcomes: [TaskOutcome] {
+        lock.lock(); defer { lock.unlock() }
+        return outcomes
+    }
+
+    package var leaderboard: Leaderboard { Leaderboard(plan: plan, outcomes: recordedOutcomes) }
 }
 
 /// Runs a sweep's unfinished tasks on N single-threaded workers in this process, recording
-/// each outcome in the results store the moment it finishes.
-///
-/// Workers take tasks longest-expected first (large hidden layers and short windows cost
-/// most), which keeps the tail of a sweep short. Results do not depend on the worker count or
-/// the order: each task's seed comes from the plan.
-public struct LocalExecutor: Sendable {
-    public var workers: Int
+/// each outcome the moment it finishes. Workers take tasks from a `TaskScheduler`.
+package struct LocalExecutor: Sendable {
+    package var workers: Int
     /// Names workers in the results ("local/1", "element 3/1", …).
-    public var workerPrefix: String
+    package var workerPrefix: String
 
-    public init(workers: Int, workerPrefix: String = "local/") {
+    package init(workers: Int, workerPrefix: String = "local/") {
         self.workers = max(1, workers)
         self.workerPrefix = workerPrefix
     }
 
-    /// The plan's unfinished tasks in the order workers should take them.
-    public static func schedule(_ plan: SweepPlan, skipping finished: Set<String>) -> [SweepTask] {
-        plan.tasks.filter { !finished.contains($0.id) }
-            .sorted { (plan.expectedCost(of: $0), -$0.index) > (plan.expectedCost(of: $1), -$1.index) }
-    }
-
-    /// Runs the unfinished tasks (of those `selected` keeps, e.g. one array element's).
+    /// Runs the unfinished tasks (of those `scope` keeps, e.g. one array element's).
     /// Once `stop` is requested no new task starts; running tasks return `interrupted`
     /// outcomes, which are not recorded.
-    public func run(plan: SweepPlan, store: ResultsStore, runner: TaskRunner, progress: SweepProgress? = nil,
-                    selected: ((SweepTask) -> Bool)? = nil, stop: StopSignal? = nil) throws -> SweepRunSummary {
+    package func run(plan: SweepPlan, store: ResultsSink, runner: TaskRunner, progress: SweepProgress? = nil,
+                     scope: ((SweepTask) -> Bool)? = nil, stop: StopSignal? = nil) throws -> SweepRunSummary {
         let started = Date()
-        let scope = plan.tasks.filter { selected?($0) ?? true }
-        let scopeIDs = Set(scope.map(\.id))
-        let pending = Self.schedule(plan, skipping: store.skippedTaskIDs).filter { scopeIDs.contains($0.id) }
-        let total = scope.count
-        let skipped = total - pending.count
-        let state = ExecutorState(pending: pending, alreadyDone: skipped, stop: stop)
-        progress?.started(executor: "\(workers) worker\(workers == 1 ? "" : "s")", skipped: skipped)
-        let threads = (0..<min(workers, max(1, pending.count))).map { w in
+        let total = scope.map { plan.tasks.filter($0).count } ?? plan.tasks.count
+        let scheduler = TaskScheduler(plan: plan, skipping: store.skippedTaskIDs, scope: scope, stop: stop)
+        let skipped = total - scheduler.count
+        let state = ExecutorState(scheduler: scheduler, alreadyDone: skipped)
+        progress?.started(executor: Format.count(workers, "worker"), skipped: skipped)
+        let threads = (0..<min(workers, max(1, scheduler.count))).map { w in
             Thread {
                 while let task = state.next() {
                     let outcome = runner.run(task, worker: "\(workerPrefix)\(w + 1)")
@@ -75,34 +99,29 @@ public struct LocalExecutor: Sendable {
     }
 }
 
-/// The shared queue and counters of one executor run.
+/// The counters of one executor run, and the first error that stops it.
 final class ExecutorState: @unchecked Sendable {
     private let condition = NSCondition()
-    private var pending: [SweepTask]
-    private var nextIndex = 0
+    private let scheduler: TaskScheduler
     private var done: Int
-    private let stop: StopSignal?
     private(set) var failedCount = 0
     private(set) var recordedCount = 0
     private(set) var interruptedCount = 0
     private var exited = 0
     private(set) var error: Error?
 
-    init(pending: [SweepTask], alreadyDone: Int, stop: StopSignal? = nil) {
-        self.pending = pending
+    init(scheduler: TaskScheduler, alreadyDone: Int) {
+        self.scheduler = scheduler
         done = alreadyDone
-        self.stop = stop
     }
 
+    /// The next task for a worker, or nil (then the worker exits).
     func next() -> SweepTask? {
         condition.lock(); defer { condition.unlock() }
-        guard error == nil, nextIndex < pending.count, !(stop?.isRequested ?? false) else {
-            exited += 1
-            condition.broadcast()
-            return nil
-        }
-        nextIndex += 1
-        return pending[nextIndex - 1]
+        if error == nil, let task = scheduler.next() { return task }
+        exited += 1
+        condition.broadcast()
+        return nil
     }
 
     func finished(_ outcome: TaskOutcome) -> (done: Int, failed: Int) {

@@ -1,19 +1,21 @@
 import Foundation
 import SpikeEvents
+import SpikeNet
+import SpikeSupport
 
 /// `report.html`: one self-contained page (inline SVG and CSS, no scripts, no network) that
 /// shows a sweep: the ranked table, the top configurations with their fold spread, the mean
 /// accuracy for each value of each swept parameter, learning curves, the final model's
 /// confusion matrix when there is one, and what the sweep cost.
-public struct SweepReport {
-    public let plan: SweepPlan
-    public let outcomes: [TaskOutcome]
-    public let leaderboard: Leaderboard
-    public let final: FinalTraining.Metrics?
+package struct SweepReport {
+    package let plan: SweepPlan
+    package let outcomes: [TaskOutcome]
+    package let leaderboard: Leaderboard
+    package let final: FinalTraining.Metrics?
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
-    public init(resultsDirectory: URL) throws {
+    package init(resultsDirectory: URL) throws {
         plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
         outcomes = try ResultsStore.readOutcomes(directory: resultsDirectory)
         leaderboard = Leaderboard(plan: plan, outcomes: outcomes)
@@ -22,7 +24,7 @@ public struct SweepReport {
 
     /// Writes `report.html` into the results folder and returns its path.
     @discardableResult
-    public static func write(resultsDirectory: URL) throws -> URL {
+    package static func write(resultsDirectory: URL) throws -> URL {
         let report = try SweepReport(resultsDirectory: resultsDirectory)
         let url = resultsDirectory.appendingPathComponent("report.html")
         try AtomicFile.write(Array(report.html.utf8), to: url.path)
@@ -35,12 +37,12 @@ public struct SweepReport {
     /// that value), with the best and worst configuration mean; parameters sorted by how much
     /// their value moves the mean (max − min of the value means), the study's argument for which
     /// parameters matter.
-    public var parameterEffects: [(parameter: SweepParameter, spread: Double, values: [(value: String, mean: Double, best: Double, worst: Double)])] {
-        var result: [(SweepParameter, Double, [(String, Double, Double, Double)])] = []
+    package var parameterEffects: [(parameter: Hyperparameter, spread: Double, values: [(value: String, mean: Double, best: Double, worst: Double)])] {
+        var result: [(Hyperparameter, Double, [(String, Double, Double, Double)])] = []
         for (parameter, values) in plan.spec.grid {
             var perValue: [(String, Double, Double, Double)] = []
             for value in values {
-                let means = leaderboard.rows.filter { $0.parameters[parameter.rawValue] == value.description }.compactMap(\.meanAccuracy)
+                let means = leaderboard.rows.filter { $0.parameters[parameter.key] == value.description }.compactMap(\.meanAccuracy)
                 guard !means.isEmpty else { continue }
                 perValue.append((value.description, means.reduce(0, +) / Double(means.count), means.max()!, means.min()!))
             }
@@ -51,11 +53,11 @@ public struct SweepReport {
     }
 
     /// Total task time in core-hours (each task ran on one core).
-    public var coreHours: Double { outcomes.reduce(0) { $0 + $1.seconds } / 3600 }
+    package var coreHours: Double { outcomes.reduce(0) { $0 + $1.seconds } / 3600 }
 
     // MARK: - Page
 
-    public var html: String {
+    package var html: String {
         let ok = outcomes.filter { $0.status == .ok }
         let failed = Leaderboard.latestOutcomes(outcomes).values.filter { $0.status == .failed }.count
         let rate = ok.isEmpty ? 0 : ok.reduce(0) { $0 + $1.recordingsPerSecond } / Double(ok.count)
@@ -106,11 +108,11 @@ public struct SweepReport {
     func rankingTable(limit: Int) -> String {
         let swept = plan.spec.sweptParameters
         var s = "<table><tr><th>rank</th><th>accuracy</th><th>± std</th><th>min</th><th>max</th>"
-        s += swept.map { "<th>\(SVG.escape($0.tableHeader))</th>" }.joined() + "<th>folds</th><th>s / fold</th></tr>\n"
+        s += swept.map { "<th>\(SVG.escape($0.header))</th>" }.joined() + "<th>folds</th><th>s / fold</th></tr>\n"
         func pct(_ v: Double?) -> String { v.map { String(format: "%.2f", $0 * 100) } ?? "—" }
         for r in leaderboard.rows.prefix(limit) {
             s += "<tr><td>\(r.rank)</td><td>\(pct(r.meanAccuracy))</td><td>\(pct(r.stdAccuracy))</td><td>\(pct(r.minAccuracy))</td><td>\(pct(r.maxAccuracy))</td>"
-            s += swept.map { "<td>\(SVG.escape(r.parameters[$0.rawValue] ?? ""))</td>" }.joined()
+            s += swept.map { "<td>\(SVG.escape(r.parameters[$0.key] ?? ""))</td>" }.joined()
             s += "<td>\(r.foldsDone)/\(r.foldsTotal)\(r.foldsFailed > 0 ? " (\(r.foldsFailed) failed)" : "")</td><td>\(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "—")</td></tr>\n"
         }
         if leaderboard.rows.count > limit { s += "<tr><td colspan=\"\(7 + swept.count)\" class=\"note\">… \(leaderboard.rows.count - limit) more in leaderboard.csv</td></tr>\n" }
@@ -139,11 +141,11 @@ public struct SweepReport {
         return svg.rendered + "\n"
     }
 
-    func effectChart(_ effect: (parameter: SweepParameter, spread: Double, values: [(value: String, mean: Double, best: Double, worst: Double)])) -> String {
+    func effectChart(_ effect: (parameter: Hyperparameter, spread: Double, values: [(value: String, mean: Double, best: Double, worst: Double)])) -> String {
         var svg = SVG(width: 340, height: 230)
         let left = 50.0, bottom = 190.0, top = 34.0
         let y = LinearScale(domain: LinearScale.padded(effect.values.flatMap { [$0.best, $0.worst] }, lo: 0, hi: 1), range: (bottom, top))
-        svg.text(svg.width / 2, 18, "\(effect.parameter.tableHeader): spread \(String(format: "%.2f", effect.spread * 100)) points", anchor: "middle", size: 13, weight: "bold")
+        svg.text(svg.width / 2, 18, "\(effect.parameter.header): spread \(String(format: "%.2f", effect.spread * 100)) points", anchor: "middle", size: 13, weight: "bold")
         for t in y.ticks(4) {
             svg.line(left, y(t), svg.width - 10, y(t), stroke: "#eee")
             svg.text(left - 6, y(t) + 4, String(format: "%.0f%%", t * 100), anchor: "end", size: 10, fill: "#666")
@@ -154,7 +156,7 @@ public struct SweepReport {
         for (i, v) in effect.values.enumerated() {
             let x = left + step * (Double(i) + 0.5)
             svg.line(x, y(v.worst), x, y(v.best), stroke: "#bbb", width: 3)
-            svg.circle(x, y(v.mean), r: 5, fill: "#d62728", title: String(format: "%@ = %@: mean %.4f (best %.4f, worst %.4f)", effect.parameter.rawValue, v.value, v.mean, v.best, v.worst))
+            svg.circle(x, y(v.mean), r: 5, fill: "#d62728", title: String(format: "%@ = %@: mean %.4f (best %.4f, worst %.4f)", effect.parameter.key, v.value, v.mean, v.best, v.worst))
             svg.text(x, bottom + 18, v.value, anchor: "middle", size: 11)
             points.append((x, y(v.mean)))
         }

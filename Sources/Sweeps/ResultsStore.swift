@@ -1,13 +1,7 @@
 import Foundation
 import SpikeEvents
 import SpikeNet
-
-/// A problem with a results folder (locked, holding another spec, unwritable).
-public struct ResultsError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
+import SpikeSupport
 
 /// `results/<sweep>/`: the resolved spec, a manifest, `folds.csv` and `epochs.csv` appended
 /// and fsynced row by row as tasks finish, and the leaderboards.
@@ -19,11 +13,11 @@ public struct ResultsError: Error, CustomStringConvertible, Sendable {
 /// A Slurm array element opens the folder as a *shard*: its rows go to
 /// `shards/element-<i>.folds.csv` and `.epochs.csv` under its own lock, so elements never
 /// share a file; `collect` merges the shards into `folds.csv`.
-public final class ResultsStore: @unchecked Sendable {
-    public let directory: URL
-    public let plan: SweepPlan
+package final class ResultsStore: ResultsSink, @unchecked Sendable {
+    package let directory: URL
+    package let plan: SweepPlan
     /// The array element whose shard this store writes, or nil for the folder's own files.
-    public let shard: Int?
+    package let shard: Int?
     private var lockDescriptor: Int32 = -1
     private let lock = NSLock()
     private var outcomes: [TaskOutcome] = []
@@ -31,12 +25,12 @@ public final class ResultsStore: @unchecked Sendable {
     private var completedElsewhere: Set<String> = []
 
     /// The shard files of array element `element`, relative to the results folder.
-    public static func shardFiles(element: Int) -> (folds: String, epochs: String) {
+    package static func shardFiles(element: Int) -> (folds: String, epochs: String) {
         ("shards/element-\(element).folds.csv", "shards/element-\(element).epochs.csv")
     }
 
     /// The array elements that have a shard in `directory`, in element order.
-    public static func shardElements(in directory: URL) -> [Int] {
+    package static func shardElements(in directory: URL) -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("shards").path)) ?? []
         return names.compactMap { name -> Int? in
             guard name.hasPrefix("element-"), name.hasSuffix(".folds.csv") else { return nil }
@@ -46,7 +40,7 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// Every row of the folder: `folds.csv`, then each shard in element order (but the
     /// shard of `excludedElement`).
-    public static func readAllOutcomes(directory: URL, excluding excludedElement: Int? = nil) throws -> [TaskOutcome] {
+    package static func readAllOutcomes(directory: URL, excluding excludedElement: Int? = nil) throws -> [TaskOutcome] {
         var all = try readOutcomes(directory: directory)
         for element in shardElements(in: directory) where element != excludedElement {
             let files = shardFiles(element: element)
@@ -58,22 +52,22 @@ public final class ResultsStore: @unchecked Sendable {
     private var foldsFile: String { shard.map { Self.shardFiles(element: $0).folds } ?? "folds.csv" }
     private var epochsFile: String { shard.map { Self.shardFiles(element: $0).epochs } ?? "epochs.csv" }
 
-    public static let foldsHeader = ["task_id", "config_id", "fold", "status", "val_accuracy", "train_accuracy",
+    package static let foldsHeader = ["task_id", "config_id", "fold", "status", "val_accuracy", "train_accuracy",
                                      "train_loss", "seconds", "recordings_per_s", "worker"]
-        + SweepParameter.allCases.map(\.rawValue) + ["error"]
-    public static let epochsHeader = ["task_id", "config_id", "fold", "epoch", "train_loss", "train_accuracy",
+        + Hyperparameter.all.map(\.key) + ["error"]
+    package static let epochsHeader = ["task_id", "config_id", "fold", "epoch", "train_loss", "train_accuracy",
                                       "val_accuracy", "seconds"]
 
-    public struct Manifest: Codable, Sendable, Equatable {
-        public var name: String
-        public var specHash: String
-        public var datasetFingerprint: String
-        public var toolVersion: String
-        public var configurations: Int
-        public var folds: Int
-        public var epochs: Int
-        public var tasks: Int
-        public var created: String
+    package struct Manifest: Codable, Sendable, Equatable {
+        package var name: String
+        package var specHash: String
+        package var datasetFingerprint: String
+        package var toolVersion: String
+        package var configurations: Int
+        package var folds: Int
+        package var epochs: Int
+        package var tasks: Int
+        package var created: String
     }
 
     /// Opens (or creates) the results folder for `plan`.
@@ -81,7 +75,9 @@ public final class ResultsStore: @unchecked Sendable {
     ///   - directory: `results/<name>`.
     ///   - fresh: move an existing folder with a different spec aside (to `<name>.replaced-<time>`) instead of refusing.
     ///   - shard: write array element `shard`'s files (never moves anything aside).
-    public init(directory: URL, plan: SweepPlan, fresh: Bool = false, shard: Int? = nil) throws {
+    ///   - reporter: told where `fresh` moved old results.
+    package init(directory: URL, plan: SweepPlan, fresh: Bool = false, shard: Int? = nil,
+                 reporter: Reporter = SilentReporter()) throws {
         self.directory = directory
         self.plan = plan
         self.shard = shard
@@ -100,22 +96,22 @@ public final class ResultsStore: @unchecked Sendable {
                     : nil
             if let mismatch {
                 guard fresh, shard == nil else {
-                    throw ResultsError("\(directory.path) holds \(mismatch); re-run with --fresh to move those results aside, or give the sweep a new name")
+                    throw ToolError("\(directory.path) holds \(mismatch); re-run with --fresh to move those results aside, or give the sweep a new name")
                 }
                 try Self.withLock(directory) {
                     let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
                     let aside = directory.deletingLastPathComponent().appendingPathComponent("\(directory.lastPathComponent).replaced-\(stamp)")
                     try fm.moveItem(at: directory, to: aside)
-                    FileHandle.standardError.write(Data("spikesweep: moved the previous results aside to \(aside.path)\n".utf8))
+                    reporter.warn("moved the previous results aside to \(aside.path)")
                 }
             }
         }
         do { try fm.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw ResultsError("cannot create \(directory.path): \(error.localizedDescription)")
+            throw ToolError("cannot create \(directory.path): \(error.localizedDescription)")
         }
         if shard != nil {
             do { try fm.createDirectory(at: directory.appendingPathComponent("shards"), withIntermediateDirectories: true) } catch {
-                throw ResultsError("cannot create \(directory.path)/shards: \(error.localizedDescription)")
+                throw ToolError("cannot create \(directory.path)/shards: \(error.localizedDescription)")
             }
         }
         lockDescriptor = try Self.acquireLock(directory, file: shard.map { "shards/.element-\($0).lock" } ?? ".lock")
@@ -141,21 +137,21 @@ public final class ResultsStore: @unchecked Sendable {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do { return try decoder.decode(Manifest.self, from: Data(contentsOf: url)) } catch {
-            throw ResultsError("\(url.path): unreadable manifest (\(error.localizedDescription))")
+            throw ToolError("\(url.path): unreadable manifest (\(error.localizedDescription))")
         }
     }
 
     static func acquireLock(_ directory: URL, file: String = ".lock") throws -> Int32 {
         let path = directory.appendingPathComponent(file).path
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw ResultsError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ToolError("cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 64)
             let n = pread(fd, &buffer, 63, 0)
             close(fd)
             let owner = n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             let what = file == ".lock" ? directory.path : "\(directory.path) (\(file))"
-            throw ResultsError("\(what) is in use by another spikesweep run (\(owner)); wait for it to finish or stop it first")
+            throw ToolError("\(what) is in use by another spikesweep run (\(owner)); wait for it to finish or stop it first")
         }
         let owner = Array("pid \(getpid()) on \(ProcessInfo.processInfo.hostName)\n".utf8)
         _ = ftruncate(fd, 0)
@@ -172,29 +168,29 @@ public final class ResultsStore: @unchecked Sendable {
     // MARK: - Rows
 
     /// Outcomes recorded so far (all rows, in file order).
-    public var recordedOutcomes: [TaskOutcome] {
+    package var recordedOutcomes: [TaskOutcome] {
         lock.lock(); defer { lock.unlock() }
         return outcomes
     }
 
     /// Ids of tasks that already have a row (ok or failed).
-    public var finishedTaskIDs: Set<String> {
+    package var finishedTaskIDs: Set<String> {
         Set(recordedOutcomes.map(\.taskID))
     }
 
     /// Tasks a run of this store skips: every recorded task for the folder's own files; for a
     /// shard, the tasks with an `ok` row in any shard or in `folds.csv` (a resubmitted
     /// element retries its failed tasks and never repeats another element's work).
-    public var skippedTaskIDs: Set<String> {
+    package var skippedTaskIDs: Set<String> {
         guard shard != nil else { return finishedTaskIDs }
         return completedElsewhere.union(recordedOutcomes.filter { $0.status == .ok }.map(\.taskID))
     }
 
     /// Appends a task's epochs and its fold row, each fsynced, epochs first: a crash between
     /// the two re-runs the task, and the duplicate epoch rows are dropped on reading.
-    public func record(_ outcome: TaskOutcome, task: SweepTask) throws {
+    package func record(_ outcome: TaskOutcome, task: SweepTask) throws {
         guard outcome.status != .interrupted else {
-            throw ResultsError("task \(outcome.taskID) was interrupted and has no result to record")
+            throw ToolError("task \(outcome.taskID) was interrupted and has no result to record")
         }
         lock.lock(); defer { lock.unlock() }
         let epochLines = Self.epochRows(outcome)
@@ -230,7 +226,7 @@ public final class ResultsStore: @unchecked Sendable {
         func opt(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
         return CSV.line([o.taskID, o.configID, String(o.fold), o.status.rawValue, opt(o.validationAccuracy),
                          opt(o.trainAccuracy), opt(o.trainLoss), seconds(o.seconds), rate(o.recordingsPerSecond), o.worker]
-                        + SweepParameter.allCases.map { task.hyperparameters.value(of: $0).description }
+                        + Hyperparameter.all.map { $0.value(in: task.hyperparameters).description }
                         + [o.error ?? ""])
     }
 
@@ -239,7 +235,7 @@ public final class ResultsStore: @unchecked Sendable {
     static func append(_ text: String, to url: URL, header: [String]) throws {
         let path = url.path
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw ResultsError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ToolError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var size = lseek(fd, 0, SEEK_END)
         if size > 0 {
@@ -251,7 +247,7 @@ public final class ResultsStore: @unchecked Sendable {
                 var buffer = [UInt8](repeating: 0, count: chunk)
                 _ = pread(fd, &buffer, chunk, size - off_t(chunk))
                 let keep = buffer.lastIndex(of: 10).map { size - off_t(chunk) + off_t($0) + 1 } ?? 0
-                guard ftruncate(fd, keep) == 0 else { throw ResultsError("cannot repair \(path): \(String(cString: strerror(errno)))") }
+                guard ftruncate(fd, keep) == 0 else { throw ToolError("cannot repair \(path): \(String(cString: strerror(errno)))") }
                 size = keep
             }
         }
@@ -260,14 +256,14 @@ public final class ResultsStore: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, size + off_t(offset)) }
-            guard n > 0 else { throw ResultsError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw ToolError("cannot write \(path): \(String(cString: strerror(errno)))") }
             offset += n
         }
-        guard fsync(fd) == 0 else { throw ResultsError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw ToolError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// Reads `folds.csv` and `epochs.csv` of a folder (or a shard pair) into outcomes.
-    public static func readOutcomes(directory: URL, folds: String = "folds.csv", epochs: String = "epochs.csv") throws -> [TaskOutcome] {
+    package static func readOutcomes(directory: URL, folds: String = "folds.csv", epochs: String = "epochs.csv") throws -> [TaskOutcome] {
         let foldsURL = directory.appendingPathComponent(folds)
         guard let foldsText = try? String(contentsOf: foldsURL, encoding: .utf8) else { return [] }
         var epochsByTask: [String: [Int: EpochRecord]] = [:]
@@ -282,13 +278,13 @@ public final class ResultsStore: @unchecked Sendable {
         let parsed = CSV.parse(foldsText)
         guard let header = parsed.records.first else { return [] }
         guard header == foldsHeader else {
-            throw ResultsError("\(foldsURL.path): line 1: unexpected header (written by another version?)")
+            throw ToolError("\(foldsURL.path): line 1: unexpected header (written by another version?)")
         }
         var outcomes: [TaskOutcome] = []
         for (i, r) in parsed.records.dropFirst().enumerated() {
             guard r.count == foldsHeader.count, let fold = Int(r[2]), let status = TaskOutcome.Status(rawValue: r[3]),
                   let seconds = Double(r[7]), let rate = Double(r[8]) else {
-                throw ResultsError("\(foldsURL.path): line \(i + 2): malformed row")
+                throw ToolError("\(foldsURL.path): line \(i + 2): malformed row")
             }
             let epochs = (epochsByTask[r[0]] ?? [:]).sorted { $0.key < $1.key }.map(\.value)
             outcomes.append(TaskOutcome(taskID: r[0], configID: r[1], fold: fold, status: status,
@@ -302,11 +298,11 @@ public final class ResultsStore: @unchecked Sendable {
     // MARK: - Leaderboards
 
     /// The leaderboard of what is recorded so far.
-    public var leaderboard: Leaderboard { Leaderboard(plan: plan, outcomes: recordedOutcomes) }
+    package var leaderboard: Leaderboard { Leaderboard(plan: plan, outcomes: recordedOutcomes) }
 
     /// Writes `leaderboard.csv` and `leaderboard.md` atomically.
     @discardableResult
-    public func writeLeaderboards() throws -> Leaderboard {
+    package func writeLeaderboards() throws -> Leaderboard {
         let board = leaderboard
         try AtomicFile.write(Array(board.csv.utf8), to: directory.appendingPathComponent("leaderboard.csv").path)
         try AtomicFile.write(Array(board.markdown.utf8), to: directory.appendingPathComponent("leaderboard.md").path)

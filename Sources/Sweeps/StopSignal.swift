@@ -5,29 +5,29 @@ import Foundation
 /// `install` routes the given signals here instead of their default action: a Slurm element
 /// gets SIGUSR1 ahead of its time limit (or SIGTERM on preemption), and its workers then
 /// checkpoint their tasks and stop cleanly. A second SIGINT terminates as usual.
-public final class StopSignal: @unchecked Sendable {
+package final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var received: Int32?
     private var sources: [DispatchSourceSignal] = []
 
-    public init() {}
+    package init() {}
 
     /// The first signal received, or nil.
-    public var signal: Int32? {
+    package var signal: Int32? {
         lock.lock(); defer { lock.unlock() }
         return received
     }
 
-    public var isRequested: Bool { signal != nil }
+    package var isRequested: Bool { signal != nil }
 
     /// Asks workers to stop (as if `signal` had arrived).
-    public func request(_ signal: Int32) {
+    package func request(_ signal: Int32) {
         lock.lock(); defer { lock.unlock() }
         if received == nil { received = signal }
     }
 
     /// A stop signal fed by `signals` (e.g. SIGUSR1, SIGTERM, SIGINT).
-    public static func install(_ signals: [Int32]) -> StopSignal {
+    package static func install(_ signals: [Int32]) -> StopSignal {
         let stop = StopSignal()
         for number in signals {
             Foundation.signal(number, SIG_IGN)
@@ -44,7 +44,7 @@ public final class StopSignal: @unchecked Sendable {
     }
 
     /// The signal's name for messages ("SIGUSR1").
-    public static func name(_ signal: Int32) -> String {
+    package static func name(_ signal: Int32) -> String {
         switch signal {
         case SIGUSR1: return "SIGUSR1"
         case SIGTERM: return "SIGTERM"

@@ -6,7 +6,7 @@ extension SweepSpec {
     /// The resolved spec as YAML: every parameter spelled out (defaults included), grid keys
     /// in canonical order. Written to `results/<name>/spec.yaml`; parsing it gives back an
     /// equal spec.
-    public var canonicalYAML: String {
+    package var canonicalYAML: String {
         func quote(_ s: String) -> String {
             let data = try! JSONEncoder().encode(s)
             return String(decoding: data, as: UTF8.self)
@@ -17,7 +17,7 @@ extension SweepSpec {
             case .synthetic(let count, let seed): return "synthetic: {count: \(count), seed: \(seed)}"
             }
         }
-        func yamlValue(_ v: SweepValue) -> String {
+        func yamlValue(_ v: ParameterValue) -> String {
             if case .ratio = v { return quote(v.description) }
             return v.description
         }
@@ -29,21 +29,21 @@ extension SweepSpec {
         out += "epochs: \(epochs)\nseed: \(seed)\nfirst_saccade: \(firstSaccadeOnly)\n"
         if !grid.isEmpty {
             out += "grid:\n"
-            for (p, values) in grid { out += "  \(p.rawValue): [\(values.map(yamlValue).joined(separator: ", "))]\n" }
+            for (p, values) in grid { out += "  \(p.key): [\(values.map(yamlValue).joined(separator: ", "))]\n" }
         }
         let base = configurations[0]
         let swept = Set(grid.map(\.parameter))
-        let pinned = SweepParameter.allCases.filter { !swept.contains($0) }
+        let pinned = Hyperparameter.all.filter { !swept.contains($0) }
         if !pinned.isEmpty {
             out += "fixed:\n"
-            for p in pinned { out += "  \(p.rawValue): \(yamlValue(fixed[p] ?? base.value(of: p)))\n" }
+            for p in pinned { out += "  \(p.key): \(yamlValue(fixed[p] ?? p.value(in: base)))\n" }
         }
         return out
     }
 
     /// A hash of everything that defines the sweep's results except where the data lives
     /// (the dataset fingerprint covers what the data is).
-    public var resultHash: String {
+    package var resultHash: String {
         var copy = self
         copy.data = .path("", labels: nil)
         copy.test = nil

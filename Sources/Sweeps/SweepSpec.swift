@@ -1,15 +1,16 @@
 import Foundation
 import SpikeNet
+import SpikeSupport
 import Yams
 
 /// A problem in a sweep spec, as one line naming the file, line and key path.
-public struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var file: String
-    public var line: Int?
-    public var keyPath: String
-    public var message: String
+package struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var file: String
+    package var line: Int?
+    package var keyPath: String
+    package var message: String
 
-    public var description: String {
+    package var description: String {
         var s = file
         if let line { s += ": line \(line)" }
         if !keyPath.isEmpty { s += ": \(keyPath)" }
@@ -31,31 +32,31 @@ public struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
 ///   hidden: [100, 200, 400, 800]
 /// fixed: {batch_size: 128, lr: 5.0e-3}
 /// ```
-public struct SweepSpec: Sendable, Equatable {
+package struct SweepSpec: Sendable, Equatable {
     /// Where the training recordings come from.
-    public enum DataSource: Sendable, Equatable {
+    package enum DataSource: Sendable, Equatable {
         /// A prepared `.spk` file or any raw source `spikesweep data prepare` reads.
         case path(String, labels: String?)
         /// Synthetic N-MNIST generated in memory.
         case synthetic(count: Int, seed: UInt64)
     }
 
-    public var name: String
-    public var data: DataSource
+    package var name: String
+    package var data: DataSource
     /// Optional held-out test split for `spikesweep final`.
-    public var test: DataSource?
-    public var folds: Int
-    public var stratified: Bool
-    public var epochs: Int
-    public var seed: UInt64
+    package var test: DataSource?
+    package var folds: Int
+    package var stratified: Bool
+    package var epochs: Int
+    package var seed: UInt64
     /// Keep only the first saccade (first 100 ms) of every recording.
-    public var firstSaccadeOnly: Bool
+    package var firstSaccadeOnly: Bool
     /// Swept parameters in canonical order, each with its values in the order written.
-    public var grid: [(parameter: SweepParameter, values: [SweepValue])]
+    package var grid: [(parameter: Hyperparameter, values: [ParameterValue])]
     /// Pinned parameters.
-    public var fixed: [SweepParameter: SweepValue]
+    package var fixed: [Hyperparameter: ParameterValue]
 
-    public static func == (a: SweepSpec, b: SweepSpec) -> Bool {
+    package static func == (a: SweepSpec, b: SweepSpec) -> Bool {
         a.name == b.name && a.data == b.data && a.test == b.test && a.folds == b.folds && a.stratified == b.stratified
             && a.epochs == b.epochs && a.seed == b.seed && a.firstSaccadeOnly == b.firstSaccadeOnly
             && a.grid.elementsEqual(b.grid) { $0.parameter == $1.parameter && $0.values == $1.values }
@@ -63,15 +64,15 @@ public struct SweepSpec: Sendable, Equatable {
     }
 
     /// Every configuration of the grid, in canonical order (first parameter slowest).
-    public var configurations: [Hyperparameters] {
+    package var configurations: [Hyperparameters] {
         var base = Hyperparameters()
-        for (p, v) in fixed { base.set(p, v) }
+        for (p, v) in fixed { p.set(v, in: &base) }
         var result = [base]
         for (parameter, values) in grid {
             result = result.flatMap { config in
                 values.map { value -> Hyperparameters in
                     var c = config
-                    c.set(parameter, value)
+                    parameter.set(value, in: &c)
                     return c
                 }
             }
@@ -80,10 +81,10 @@ public struct SweepSpec: Sendable, Equatable {
     }
 
     /// The swept parameters, in canonical order.
-    public var sweptParameters: [SweepParameter] { grid.map(\.parameter) }
+    package var sweptParameters: [Hyperparameter] { grid.map(\.parameter) }
 
     /// Reads and validates a spec file.
-    public static func load(path: String) throws -> SweepSpec {
+    package static func load(path: String) throws -> SweepSpec {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw SpecError(file: path, line: nil, keyPath: "", message: "cannot read spec: \(error.localizedDescription)")
@@ -92,7 +93,7 @@ public struct SweepSpec: Sendable, Equatable {
     }
 
     /// Parses and validates spec text; the first problem is thrown.
-    public static func parse(_ text: String, file: String) throws -> SweepSpec {
+    package static func parse(_ text: String, file: String) throws -> SweepSpec {
         var parser = SpecParser(file: file)
         return try parser.parse(text)
     }
@@ -166,18 +167,18 @@ struct SpecParser {
         }
         let firstSaccade = try top["first_saccade"].map { try bool($0, "first_saccade") } ?? false
 
-        var grid: [(SweepParameter, [SweepValue])] = []
-        var gridLines: [SweepParameter: Int] = [:]
+        var grid: [(Hyperparameter, [ParameterValue])] = []
+        var gridLines: [Hyperparameter: Int] = [:]
         if let gridNode = top["grid"] {
-            let g = try mapping(gridNode, "grid", allowed: SweepParameter.allCases.map(\.rawValue))
+            let g = try mapping(gridNode, "grid", allowed: Hyperparameter.all.map(\.key))
             for (key, valueNode) in g.pairs {
-                let parameter = SweepParameter(rawValue: key)!
+                let parameter = Hyperparameter.named(key)!
                 let path = "grid.\(key)"
                 guard case .sequence(let seq) = valueNode else {
-                    throw fail(valueNode, path, "expected a list of values, e.g. \(key): [\(example(parameter))]")
+                    throw fail(valueNode, path, "expected a list of values, e.g. \(key): [\(parameter.example)]")
                 }
                 guard !seq.isEmpty else { throw fail(valueNode, path, "empty list (give at least one value)") }
-                var values: [SweepValue] = []
+                var values: [ParameterValue] = []
                 for (i, item) in seq.enumerated() {
                     let v = try value(item, parameter, "\(path)[\(i)]")
                     if let first = values.firstIndex(of: v) {
@@ -191,11 +192,11 @@ struct SpecParser {
         }
         grid.sort { $0.0 < $1.0 }
 
-        var fixed: [SweepParameter: SweepValue] = [:]
+        var fixed: [Hyperparameter: ParameterValue] = [:]
         if let fixedNode = top["fixed"] {
-            let f = try mapping(fixedNode, "fixed", allowed: SweepParameter.allCases.map(\.rawValue))
+            let f = try mapping(fixedNode, "fixed", allowed: Hyperparameter.all.map(\.key))
             for (key, valueNode) in f.pairs {
-                let parameter = SweepParameter(rawValue: key)!
+                let parameter = Hyperparameter.named(key)!
                 if let line = gridLines[parameter] {
                     throw fail(valueNode, "fixed.\(key)", "also swept in grid (line \(line)); keep one")
                 }
@@ -225,7 +226,7 @@ struct SpecParser {
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
             guard allowed.contains(key) else {
                 var message = "unknown key '\(key)'"
-                if let near = allowed.min(by: { editDistance($0, key) < editDistance($1, key) }), editDistance(near, key) <= (key.count >= 6 ? 3 : 2) {
+                if let near = Spelling.nearest(to: key, among: allowed) {
                     message += " (did you mean '\(near)'?)"
                 }
                 message += "; allowed: \(allowed.joined(separator: ", "))"
@@ -269,56 +270,15 @@ struct SpecParser {
         }
     }
 
-    /// Reads and range-checks one parameter value.
-    func value(_ node: Node, _ parameter: SweepParameter, _ path: String) throws -> SweepValue {
-        switch parameter {
-        case .beta:
-            let v = try number(node, path)
-            guard v > 0, v <= 1 else { throw fail(node, path, "beta must be in (0, 1], got \(SweepValue.format(v))") }
-            return .number(v)
-        case .hidden, .windowMicros, .batchSize:
-            let v = try integer(node, path)
-            guard v >= 1 else {
-                let what = parameter == .windowMicros ? "window_us must be >= 1 us" : "\(parameter.rawValue) must be >= 1"
-                throw fail(node, path, "\(what), got \(v)")
-            }
-            if parameter == .hidden && v > 1_000_000 { throw fail(node, path, "hidden must be <= 1000000, got \(v)") }
-            return .integer(v)
-        case .denoiseMicros:
-            if case .scalar(let s) = node, ["off", "none", "false", "null", "~"].contains(s.string.lowercased()) { return .off }
-            let v = try integer(node, path)
-            guard v >= 1 else { throw fail(node, path, "denoise_us must be >= 1 us or off, got \(v)") }
-            return .integer(v)
-        case .targetRatio:
-            let s = try scalarText(node, path, expected: "a ratio like \"0.8/0.2\"")
-            guard let r = TargetRatio(s.string) else {
-                throw fail(node, path, "expected a ratio like \"0.8/0.2\" (correct/incorrect rate), got '\(s.string)'")
-            }
-            guard (0...1).contains(r.correct), (0...1).contains(r.incorrect) else {
-                throw fail(node, path, "rates must be in [0, 1], got \(s.string)")
-            }
-            return .ratio(r)
-        case .learningRate:
-            let v = try number(node, path)
-            guard v > 0 else { throw fail(node, path, "lr must be > 0, got \(SweepValue.format(v))") }
-            return .number(v)
-        case .l2:
-            let v = try number(node, path)
-            guard v >= 0 else { throw fail(node, path, "l2 must be >= 0, got \(SweepValue.format(v))") }
-            return .number(v)
+    /// Reads and range-checks one parameter value (the rules are `Hyperparameter.all`'s).
+    func value(_ node: Node, _ parameter: Hyperparameter, _ path: String) throws -> ParameterValue {
+        guard case .scalar(let s) = node else {
+            throw fail(node, path, "expected a single value for \(parameter.key), e.g. \(parameter.example), got a \(kind(node))")
         }
-    }
-
-    func example(_ p: SweepParameter) -> String {
-        switch p {
-        case .beta: "0.7, 0.9"
-        case .hidden: "100, 800"
-        case .windowMicros: "1000, 2000"
-        case .targetRatio: "\"0.8/0.2\", \"0.95/0.05\""
-        case .batchSize: "64, 128"
-        case .learningRate: "1.0e-3, 5.0e-3"
-        case .l2: "0, 1.0e-5"
-        case .denoiseMicros: "10000, off"
+        do {
+            return try parameter.parse(s.string, isQuoted: s.style != .plain)
+        } catch let error as ParameterError {
+            throw fail(node, path, error.message)
         }
     }
 
@@ -345,20 +305,4 @@ struct SpecParser {
             return SpecError(file: file, line: nil, keyPath: "", message: "not valid YAML: \(text)")
         }
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + [Int](repeating: 0, count: b.count)
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }

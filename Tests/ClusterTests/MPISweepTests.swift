@@ -169,7 +169,8 @@ struct MPISweepTests {
         let plan = SweepPlan(spec: try SweepSpec.load(path: specURL.path), datasetFingerprint: 0)
         let failing = [plan.configIDs[1], plan.configIDs[4]]
         let run = try MPIRunner.run(ranks: 2, ["sweep", specURL.path, "--results", root.path],
-                                    environment: ["SPIKESWEEP_TEST_FAIL_CONFIGS": failing.joined(separator: ",")])
+                                    environment: ["SPIKESWEEP_TEST_FAIL_CONFIGS": failing.joined(separator: ",")],
+                                    executable: CLIRunner.testTool)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("spikesweep: 4 tasks failed; their errors are in folds.csv"))
         #expect(run.stdout.contains("12 tasks run (0 already done, 4 failed)"))
@@ -192,7 +193,7 @@ struct MPISweepTests {
         // MPMD: rank 1 poses as another build.
         let results = root.appendingPathComponent("r")
         let otherBuild = try MPIRunner.runMPI(["-np", "1", binary, "sweep", specURL.path, "--results", results.path, ":",
-                                               "-np", "1", "env", "SPIKESWEEP_TEST_TOOL_VERSION=0.0.9", binary, "sweep", specURL.path,
+                                               "-np", "1", "env", "SPIKESWEEP_TEST_TOOL_VERSION=0.0.9", CLIRunner.testTool.path, "sweep", specURL.path,
                                                "--results", results.path], timeout: 120)
         #expect(otherBuild.status != 0)
         #expect(otherBuild.stderr.contains("Error: refusing rank 1: it runs spikesweep 0.0.9 (message format 1), rank 0 runs spikesweep "),

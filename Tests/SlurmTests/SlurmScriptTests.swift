@@ -1,8 +1,9 @@
-import Foundation
-import Testing
 import Cluster
+import Foundation
+import SpikeSupport
 import Sweeps
 import TestSupport
+import Testing
 
 /// Scripts, profiles and quoting: no cluster needed.
 struct SlurmScriptTests {
@@ -77,7 +78,7 @@ struct SlurmScriptTests {
                 #expect(text.hasPrefix("p.env: line 11: ") && text.contains(message) && !text.contains("\n"), "\(line): \(text)")
             }
         }
-        #expect(throws: SlurmError.self) { try SlurmProfile.load("no-such-profile.env") }
+        #expect(throws: ToolError.self) { try SlurmProfile.load("no-such-profile.env") }
     }
 
     @Test func arrayIndexListsAndConfigParsing() {

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import SpikeEvents
+import SpikeSupport
 import TestSupport
+import Testing
 
 @Suite struct DatasetSourceTests {
     let recordings = RandomRecordings.make(count: 30, seed: 5)
@@ -70,10 +71,10 @@ import TestSupport
         for i in 1...3 { try Data(NMNISTCodec.encode(recordings[i])).write(to: root.appendingPathComponent("\(i).bs2")) }
         let labels = root.appendingPathComponent("l.txt")
         try "1 0\n2 1\n".write(to: labels, atomically: true, encoding: .utf8)
-        let missing = #expect(throws: DataError.self) { try DatasetSource.detect(root.path).read() }
+        let missing = #expect(throws: FileError.self) { try DatasetSource.detect(root.path).read() }
         #expect(missing?.description == "\(root.path)/3.bs2: label missing: not listed in \(labels.path)")
         try "1 0\n2 1\n3 2\n4 3\n".write(to: labels, atomically: true, encoding: .utf8)
-        let noFile = #expect(throws: DataError.self) { try DatasetSource.detect(root.path).read() }
+        let noFile = #expect(throws: FileError.self) { try DatasetSource.detect(root.path).read() }
         #expect(noFile?.description == "\(labels.path): line 4: sample 4 has no file 4.bs2 in \(root.path)")
     }
 
@@ -82,15 +83,15 @@ import TestSupport
         try writeTree(root)
         let bad = root.appendingPathComponent("Train/7/99999.bin")
         try Data([1, 2, 3, 4, 5, 6]).write(to: bad)
-        let error = #expect(throws: DataError.self) { try DatasetSource.detect(root.path).read() }
+        let error = #expect(throws: FileError.self) { try DatasetSource.detect(root.path).read() }
         #expect(error?.description.hasPrefix("\(bad.path): byte 5: truncated") == true)
     }
 
     @Test func missingPathsAndUnknownFolders() throws {
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
-        let nowhere = #expect(throws: DataError.self) { try DatasetSource.detect(root.path + "/nope") }
+        let nowhere = #expect(throws: FileError.self) { try DatasetSource.detect(root.path + "/nope") }
         #expect(nowhere?.description == "\(root.path)/nope: no such file or folder")
-        #expect(throws: DataError.self) { try DatasetSource.detect(root.path) }
+        #expect(throws: FileError.self) { try DatasetSource.detect(root.path) }
     }
 
     @Test func corruptZipsAreErrorsNotCrashes() throws {
@@ -102,10 +103,10 @@ import TestSupport
         var flipped = good
         flipped[60] ^= 0xFF  // past the 30-byte local header and the 16-byte name
         let archive = try ZipArchive(path: "t.zip", data: Data(flipped))
-        let error = #expect(throws: DataError.self) { try archive.contents(of: archive.entries[0]) }
+        let error = #expect(throws: FileError.self) { try archive.contents(of: archive.entries[0]) }
         #expect(error?.description.hasPrefix("t.zip") == true)
         // Truncated: the end record is gone.
-        let cut = #expect(throws: DataError.self) { try ZipArchive(path: "t.zip", data: Data(good.prefix(good.count - 10))) }
+        let cut = #expect(throws: FileError.self) { try ZipArchive(path: "t.zip", data: Data(good.prefix(good.count - 10))) }
         #expect(cut?.description == "t.zip: not a zip archive (no end-of-central-directory record)")
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import SpikeEvents
+import SpikeSupport
+import Testing
 
 @Suite struct FoldsTests {
     static let labels: [UInt8] = (0..<103).map { UInt8(($0 * 7 + $0 / 10) % 10) }
@@ -29,7 +30,7 @@ import SpikeEvents
     }
 
     @Test func rejectsImpossibleFoldCounts() {
-        #expect(throws: FoldError.self) { try StratifiedFolds(labels: Self.labels, folds: 1, seed: 1) }
-        #expect(throws: FoldError.self) { try StratifiedFolds(labels: [1, 2], folds: 3, seed: 1) }
+        #expect(throws: ToolError.self) { try StratifiedFolds(labels: Self.labels, folds: 1, seed: 1) }
+        #expect(throws: ToolError.self) { try StratifiedFolds(labels: [1, 2], folds: 3, seed: 1) }
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
-import Testing
 import SpikeEvents
+import SpikeSupport
 import TestSupport
+import Testing
 
 /// Random and mutated bytes fed to every decoder: each must either decode or throw a
-/// one-line `DataError`; a crash (trap) fails the whole test run.
+/// one-line `FileError`; a crash (trap) fails the whole test run.
 @Suite struct FuzzTests {
     static let iterations = 3000
 
@@ -28,7 +29,7 @@ import TestSupport
     }
 
     static func expectOnlyDataErrors(_ body: () throws -> Void) {
-        do { try body() } catch let error as DataError {
+        do { try body() } catch let error as FileError {
             #expect(!error.description.contains("\n"))
         } catch {
             Issue.record("unexpected error type: \(error)")

@@ -1,5 +1,6 @@
-import Testing
 import SpikeEvents
+import SpikeSupport
+import Testing
 
 @Suite struct LabelListTests {
     @Test func parsesTheSubsetFormat() throws {
@@ -24,7 +25,7 @@ import SpikeEvents
         ("#sample #class\n", "l.txt: label list has no entries"),
     ])
     func rejectsMalformedLists(_ text: String, _ expected: String) {
-        let error = #expect(throws: DataError.self) { try LabelList(text: text, path: "l.txt") }
+        let error = #expect(throws: FileError.self) { try LabelList(text: text, path: "l.txt") }
         #expect(error?.description == expected)
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import SpikeEvents
+import SpikeSupport
+import Testing
 
 @Suite struct NMNISTCodecTests {
     static func event(x: UInt8, y: UInt8, p: UInt8, t: UInt32) -> [UInt8] {
@@ -49,7 +50,7 @@ import SpikeEvents
 
     @Test(arguments: badCases)
     func rejectsBadInputWithOneLineNamingTheOffset(_ bad: BadCase) {
-        let error = #expect(throws: DataError.self) { try NMNISTCodec.decode(bad.bytes, path: "f.bin", label: 0) }
+        let error = #expect(throws: FileError.self) { try NMNISTCodec.decode(bad.bytes, path: "f.bin", label: 0) }
         #expect(error?.description == bad.expected)
         #expect(error?.description.contains("\n") == false)
     }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import SpikeEvents
+import SpikeSupport
 import TestSupport
+import Testing
 
 @Suite struct PreparedFileTests {
     let dataset = EventDataset(split: .test, recordings: RandomRecordings.make(count: 25, seed: 9))
@@ -30,22 +31,22 @@ import TestSupport
     @Test func aFlippedBitIsABadChecksum() {
         var bytes = PreparedFile.encode(dataset)
         bytes[200] ^= 0x04
-        let error = #expect(throws: DataError.self) { try PreparedFile.decode(bytes, path: "d.spk") }
+        let error = #expect(throws: FileError.self) { try PreparedFile.decode(bytes, path: "d.spk") }
         #expect(error?.description.hasPrefix("d.spk: checksum mismatch") == true)
     }
 
     @Test func anUnknownVersionIsNamed() {
         var bytes = PreparedFile.encode(dataset)
         bytes[8] = 7
-        let error = #expect(throws: DataError.self) { try PreparedFile.decode(bytes, path: "d.spk") }
+        let error = #expect(throws: FileError.self) { try PreparedFile.decode(bytes, path: "d.spk") }
         #expect(error?.description == "d.spk: byte 8: unknown prepared-file version 7 (this build reads version 1); re-run 'spikesweep data prepare'")
     }
 
     @Test func truncationAndForeignFilesAreNamed() {
         let bytes = PreparedFile.encode(dataset)
-        let cut = #expect(throws: DataError.self) { try PreparedFile.decode(Array(bytes.prefix(bytes.count - 3)), path: "d.spk") }
+        let cut = #expect(throws: FileError.self) { try PreparedFile.decode(Array(bytes.prefix(bytes.count - 3)), path: "d.spk") }
         #expect(cut?.description.contains("truncated or damaged") == true)
-        let foreign = #expect(throws: DataError.self) { try PreparedFile.decode(Array("hello".utf8), path: "d.spk") }
+        let foreign = #expect(throws: FileError.self) { try PreparedFile.decode(Array("hello".utf8), path: "d.spk") }
         #expect(foreign?.description.contains("not a prepared dataset") == true)
     }
 }

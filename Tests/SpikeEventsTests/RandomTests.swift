@@ -1,6 +1,7 @@
-import Testing
 import Foundation
 import SpikeEvents
+import SpikeSupport
+import Testing
 
 @Suite struct RandomTests {
     @Test func sameSeedSameStreamDifferentSeedDifferentStream() {

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import SpikeEvents
+import SpikeSupport
 import TestSupport
+import Testing
 
 /// Recordings shared by the statistics and learnability tests, made once (in parallel).
 private enum Sample {

@@ -1,6 +1,7 @@
-import Testing
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
+import Testing
 
 @Suite struct AdamTests {
     /// Three Adam steps (lr 1e-3) on the fixture batch, forward and backward re-run each time:

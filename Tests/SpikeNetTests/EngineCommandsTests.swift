@@ -19,10 +19,10 @@ import TestSupport
         try Self.expectOneLineFailure(["train", "--data", data, "--beta", "0"], mentioning: "beta must be in (0, 1]")
         try Self.expectOneLineFailure(["train", "--data", data, "--beta", "1.5"], mentioning: "beta")
         try Self.expectOneLineFailure(["train", "--data", data, "--hidden", "0"], mentioning: "hidden must be >= 1")
-        try Self.expectOneLineFailure(["train", "--data", data, "--window-us", "0"], mentioning: "window_us must be >= 1")
+        try Self.expectOneLineFailure(["train", "--data", data, "--window-us", "0"], mentioning: "--window-us must be >= 1")
         try Self.expectOneLineFailure(["train", "--data", data, "--ratio", "0.8/1.2"], mentioning: "in [0, 1]")
         try Self.expectOneLineFailure(["train", "--data", data, "--ratio", "abc"], mentioning: "--ratio")
-        try Self.expectOneLineFailure(["train", "--data", data, "--batch-size", "0"], mentioning: "batch_size must be >= 1")
+        try Self.expectOneLineFailure(["train", "--data", data, "--batch-size", "0"], mentioning: "--batch-size must be >= 1")
         try Self.expectOneLineFailure(["bench", "--hidden", "0"], mentioning: "--hidden must be >= 1")
         try Self.expectOneLineFailure(["train", "--data", "/nonexistent/data.spk"], mentioning: "/nonexistent/data.spk")
     }

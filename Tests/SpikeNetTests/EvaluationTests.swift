@@ -1,6 +1,7 @@
-import Testing
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
+import Testing
 
 @Suite struct EvaluationTests {
     @Test func countsAgreeWithTheEngineAndAddUp() {

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
 import TestSupport
+import Testing
 
 @Suite struct ModelFileTests {
     static func model(hidden: Int = 37) -> ModelFile {

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
 import TestSupport
+import Testing
 
 @Suite struct SpikeEngineTests {
     /// Every case of snn_step.json: spikes exactly; membranes, counts, losses, L2 term and

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
 import TestSupport
+import Testing
 
 /// Asks a run to stop at given calls of `stopRequested`, counted over every run it is given
 /// to; the run asks once per trained batch, so the count is also the batches trained.

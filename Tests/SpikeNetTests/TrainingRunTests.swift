@@ -75,8 +75,8 @@ import TestSupport
         ("beta", { (h: inout Hyperparameters) in h.beta = 1.5 }),
         ("hidden", { (h: inout Hyperparameters) in h.hidden = 0 }),
         ("window_us", { (h: inout Hyperparameters) in h.windowMicros = 0 }),
-        ("target_ratio correct rate", { (h: inout Hyperparameters) in h.targetRatio = TargetRatio(correct: 1.2, incorrect: 0.2) }),
-        ("target_ratio incorrect rate", { (h: inout Hyperparameters) in h.targetRatio = TargetRatio(correct: 0.8, incorrect: -0.1) }),
+        ("target_ratio", { (h: inout Hyperparameters) in h.targetRatio = TargetRatio(correct: 1.2, incorrect: 0.2) }),
+        ("target_ratio", { (h: inout Hyperparameters) in h.targetRatio = TargetRatio(correct: 0.8, incorrect: -0.1) }),
         ("batch_size", { (h: inout Hyperparameters) in h.batchSize = 0 }),
     ] as [(String, @Sendable (inout Hyperparameters) -> Void)])
     func impossibleHyperparametersAreRejected(parameter: String, change: @Sendable (inout Hyperparameters) -> Void) {

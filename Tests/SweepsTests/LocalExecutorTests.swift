@@ -21,7 +21,8 @@ import TestSupport
         let dataset = try SweepSession.loadData(spec.data)
         let plan = SweepPlan(spec: spec, datasetFingerprint: PreparedFile.fingerprint(of: dataset))
         let store = try ResultsStore(directory: root.appendingPathComponent("exec"), plan: plan)
-        let runner = try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: nil, failingConfigIDs: failing)
+        let runner = try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: nil,
+                                          faultInjection: { failing.contains($0.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil })
         let summary = try LocalExecutor(workers: workers).run(plan: plan, store: store, runner: runner)
         #expect(summary.tasksRun == plan.tasks.count)
         return (plan, try ResultsStore.readOutcomes(directory: store.directory))

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 import TestSupport
+import Testing
 
 @Suite struct ResultsStoreTests {
     let plan = SweepPlan(spec: try! SweepPlanTests.spec(), datasetFingerprint: 7)
@@ -65,7 +66,7 @@ import TestSupport
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("p")
         let first = try ResultsStore(directory: dir, plan: plan)
-        let error = #expect(throws: ResultsError.self) { try ResultsStore(directory: dir, plan: plan) }
+        let error = #expect(throws: ToolError.self) { try ResultsStore(directory: dir, plan: plan) }
         #expect(error?.description.contains("is in use by another spikesweep run (pid \(getpid())") == true)
         _ = first
     }
@@ -78,11 +79,11 @@ import TestSupport
             try store.record(outcome(plan.tasks[0], 0.5), task: plan.tasks[0])
         }
         let other = SweepPlan(spec: try SweepPlanTests.spec(epochs: 5), datasetFingerprint: 7)
-        let error = #expect(throws: ResultsError.self) { try ResultsStore(directory: dir, plan: other) }
+        let error = #expect(throws: ToolError.self) { try ResultsStore(directory: dir, plan: other) }
         #expect(error?.description.contains("holds a different spec") == true)
         #expect(error?.description.contains("--fresh") == true)
         let otherData = SweepPlan(spec: try SweepPlanTests.spec(), datasetFingerprint: 8)
-        let dataError = #expect(throws: ResultsError.self) { try ResultsStore(directory: dir, plan: otherData) }
+        let dataError = #expect(throws: ToolError.self) { try ResultsStore(directory: dir, plan: otherData) }
         #expect(dataError?.description.contains("results for other data") == true)
         let fresh = try ResultsStore(directory: dir, plan: other, fresh: true)
         #expect(fresh.finishedTaskIDs.isEmpty)

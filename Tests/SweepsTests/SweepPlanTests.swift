@@ -49,9 +49,9 @@ import Sweeps
 
     @Test func longestTasksAreScheduledFirst() throws {
         let plan = SweepPlan(spec: try Self.spec(), datasetFingerprint: 1)
-        let order = LocalExecutor.schedule(plan, skipping: [])
+        let order = TaskScheduler(plan: plan, skipping: []).pending
         #expect(order.first?.hyperparameters.hidden == 32)
         #expect(order.last?.hyperparameters.hidden == 16)
-        #expect(LocalExecutor.schedule(plan, skipping: Set(plan.tasks.prefix(5).map(\.id))).count == 7)
+        #expect(TaskScheduler(plan: plan, skipping: Set(plan.tasks.prefix(5).map(\.id))).count == 7)
     }
 }

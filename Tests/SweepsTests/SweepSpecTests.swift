@@ -22,7 +22,7 @@ import Sweeps
         #expect(spec.name == "table1")
         #expect(spec.data == .path("data/nmnist-train.spk", labels: nil))
         #expect(spec.folds == 5 && spec.stratified && spec.epochs == 3 && spec.seed == 1)
-        #expect(spec.sweptParameters == [.beta, .hidden, .windowMicros, .targetRatio])
+        #expect(spec.sweptParameters.map(\.key) == ["beta", "hidden", "window_us", "target_ratio"])
         let configs = spec.configurations
         #expect(configs.count == 72)
         #expect(Set(configs.map(\.canonicalDescription)).count == 72)

@@ -1,13 +1,14 @@
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 /// Runs the built `spikesweep` under the real `mpirun`, for integration tests.
 ///
 /// Tests that need `mpirun` skip with `skipMessage` when it is missing, unless `CI` is set:
 /// then they run and fail with `missingMessage` (CI installs Open MPI with `scripts/install-deps`).
-public enum MPIRunner {
+package enum MPIRunner {
     /// `mpirun` on the PATH, or nil.
-    public static let mpirun: URL? = {
+    package static let mpirun: URL? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("mpirun")
@@ -17,32 +18,35 @@ public enum MPIRunner {
     }()
 
     /// Whether a missing `mpirun` is a failure rather than a skip (the `CI` variable is set).
-    public static var isRequired: Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
+    package static var isRequired: Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
 
     /// Whether MPI tests should run: `mpirun` is here, or CI requires it.
-    public static var shouldRun: Bool { mpirun != nil || isRequired }
+    package static var shouldRun: Bool { mpirun != nil || isRequired }
 
-    public static let skipMessage = "skipped: mpirun not found (install openmpi-bin; set CI=1 to make this a failure)"
-    public static let missingMessage = "mpirun not found but CI is set: install openmpi-bin and libopenmpi-dev (scripts/install-deps)"
+    package static let skipMessage = "skipped: mpirun not found (install openmpi-bin; set CI=1 to make this a failure)"
+    package static let missingMessage = "mpirun not found but CI is set: install openmpi-bin and libopenmpi-dev (scripts/install-deps)"
 
     /// What every test run of `mpirun` needs here: running as root in a container is allowed,
     /// and the ob1 messaging layer starts about twice as fast as the default.
-    public static let environment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1"]
+    package static let environment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1"]
 
     /// `mpirun` arguments for `ranks` copies of `spikesweep arguments…`.
-    public static func arguments(ranks: Int, oversubscribe: Bool = false, _ arguments: [String]) -> [String] {
-        ["-np", String(ranks)] + (oversubscribe ? ["--oversubscribe"] : []) + [CLIRunner.executable.path] + arguments
+    package static func arguments(ranks: Int, oversubscribe: Bool = false, _ arguments: [String],
+                                  executable: URL = CLIRunner.executable) -> [String] {
+        ["-np", String(ranks)] + (oversubscribe ? ["--oversubscribe"] : []) + [executable.path] + arguments
     }
 
     /// Runs `mpirun -np ranks spikesweep arguments…` and waits at most `timeout` seconds
     /// (then kills it and reports status -1 with "timed out" appended to stderr).
-    public static func run(ranks: Int, oversubscribe: Bool = false, _ arguments: [String], environment: [String: String] = [:],
-                           timeout: TimeInterval = 300) throws -> CLIRunner.Result {
-        try runMPI(Self.arguments(ranks: ranks, oversubscribe: oversubscribe, arguments), environment: environment, timeout: timeout)
+    /// `executable` may be `CLIRunner.testTool` (test doubles injected).
+    package static func run(ranks: Int, oversubscribe: Bool = false, _ arguments: [String], environment: [String: String] = [:],
+                            executable: URL = CLIRunner.executable, timeout: TimeInterval = 300) throws -> CLIRunner.Result {
+        try runMPI(Self.arguments(ranks: ranks, oversubscribe: oversubscribe, arguments, executable: executable),
+                   environment: environment, timeout: timeout)
     }
 
     /// Runs `mpirun rawArguments…` (for MPMD launches with `:`), bounded by `timeout` seconds.
-    public static func runMPI(_ rawArguments: [String], environment: [String: String] = [:],
+    package static func runMPI(_ rawArguments: [String], environment: [String: String] = [:],
                               timeout: TimeInterval = 300) throws -> CLIRunner.Result {
         guard let mpirun else { throw MPIRunnerError(missingMessage) }
         var result = try Subprocess.run(mpirun, rawArguments, environment: Self.environment.merging(environment) { $1 },
@@ -56,7 +60,7 @@ public enum MPIRunner {
 
     /// A configured, not yet started `mpirun` process (output discarded), for tests that
     /// interfere with a running job.
-    public static func makeProcess(ranks: Int, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+    package static func makeProcess(ranks: Int, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         guard let mpirun else { throw MPIRunnerError(missingMessage) }
         let process = makeProcess(Self.arguments(ranks: ranks, arguments), environment: environment, mpirun: mpirun)
         process.standardOutput = FileHandle.nullDevice
@@ -77,7 +81,7 @@ public enum MPIRunner {
     }
 
     /// Pids of the processes whose parent is `parent` (from /proc).
-    public static func children(of parent: pid_t) -> [pid_t] {
+    package static func children(of parent: pid_t) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { pid_t($0) }.filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -89,7 +93,7 @@ public enum MPIRunner {
     }
 
     /// The environment variable `name` of process `pid`, or nil.
-    public static func environmentVariable(_ name: String, of pid: pid_t) -> String? {
+    package static func environmentVariable(_ name: String, of pid: pid_t) -> String? {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
         for entry in data.split(separator: 0) {
             let text = String(decoding: entry, as: UTF8.self)
@@ -99,12 +103,12 @@ public enum MPIRunner {
     }
 
     /// The pid of MPI rank `rank` among the children of `mpirun` process `launcher`, or nil.
-    public static func rankProcess(_ rank: Int, of launcher: pid_t) -> pid_t? {
+    package static func rankProcess(_ rank: Int, of launcher: pid_t) -> pid_t? {
         children(of: launcher).first { environmentVariable("OMPI_COMM_WORLD_RANK", of: $0) == String(rank) }
     }
 
     /// Pids of live processes whose command line contains `text` (zombies excluded).
-    public static func processes(commandLineContaining text: String) -> [pid_t] {
+    package static func processes(commandLineContaining text: String) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { pid_t($0) }.filter { pid in
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return false }
@@ -114,7 +118,7 @@ public enum MPIRunner {
     }
 }
 
-public struct MPIRunnerError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct MPIRunnerError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

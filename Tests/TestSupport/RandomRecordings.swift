@@ -1,9 +1,10 @@
 import SpikeEvents
+import SpikeSupport
 
 /// Small random but valid recordings for codec and file-format tests (not N-MNIST-like;
 /// `SyntheticNMNIST` makes those).
-public enum RandomRecordings {
-    public static func make(count: Int, seed: UInt64, events: ClosedRange<Int> = 20...200) -> [Recording] {
+package enum RandomRecordings {
+    package static func make(count: Int, seed: UInt64, events: ClosedRange<Int> = 20...200) -> [Recording] {
         var rng = Xoshiro256(seed: seed)
         return (0..<count).map { i in
             let n = events.lowerBound + rng.nextInt(below: events.count)

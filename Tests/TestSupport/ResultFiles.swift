@@ -2,27 +2,27 @@ import Foundation
 
 /// Results files read for comparisons, without the columns that differ between runs of the
 /// same sweep (wall times, throughput, who ran a task).
-public enum ResultFiles {
+package enum ResultFiles {
     /// CSV data rows (header dropped), fields split on commas (these files quote nothing here).
-    public static func rows(_ url: URL) -> [[String]] {
+    package static func rows(_ url: URL) -> [[String]] {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// folds.csv rows without seconds, recordings_per_s and worker, sorted by task id.
-    public static func folds(_ directory: URL) -> [String] {
+    package static func folds(_ directory: URL) -> [String] {
         rows(directory.appendingPathComponent("folds.csv")).map { r in
             r.enumerated().filter { ![7, 8, 9].contains($0.offset) }.map(\.element).joined(separator: ",")
         }.sorted()
     }
 
     /// epochs.csv rows without seconds, sorted.
-    public static func epochs(_ directory: URL) -> [String] {
+    package static func epochs(_ directory: URL) -> [String] {
         rows(directory.appendingPathComponent("epochs.csv")).map { $0.dropLast().joined(separator: ",") }.sorted()
     }
 
     /// leaderboard.csv (with header) without mean_train_seconds.
-    public static func leaderboard(_ directory: URL) throws -> [String] {
+    package static func leaderboard(_ directory: URL) throws -> [String] {
         let text = try String(contentsOf: directory.appendingPathComponent("leaderboard.csv"), encoding: .utf8)
         return text.split(separator: "\n").map { line in
             var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -33,7 +33,7 @@ public enum ResultFiles {
 
     /// Waits until `count` tasks of the sweep in `directory` have written a checkpoint (they
     /// are then mid-training), `running` turns false, or `timeout` passes.
-    public static func waitForCheckpoint(in directory: URL, count: Int = 1, timeout: TimeInterval = 120,
+    package static func waitForCheckpoint(in directory: URL, count: Int = 1, timeout: TimeInterval = 120,
                                          while running: () -> Bool = { true }) {
         let checkpoints = directory.appendingPathComponent("checkpoints")
         let deadline = Date().addingTimeInterval(timeout)

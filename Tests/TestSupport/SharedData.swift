@@ -1,13 +1,13 @@
 import Foundation
 
 /// Locations of the shared material beside the project (`../shared`), for tests.
-public enum SharedData {
+package enum SharedData {
     /// The package root (this file lives in Tests/TestSupport).
-    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    package static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `../shared` (or `$SPIKESWEEP_SHARED`).
-    public static var sharedRoot: URL {
+    package static var sharedRoot: URL {
         if let env = ProcessInfo.processInfo.environment["SPIKESWEEP_SHARED"], !env.isEmpty {
             return URL(fileURLWithPath: env)
         }
@@ -15,14 +15,14 @@ public enum SharedData {
     }
 
     /// The fixtures folder, or nil when absent.
-    public static func fixture(_ name: String) -> URL? {
+    package static func fixture(_ name: String) -> URL? {
         let url = sharedRoot.appendingPathComponent("fixtures").appendingPathComponent(name)
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 
     /// The 1000 real N-MNIST recordings (`$SPIKESWEEP_NMNIST_SMALL` or `../shared/data/nmnist-small`),
     /// or nil when absent, so that tests can skip with a message.
-    public static var nmnistSmall: URL? {
+    package static var nmnistSmall: URL? {
         let url: URL
         if let env = ProcessInfo.processInfo.environment["SPIKESWEEP_NMNIST_SMALL"], !env.isEmpty {
             url = URL(fileURLWithPath: env)
@@ -33,10 +33,10 @@ public enum SharedData {
     }
 
     /// Printed by tests that skip for lack of the real recordings.
-    public static let skipMessage = "skipped: real N-MNIST subset not found (set SPIKESWEEP_NMNIST_SMALL or provide ../shared/data/nmnist-small)"
+    package static let skipMessage = "skipped: real N-MNIST subset not found (set SPIKESWEEP_NMNIST_SMALL or provide ../shared/data/nmnist-small)"
 
     /// A fresh temporary directory, removed by the caller when done.
-    public static func makeTemporaryDirectory(_ prefix: String = "spikesweep-test") throws -> URL {
+    package static func makeTemporaryDirectory(_ prefix: String = "spikesweep-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 extension SpikeSweep {
@@ -55,15 +56,15 @@ extension SpikeSweep {
         var arrayElement: Int?
 
         func validate() throws {
-            if let workers, workers < 1 { throw ValidationError("--workers must be >= 1, got \(workers)") }
+            if let workers, workers < 1 { throw ToolError("--workers must be >= 1, got \(workers)") }
             switch (arraySize, arrayElement) {
             case (nil, nil): break
             case let (n?, i?):
-                if n < 1 { throw ValidationError("--array-size must be >= 1, got \(n)") }
-                if i < 0 || i >= n { throw ValidationError("--array-element must be in 0..<\(n), got \(i)") }
-                if fresh { throw ValidationError("--fresh cannot be used by an array element (submit with --fresh instead)") }
-                if mpi { throw ValidationError("--mpi and --array-element do not go together") }
-            default: throw ValidationError("--array-size and --array-element go together")
+                if n < 1 { throw ToolError("--array-size must be >= 1, got \(n)") }
+                if i < 0 || i >= n { throw ToolError("--array-element must be in 0..<\(n), got \(i)") }
+                if fresh { throw ToolError("--fresh cannot be used by an array element (submit with --fresh instead)") }
+                if mpi { throw ToolError("--mpi and --array-element do not go together") }
+            default: throw ToolError("--array-size and --array-element go together")
             }
         }
 
@@ -74,48 +75,28 @@ extension SpikeSweep {
                 return
             }
             let stop = StopSignal.install([SIGUSR1, SIGTERM, SIGINT])
-            let session = try SweepSession(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
-            let store: ResultsStore
-            if let arrayElement {
-                guard FileManager.default.fileExists(atPath: session.directory.appendingPathComponent("manifest.json").path) else {
-                    throw ResultsError("\(session.directory.path): no manifest.json; array elements write into a folder that "
-                        + "`spikesweep slurm submit` (or a plain `spikesweep sweep`) created")
-                }
-                store = try ResultsStore(directory: session.directory, plan: session.plan, shard: arrayElement)
-            } else {
-                store = try session.openStore(fresh: fresh)
-            }
-            let runner = try session.makeRunner(failingConfigIDs: SweepSession.testFailingConfigIDs)
-            runner.stopSignal = stop
-            runner.notice = { line in FileHandle.standardError.write(Data("spikesweep: \(line)\n".utf8)) }
-            let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-            var selected: ((SweepTask) -> Bool)?
-            var part: (label: String, tasks: Int)?
-            var prefix = "local/"
-            if let n = arraySize, let i = arrayElement {
-                selected = { $0.index % n == i }
-                part = ("array element \(i) of \(n)", session.plan.tasks.filter { $0.index % n == i }.count)
-                prefix = "element \(i)/"
-            }
-            let progress = SweepProgress(plan: session.plan, store: store, recordings: session.dataset.count, enabled: !quiet, part: part)
-            let summary = try LocalExecutor(workers: count, workerPrefix: prefix)
-                .run(plan: session.plan, store: store, runner: runner, progress: progress, selected: selected, stop: stop)
+            let reporter = ConsoleReporter(quiet: quiet)
+            let element = arraySize.map { (partition: ArrayPartition(size: $0), index: arrayElement!) }
+            let report = try LocalSweep.run(LocalSweepOptions(
+                specPath: spec, resultsRoot: URL(fileURLWithPath: results),
+                workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, fresh: fresh, element: element,
+                reporter: reporter, faultInjection: SpikeSweep.dependencies.faultInjection, stop: stop))
+            let summary = report.summary
             let counts = "\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
                 + (summary.tasksInterrupted > 0 ? ", \(summary.tasksInterrupted) checkpointed" : "") + ") in "
-                + "\(ProgressReporter.duration(summary.seconds))"
-            if arrayElement == nil {
-                let board = try store.writeLeaderboards()
+                + Format.duration(summary.seconds)
+            if let board = report.leaderboard {
                 print(board.top(10).table, terminator: "")
-                print("\(counts); results in \(session.directory.path)/")
+                print("\(counts); results in \(report.directory.path)/")
             } else {
-                print("\(part!.label): \(counts); rows in \(store.directory.path)/shards/")
+                print("\(report.part ?? ""): \(counts); rows in \(report.directory.path)/shards/")
             }
             if summary.tasksFailed > 0 {
-                FileHandle.standardError.write(Data("spikesweep: \(summary.tasksFailed) tasks failed; their errors are in the results\n".utf8))
+                Console.error("spikesweep: \(summary.tasksFailed) tasks failed; their errors are in the results")
             }
-            if let signal = stop.signal {
-                FileHandle.standardError.write(Data(("spikesweep: stopped on \(StopSignal.name(signal)); \(summary.tasksInterrupted) running "
-                    + "task\(summary.tasksInterrupted == 1 ? "" : "s") saved a checkpoint; run the same command again to resume\n").utf8))
+            if let signal = report.stoppedBy {
+                Console.error("spikesweep: stopped on \(StopSignal.name(signal)); \(Format.count(summary.tasksInterrupted, "running task")) "
+                    + "saved a checkpoint; run the same command again to resume")
                 throw ExitCode(75)
             }
         }
@@ -123,18 +104,28 @@ extension SpikeSweep {
         /// One rank of an MPI sweep; only rank 0 gets a report to print.
         func runMPI(launch: MPILaunch?) throws {
             if workers != nil && launch?.rank ?? 0 == 0 {
-                FileHandle.standardError.write(Data("spikesweep: --workers is ignored under MPI (every rank trains one task at a time)\n".utf8))
+                Console.error("spikesweep: --workers is ignored under MPI (every rank trains one task at a time)")
             }
-            let options = MPISweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results), fresh: fresh, quiet: quiet,
-                                          failingConfigIDs: SweepSession.testFailingConfigIDs, launch: launch)
-            guard let report = try MPISweep.run(options) else { return }
+            let quiet = self.quiet
+            let options = MPISweepOptions(
+                specPath: spec, resultsRoot: URL(fileURLWithPath: results), fresh: fresh,
+                reporter: { rank in ConsoleReporter(prefix: rank == 0 ? "" : "[rank \(rank)] ", quiet: quiet) },
+                faultInjection: SpikeSweep.dependencies.faultInjection, toolVersion: SpikeSweep.dependencies.toolVersion, launch: launch)
+            let report: MPISweepReport
+            do {
+                guard let rankZero = try MPISweep.run(options) else { return }
+                report = rankZero
+            } catch let failure as MPIRankFailure {
+                Console.error((failure.rank == 0 ? "" : "[rank \(failure.rank)] ") + "Error: \(failure.oneLine)")
+                failure.endJob()
+            }
             print(report.leaderboard.top(10).table, terminator: "")
             print("\(report.tasksRun) tasks run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed) in "
-                + "\(ProgressReporter.duration(report.seconds)) on \(report.ranks) rank\(report.ranks == 1 ? "" : "s") (tasks per rank: "
+                + "\(Format.duration(report.seconds)) on \(Format.count(report.ranks, "rank")) (tasks per rank: "
                 + report.tasksPerRank.map(String.init).joined(separator: " ") + "); results in \(report.directory.path)/")
             print(report.coordinatorLine)
             if report.tasksFailed > 0 {
-                FileHandle.standardError.write(Data("spikesweep: \(report.tasksFailed) tasks failed; their errors are in folds.csv\n".utf8))
+                Console.error("spikesweep: \(report.tasksFailed) tasks failed; their errors are in folds.csv")
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 extension SpikeSweep {
@@ -47,9 +48,9 @@ extension SpikeSweep {
         var json = false
 
         func validate() throws {
-            if (test == nil) == (holdout == nil) { throw ValidationError("give either --test FILE or --holdout FRACTION") }
-            if let holdout, !(holdout > 0 && holdout < 1) { throw ValidationError("--holdout must be in (0, 1), got \(holdout)") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be >= 1, got \(threads)") }
+            if (test == nil) == (holdout == nil) { throw ToolError("give either --test FILE or --holdout FRACTION") }
+            if let holdout, !(holdout > 0 && holdout < 1) { throw ToolError("--holdout must be in (0, 1), got \(holdout)") }
+            if let threads, threads < 1 { throw ToolError("--threads must be >= 1, got \(threads)") }
         }
 
         func run() throws {
@@ -57,7 +58,7 @@ extension SpikeSweep {
             let final = try FinalTraining(resultsDirectory: directory, rank: rank, epochs: epochs,
                                           threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed)
             let row = try final.chosenRow()
-            let progress = ProgressReporter("final", enabled: !json)
+            let progress = ConsoleReporter(quiet: json)
             progress.note("final: rank \(rank) configuration \(row.configID) (\(row.label)), cross-validated \(String(format: "%.4f", row.meanAccuracy ?? 0)); \(final.epochs) epochs, \(final.threads) threads")
             let testSet: FinalTraining.TestSet = test.map { .source(path: $0, labels: labels) } ?? .holdout(fraction: holdout!)
             let metrics = try final.run(test: testSet) { m in

@@ -1,19 +1,19 @@
 import Foundation
 
 /// Runs a program with an argument vector (never through a shell) and captures its output.
-public enum Subprocess {
-    public struct Result: Sendable {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
+package enum Subprocess {
+    package struct Result: Sendable {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
         /// The run outlived its timeout and was terminated.
-        public var timedOut = false
+        package var timedOut = false
     }
 
     /// Runs `executable arguments…` with `environment` laid over this process's, and waits
     /// (at most `timeout` seconds: then SIGTERM, and SIGKILL 10 s later). Both pipes are
     /// drained while the child runs, so a chatty child never blocks.
-    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+    package static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                            currentDirectory: URL? = nil, timeout: TimeInterval? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable

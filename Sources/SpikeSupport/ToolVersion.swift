@@ -1,4 +1,4 @@
 /// The version of SpikeSweep, recorded in results manifests and checked between MPI ranks.
-public enum ToolVersion {
-    public static let string = "0.1.0"
+package enum ToolVersion {
+    package static let string = "0.1.0"
 }

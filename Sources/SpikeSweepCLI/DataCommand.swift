@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpikeEvents
+import SpikeSupport
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,8 +34,8 @@ struct FramingOptions: ParsableArguments {
     var firstSaccade = false
 
     func validate() throws {
-        guard windowMicros >= 1 else { throw ValidationError("--window-us must be >= 1, got \(windowMicros)") }
-        guard denoiseMicros >= 1 else { throw ValidationError("--denoise-us must be >= 1, got \(denoiseMicros)") }
+        guard windowMicros >= 1 else { throw ToolError("--window-us must be >= 1, got \(windowMicros)") }
+        guard denoiseMicros >= 1 else { throw ToolError("--denoise-us must be >= 1, got \(denoiseMicros)") }
     }
 
     var framing: Framing.Options {
@@ -66,8 +67,8 @@ extension DataCommand {
         func run() throws {
             let started = Date()
             let detected = try DatasetSource.detect(source, labels: labels)
-            let progress = ProgressReporter("prepare", enabled: !quiet)
-            var dataset = try detected.read { done, total in progress.update(done, of: total, unit: "recordings") }
+            let reporter = ConsoleReporter(quiet: quiet)
+            var dataset = try detected.read { done, total in reporter.progress("prepare", done: done, total: total, unit: "recordings") }
             if let split { dataset.split = split }
             try PreparedFile.write(dataset, to: output)
             let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
@@ -160,7 +161,7 @@ extension DataCommand {
         var split: EventDataset.Split = .train
 
         func validate() throws {
-            guard count >= 1 else { throw ValidationError("--count must be >= 1, got \(count)") }
+            guard count >= 1 else { throw ToolError("--count must be >= 1, got \(count)") }
         }
 
         func run() throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 extension SpikeSweep {
@@ -116,13 +117,13 @@ extension SpikeSweep.SlurmCommand {
         var fresh = false
 
         func validate() throws {
-            if let arraySize, arraySize < 1 { throw ValidationError("--array-size must be >= 1, got \(arraySize)") }
-            if let throttle, throttle < 1 { throw ValidationError("--throttle must be >= 1, got \(throttle)") }
-            if let ntasks, ntasks < 1 { throw ValidationError("--ntasks must be >= 1, got \(ntasks)") }
-            if let time, !SlurmProfile.isTime(time) { throw ValidationError("--time must be a Slurm time like 12:00:00 or 1-00:00:00, got '\(time)'") }
-            if let mem, !SlurmProfile.isMemory(mem) { throw ValidationError("--mem must be a size like 8G or 4000M, got '\(mem)'") }
-            if let partition, !SlurmProfile.isName(partition) { throw ValidationError("--partition must be a partition name, got '\(partition)'") }
-            if mode == .mpi && (arraySize != nil || throttle != nil) { throw ValidationError("--array-size and --throttle are for --mode array") }
+            if let arraySize, arraySize < 1 { throw ToolError("--array-size must be >= 1, got \(arraySize)") }
+            if let throttle, throttle < 1 { throw ToolError("--throttle must be >= 1, got \(throttle)") }
+            if let ntasks, ntasks < 1 { throw ToolError("--ntasks must be >= 1, got \(ntasks)") }
+            if let time, !SlurmProfile.isTime(time) { throw ToolError("--time must be a Slurm time like 12:00:00 or 1-00:00:00, got '\(time)'") }
+            if let mem, !SlurmProfile.isMemory(mem) { throw ToolError("--mem must be a size like 8G or 4000M, got '\(mem)'") }
+            if let partition, !SlurmProfile.isName(partition) { throw ToolError("--partition must be a partition name, got '\(partition)'") }
+            if mode == .mpi && (arraySize != nil || throttle != nil) { throw ToolError("--array-size and --throttle are for --mode array") }
         }
 
         func run() throws {
@@ -167,11 +168,11 @@ extension SpikeSweep.SlurmCommand {
             for part in text.split(separator: ",") {
                 let ends = part.split(separator: "-", omittingEmptySubsequences: false)
                 guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends.last!), a <= b, a >= 0 else {
-                    throw ValidationError("--elements: '\(part)' is not an element or a range like 4-6")
+                    throw ToolError("--elements: '\(part)' is not an element or a range like 4-6")
                 }
                 out += Array(a...b)
             }
-            guard !out.isEmpty else { throw ValidationError("--elements is empty") }
+            guard !out.isEmpty else { throw ToolError("--elements is empty") }
             return out
         }
     }

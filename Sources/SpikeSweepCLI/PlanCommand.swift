@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpikeEvents
+import SpikeSupport
 import Sweeps
 
 extension SpikeSweep {
@@ -44,7 +45,7 @@ extension SpikeSweep {
             var dataset: EventDataset? = nil
             if case .path(let path, _) = sweep.data, !FileManager.default.fileExists(atPath: path) {
                 guard recordings != nil else {
-                    throw ValidationError("\(spec): data \(path) is not here; give its size with --recordings N (full N-MNIST training set: 60000)")
+                    throw ToolError("\(spec): data \(path) is not here; give its size with --recordings N (full N-MNIST training set: 60000)")
                 }
             } else {
                 dataset = try SweepSession.loadData(sweep.data)
@@ -72,7 +73,7 @@ extension SpikeSweep {
             }
             let workerCounts = try ranks.map { text in
                 try text.split(separator: ",").map { part -> Int in
-                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else { throw ValidationError("--ranks takes counts like 1,2,128") }
+                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else { throw ToolError("--ranks takes counts like 1,2,128") }
                     return n
                 }
             } ?? Array(Set([1, ProcessInfo.processInfo.activeProcessorCount])).sorted()

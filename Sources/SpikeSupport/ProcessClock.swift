@@ -1,0 +1,56 @@
+import Foundation
+
+/// CPU time, memory and sleeping: what measurements and polling loops read.
+package enum ProcessClock {
+    /// CPU time consumed so far by the calling thread, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+    package static func threadCPUSeconds() -> Double { seconds(CLOCK_THREAD_CPUTIME_ID) }
+
+    /// CPU time (user + system) consumed so far by this whole process, in seconds.
+    package static func processCPUSeconds() -> Double { seconds(CLOCK_PROCESS_CPUTIME_ID) }
+
+    private static func seconds(_ clock: clockid_t) -> Double {
+        var t = timespec()
+        guard clock_gettime(clock, &t) == 0 else { return 0 }
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    /// Peak resident set size of this process in MB (`getrusage`).
+    package static var peakRSSMegabytes: Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / (1024 * 1024)  // bytes on macOS
+        #endif
+    }
+
+    /// Sleeps the calling thread for `seconds` (`nanosleep`, resumed after signals).
+    package static func sleep(_ seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// A poll interval that starts short and doubles while nothing happens, up to a bound; any
+/// activity brings it back to the start. Polling loops sleep `wait()` between idle rounds.
+package struct Backoff {
+    package let bounds: ClosedRange<Double>
+    package private(set) var current: Double
+
+    package init(_ bounds: ClosedRange<Double>) {
+        self.bounds = bounds
+        current = bounds.lowerBound
+    }
+
+    /// Something happened: poll again soon.
+    package mutating func reset() { current = bounds.lowerBound }
+
+    /// Nothing happened: sleep the current interval, then double it (up to the bound).
+    package mutating func wait() {
+        ProcessClock.sleep(current)
+        current = min(current * 2, bounds.upperBound)
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import SpikeEvents
+import SpikeNet
+import SpikeSupport
+
+extension SpikeSweep {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the engine's training speed (recordings/s, ms per batch, peak memory).",
+            discussion: """
+                Without --hidden/--window-us it runs the study's configurations (H=800/2000 us, \
+                H=800/1000 us, H=400/2000 us, H=100/2000 us); without --threads it runs 1 and 2 \
+                threads. Frames come from --data (real recordings) or are synthetic (1.1% density, \
+                ~150 steps at 2000 us). Loading and framing are not timed; a few warm-up batches \
+                are run first. Every hyper-parameter flag of `train` is accepted (batch size, \
+                denoise, …).
+                """)
+
+        @Option(help: "Real recordings: a prepared .spk file or a raw source.")
+        var data: String?
+
+        @Option(help: "Label list for a .bs2 folder (default: its only .txt file).")
+        var labels: String?
+
+        @OptionGroup var hyperparameterFlags: HyperparameterFlags
+
+        @Option(help: "Threads (default: 1 and 2).")
+        var threads: Int?
+
+        @Option(name: .customLong("min-seconds"), help: "Minimum timed seconds per configuration.")
+        var minSeconds: Double = 3
+
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func validate() throws {
+            _ = try hyperparameterFlags.values()
+            if let threads, threads < 1 { throw ToolError("--threads must be >= 1, got \(threads)") }
+        }
+
+        func run() throws {
+            let given = try hyperparameterFlags.values()
+            let h = try hyperparameterFlags.hyperparameters()
+            let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
+            var configurations = Benchmark.studyConfigurations
+            if given.keys.contains(where: { $0.key == "hidden" || $0.key == "window_us" }) {
+                configurations = [(h.hidden, h.windowMicros)]
+            }
+            let threadCounts = threads.map { [$0] } ?? [1, 2]
+            let windows = Array(Set(configurations.map(\.1))).sorted(by: >)
+            var frames: [Int: SpikeEvents.FrameSet] = [:]
+            if let data {
+                frames = try FrameLoading.load(path: data, labels: labels, windows: windows, denoiseMicros: denoiseMicros)
+            } else {
+                for w in windows { frames[w] = Benchmark.syntheticFrames(windowMicros: w) }
+            }
+            var cases: [BenchmarkCase] = []
+            if !json {
+                print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
+                      + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
+                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  snnTorch  speed-up  rec/cpu-s  time shares")
+            }
+            for (h, w) in configurations {
+                for t in threadCounts {
+                    let c = Benchmark.measure(frames: frames[w]!, hidden: h, batchSize: batchSize, threads: t, minSeconds: minSeconds)
+                    cases.append(c)
+                    if !json {
+                        let reference = c.snnTorchRecordingsPerSecond.map { String(format: "%.1f", $0) } ?? "-"
+                        let speedup = c.speedup.map { String(format: "%.1fx", $0) } ?? "-"
+                        print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", h, w, t, c.meanSteps,
+                                     c.recordingsPerSecond, c.millisecondsPerBatch)
+                              + reference.leftPadded(8) + "  " + speedup.leftPadded(8) + "  "
+                              + String(format: "%8.1f  ", c.recordingsPerCPUSecond)
+                              + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
+                                       100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
+                                       100 * c.timeShares["hidden_backward"]!, 100 * c.timeShares["other"]!))
+                        fflush(stdout)
+                    }
+                }
+            }
+            let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
+                                         recordings: frames[windows[0]]!.count, cases: cases,
+                                         peakRSSMegabytes: ProcessClock.peakRSSMegabytes)
+            if json { print(try Train.encode(report)) } else {
+                print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import SpikeSupport
+
+/// What `spikesweep sweep` needs to run a sweep in this process.
+package struct LocalSweepOptions: Sendable {
+    package var specPath: String
+    package var resultsRoot: URL
+    /// In-process workers, each training one task at a time on one thread.
+    package var workers: Int
+    /// Move existing results of a different spec aside first.
+    package var fresh: Bool
+    /// Run only this Slurm array element's tasks, into its own shard.
+    package var element: (partition: ArrayPartition, index: Int)?
+    package var reporter: Reporter
+    /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
+    package var faultInjection: FaultInjector?
+    /// Stops the run between batches (running tasks checkpoint).
+    package var stop: StopSignal?
+
+    package init(specPath: String, resultsRoot: URL, workers: Int, fresh: Bool = false,
+                 element: (partition: ArrayPartition, index: Int)? = nil, reporter: Reporter = SilentReporter(),
+                 faultInjection: FaultInjector? = nil, stop: StopSignal? = nil) {
+        self.specPath = specPath
+        self.resultsRoot = resultsRoot
+        self.workers = workers
+        self.fresh = fresh
+        self.element = element
+        self.reporter = reporter
+        self.faultInjection = faultInjection
+        self.stop = stop
+    }
+}
+
+/// What a local run (or one array element) did.
+package struct LocalSweepReport: Sendable {
+    package var directory: URL
+    package var summary: SweepRunSummary
+    /// The leaderboard written at the end (nil for an array element: `collect` writes it).
+    package var leaderboard: Leaderboard?
+    /// "array element 2 of 3" for an element.
+    package var part: String?
+    /// The signal that stopped the run early, if one did.
+    package var stoppedBy: Int32?
+}
+
+/// A sweep run by in-process workers: the whole plan into `results/<name>/`, or one Slurm
+/// array element's share into its shard.
+package enum LocalSweep {
+    package static func run(_ o: LocalSweepOptions) throws -> LocalSweepReport {
+        let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot, reporter: o.reporter)
+        let store: ResultsStore
+        if let element = o.element {
+            guard FileManager.default.fileExists(atPath: session.directory.appendingPathComponent("manifest.json").path) else {
+                throw ToolError("\(session.directory.path): no manifest.json; array elements write into a folder that "
+                    + "`spikesweep slurm submit` (or a plain `spikesweep sweep`) created")
+            }
+            store = try ResultsStore(directory: session.directory, plan: session.plan, shard: element.index)
+        } else {
+            store = try session.openStore(fresh: o.fresh)
+        }
+        let runner = try session.makeRunner(faultInjection: o.faultInjection)
+        runner.stopSignal = o.stop
+        runner.reporter = o.reporter
+        var scope: ((SweepTask) -> Bool)?
+        var part: (label: String, tasks: Int)?
+        var prefix = "local/"
+        if let (partition, i) = o.element {
+            scope = { partition.element(of: $0) == i }
+            part = ("array element \(i) of \(partition.size)", partition.tasks(of: i, in: session.plan).count)
+            prefix = "element \(i)/"
+        }
+        let progress = SweepProgress(plan: session.plan, store: store, recordings: session.dataset.count, reporter: o.reporter, part: part)
+        let summary = try LocalExecutor(workers: o.workers, workerPrefix: prefix)
+            .run(plan: session.plan, store: store, runner: runner, progress: progress, scope: scope, stop: o.stop)
+        let board = o.element == nil ? try store.writeLeaderboards() : nil
+        return LocalSweepReport(directory: session.directory, summary: summary, leaderboard: board, part: part?.label,
+                                stoppedBy: o.stop?.signal)
+    }
+}

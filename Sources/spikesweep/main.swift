@@ -1,0 +1,3 @@
+import SpikeSweepCLI
+
+SpikeSweep.start()

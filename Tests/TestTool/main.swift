@@ -1,0 +1,18 @@
+import Foundation
+import SpikeSweepCLI
+
+// `spikesweep-testtool`: the spikesweep command line with test doubles injected, for end-to-end
+// tests of failure handling through real processes (mpirun, Slurm). Not shipped.
+//   SPIKESWEEP_TEST_FAIL_CONFIGS=<config_id>,…   those configurations' tasks diverge in their first batch
+//   SPIKESWEEP_TEST_TOOL_VERSION=<version>       pose as another build towards other MPI ranks
+let environment = ProcessInfo.processInfo.environment
+let failing = Set((environment["SPIKESWEEP_TEST_FAIL_CONFIGS"] ?? "").split(separator: ",")
+    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+var dependencies = CLIDependencies()
+if !failing.isEmpty {
+    dependencies.faultInjection = { failing.contains($0.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil }
+}
+if let version = environment["SPIKESWEEP_TEST_TOOL_VERSION"], !version.isEmpty {
+    dependencies.toolVersion = version
+}
+SpikeSweep.start(dependencies: dependencies)
