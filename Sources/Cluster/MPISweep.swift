@@ -8,33 +8,25 @@ package struct MPISweepOptions: Sendable {
     package var specPath: String
     package var resultsRoot: URL
     /// Move existing results of a different spec aside (rank 0 only touches the folder).
-    package var fresh: Bool
+    package var fresh = false
     /// Where each rank's progress and notices go, given its rank (the command line prefixes
     /// ranks ≥ 1 with `[rank N]`, and `--quiet` silences them all).
-    package var reporter: @Sendable (_ rank: Int) -> Reporter
+    package var reporter: @Sendable (_ rank: Int) -> Reporter = { _ in SilentReporter() }
     /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
     package var faultInjection: FaultInjector?
     /// The build version this rank announces to the others (a test tool may pose as another build).
-    package var toolVersion: String
+    package var toolVersion = ToolVersion.string
     /// The launch detected from the environment, if any (checked against MPI's own view).
-    package var launch: MPILaunch?
+    package var launch: MPILaunch? = MPIEnvironment.detect()
     /// Bounds of the sleep between polls, in seconds: back to the lower bound after a message,
     /// doubling up to the upper bound while nothing arrives. An idle poll (`MPI_Iprobe`, which
     /// runs Open MPI's progress engine, plus a `nanosleep`) measured about 15 µs of CPU here, so
     /// 4 ms keeps an idle coordinator under 0.5% of a core while delaying a hand-out by at most 4 ms.
-    package var poll: ClosedRange<Double>
+    package var poll: ClosedRange<Double> = 0.000_25...0.004
 
-    package init(specPath: String, resultsRoot: URL, fresh: Bool = false, reporter: @escaping @Sendable (Int) -> Reporter = { _ in SilentReporter() },
-                faultInjection: FaultInjector? = nil, toolVersion: String = ToolVersion.string, launch: MPILaunch? = MPIEnvironment.detect(),
-                poll: ClosedRange<Double> = 0.000_25...0.004) {
+    package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
-        self.fresh = fresh
-        self.reporter = reporter
-        self.faultInjection = faultInjection
-        self.toolVersion = toolVersion
-        self.launch = launch
-        self.poll = poll
     }
 }
 
@@ -131,14 +123,9 @@ package struct MPIRankFailure: UserFacingError {
 // MARK: - Rank 0
 
 /// Rank 0's coordinator loop and its own training thread.
-final class Coordinator {
+struct Coordinator {
     let mpi: MPICommunicator
     let options: MPISweepOptions
-
-    init(mpi: MPICommunicator, options: MPISweepOptions) {
-        self.mpi = mpi
-        self.options = options
-    }
 
     func run() throws -> MPISweepReport {
         let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, reporter: options.reporter(0))
@@ -297,14 +284,9 @@ final class LocalOutcomes: @unchecked Sendable {
 // MARK: - Ranks ≥ 1
 
 /// A worker rank: hello, then task → result until shutdown.
-final class Worker {
+struct Worker {
     let mpi: MPICommunicator
     let options: MPISweepOptions
-
-    init(mpi: MPICommunicator, options: MPISweepOptions) {
-        self.mpi = mpi
-        self.options = options
-    }
 
     func say(_ line: String) { options.reporter(mpi.rank).note(line) }
 

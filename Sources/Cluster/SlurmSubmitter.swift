@@ -24,22 +24,16 @@ package struct SlurmSubmitOptions: Sendable {
     package var arraySize: Int?
     package var throttle: Int?
     package var ntasks: Int?
-    package var dryRun: Bool
-    package var fresh: Bool
+    package var dryRun = false
+    package var fresh = false
     /// The `spikesweep` binary the jobs run.
     package var binary: String
 
-    package init(specPath: String, resultsRoot: URL, mode: SlurmMode, profile: SlurmProfile, arraySize: Int? = nil,
-                throttle: Int? = nil, ntasks: Int? = nil, dryRun: Bool = false, fresh: Bool = false, binary: String) {
+    package init(specPath: String, resultsRoot: URL, mode: SlurmMode, profile: SlurmProfile, binary: String) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
         self.mode = mode
         self.profile = profile
-        self.arraySize = arraySize
-        self.throttle = throttle
-        self.ntasks = ntasks
-        self.dryRun = dryRun
-        self.fresh = fresh
         self.binary = binary
     }
 }
@@ -119,7 +113,7 @@ package enum SlurmSubmitter {
     package static func unfinishedElements(resultsDirectory: URL, arraySize: Int) throws -> [Int] {
         let plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
         let latest = Leaderboard.latestOutcomes(try ResultsStore.readAllOutcomes(directory: resultsDirectory))
-        return Collector.elements(of: plan.tasks.filter { latest[$0.id]?.status != .ok }, arraySize: arraySize)
+        return ArrayPartition(size: arraySize).elements(running: plan.tasks.filter { latest[$0.id]?.status != .ok })
     }
 
     static func send(_ base: SlurmSubmission, elements: [Int], dryRun: Bool, notes: [String]) throws -> SlurmSubmitReport {

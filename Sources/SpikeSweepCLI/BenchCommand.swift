@@ -82,7 +82,7 @@ extension SpikeSweep {
             let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
                                          recordings: frames[windows[0]]!.count, cases: cases,
                                          peakRSSMegabytes: ProcessClock.peakRSSMegabytes)
-            if json { print(try Train.encode(report)) } else {
+            if json { try Console.json(report) } else {
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
             }
         }

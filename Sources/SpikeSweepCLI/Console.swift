@@ -14,6 +14,19 @@ enum Console {
         print(line)
         fflush(stdout)
     }
+
+    /// `value` as one line of JSON on stdout (`--json`): sorted keys, every Double exact,
+    /// NaN and infinities as strings.
+    static func json<T: Encodable>(_ value: T) throws {
+        print(try jsonText(value))
+    }
+
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
 }
 
 /// The command line's `Reporter`: notes and progress on stderr. On a terminal a progress line

@@ -99,9 +99,7 @@ extension DataCommand {
             let stats = DatasetStatistics(dataset: dataset, framing: framing.framing,
                                           threads: ProcessInfo.processInfo.activeProcessorCount)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(stats), as: UTF8.self))
+                try Console.json(stats)
             } else {
                 print(stats.text)
             }
@@ -129,7 +127,7 @@ extension DataCommand {
         func run() throws {
             let result = try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats)
             if json {
-                print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+                try Console.json(result)
             } else {
                 print(result.text)
             }

@@ -43,7 +43,7 @@ extension SpikeSweep {
             let result = Evaluation.run(file.parameters, hyperparameters: h, frames: frames, threads: threads)
             if json {
                 struct Report: Encodable { var model: String; var data: String; var accuracy: Double; var evaluation: Evaluation }
-                print(try Train.encode(Report(model: model, data: data, accuracy: result.accuracy, evaluation: result)))
+                try Console.json(Report(model: model, data: data, accuracy: result.accuracy, evaluation: result))
                 return
             }
             print(String(format: "accuracy %.4f (%d of %d)", result.accuracy, result.correct, result.total))

@@ -55,7 +55,7 @@ extension SpikeSweep {
             let count = recordings ?? dataset!.count
             let calibrationData: Calibration
             if calibrate || !FileManager.default.fileExists(atPath: calibration) {
-                if !json { FileHandle.standardError.write(Data("plan: calibrating the engine on this node (a few seconds)…\n".utf8)) }
+                if !json { Console.error("plan: calibrating the engine on this node (a few seconds)…") }
                 calibrationData = try Calibration.measure(dataset: sample)
                 try FileManager.default.createDirectory(at: URL(fileURLWithPath: calibration).deletingLastPathComponent(), withIntermediateDirectories: true)
                 try calibrationData.write(path: calibration)
@@ -80,9 +80,7 @@ extension SpikeSweep {
             let result = SweepCostPlan(plan: plan, taskSeconds: seconds, recordings: count, workers: workerCounts,
                                        arraySize: arraySize ?? min(64, plan.tasks.count))
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                try Console.json(result)
             } else {
                 print(result.text)
             }

@@ -47,7 +47,7 @@ extension SpikeSweep.SlurmCommand {
 
     static func printReport(_ report: SlurmSubmitReport, dryRun: Bool) {
         let s = report.submission
-        for note in report.notes { FileHandle.standardError.write(Data("spikesweep: \(note)\n".utf8)) }
+        for note in report.notes { Console.error("spikesweep: \(note)") }
         if dryRun {
             print("dry run: scripts written to \(s.resultsDirectory)/slurm/; these commands would be run (the collect job "
                 + "depends on the job ids the first ones print):")
@@ -131,9 +131,11 @@ extension SpikeSweep.SlurmCommand {
             if let time { p.time = time }
             if let mem { p.mem = mem }
             if let partition { p.partition = partition; p.collectPartition = partition }
-            let report = try SlurmSubmitter.submit(SlurmSubmitOptions(
-                specPath: spec, resultsRoot: URL(fileURLWithPath: results), mode: mode, profile: p, arraySize: arraySize,
-                throttle: throttle, ntasks: ntasks, dryRun: dryRun, fresh: fresh, binary: SpikeSweep.SlurmCommand.binaryPath))
+            var options = SlurmSubmitOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results), mode: mode, profile: p,
+                                             binary: SpikeSweep.SlurmCommand.binaryPath)
+            (options.arraySize, options.throttle, options.ntasks) = (arraySize, throttle, ntasks)
+            (options.dryRun, options.fresh) = (dryRun, fresh)
+            let report = try SlurmSubmitter.submit(options)
             SpikeSweep.SlurmCommand.printReport(report, dryRun: dryRun)
         }
     }
@@ -186,42 +188,22 @@ extension SpikeSweep.SlurmCommand {
         var resultsDirectory: String
 
         func run() throws {
-            let directory = URL(fileURLWithPath: resultsDirectory)
-            let submission = try SlurmSubmission.load(resultsDirectory: directory)
-            let plan = try SweepPlan.load(resultsDirectory: directory)
-            let outcomes = try ResultsStore.readAllOutcomes(directory: directory)
-            let status = Leaderboard.latestOutcomes(outcomes).mapValues(\.status)
-            let queue: [Slurm.QueueEntry]
-            do { queue = try Slurm.queue() } catch {
-                FileHandle.standardError.write(Data("spikesweep: \(error); showing results only\n".utf8))
-                queue = []
+            let report = try SlurmStatusReport.read(directory: URL(fileURLWithPath: resultsDirectory))
+            if let problem = report.queueProblem { Console.error("spikesweep: \(problem); showing results only") }
+            func tasksLine(_ t: SlurmStatusReport.TaskCounts) -> String {
+                "\(t.ok)/\(t.total) done" + (t.failed > 0 ? ", \(t.failed) failed" : "")
             }
-            let byID = Dictionary(queue.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            func tasksLine(_ tasks: [SweepTask]) -> String {
-                let ok = tasks.filter { status[$0.id] == .ok }.count
-                let failed = tasks.filter { status[$0.id] == .failed }.count
-                return "\(ok)/\(tasks.count) done" + (failed > 0 ? ", \(failed) failed" : "")
-            }
-            print("sweep \(plan.spec.name): \(submission.mode.rawValue) mode, \(plan.tasks.count) tasks, \(tasksLine(plan.tasks))")
-            if submission.mode == .array {
+            print("sweep \(report.plan.spec.name): \(report.submission.mode.rawValue) mode, \(report.tasks.total) tasks, \(tasksLine(report.tasks))")
+            if report.submission.mode == .array {
                 print("element  job          state                  elapsed    tasks")
-                let tasksByElement = Dictionary(grouping: plan.tasks, by: { $0.index % submission.arraySize })
-                for e in 0..<submission.arraySize {
-                    let tasks = tasksByElement[e] ?? []
-                    guard let job = submission.latestJob(element: e) else { continue }
-                    let id = "\(job.id)_\(e - (job.offset ?? 0))"
-                    let entry = byID[id] ?? byID["\(job.id)_[\(e - (job.offset ?? 0))]"]
-                    let state = entry.map { $0.state + ($0.state == "PENDING" && $0.reason != "None" ? " (\($0.reason))" : "") }
-                        ?? (tasks.allSatisfy { status[$0.id] == .ok } ? "ended" : "ended, incomplete")
-                    print(pad(String(e), 9) + pad(id, 13) + pad(state, 23) + pad(entry?.elapsed ?? "-", 11) + tasksLine(tasks))
+                for e in report.elements {
+                    print(pad(String(e.element), 9) + pad(e.jobID, 13) + pad(e.state, 23) + pad(e.elapsed ?? "-", 11) + tasksLine(e.tasks))
                 }
-            } else if let job = submission.jobs.last(where: { $0.kind == "mpi" }) {
-                let entry = byID[job.id]
-                print("MPI job \(job.id): \(entry?.state ?? "ended") \(entry?.elapsed ?? "")")
+            } else if let job = report.mpiJob {
+                print("MPI job \(job.id): \(job.state) \(job.elapsed ?? "")")
             }
-            if let collect = submission.jobs.last(where: { $0.kind == "collect" }) {
-                let entry = byID[collect.id]
-                print("collect job \(collect.id): \(entry.map { $0.state + " (\($0.reason))" } ?? "ended; see \(resultsDirectory)/slurm/logs/collect-\(collect.id).out")")
+            if let collect = report.collectJob {
+                print("collect job \(collect.id): \(collect.state ?? "ended; see \(resultsDirectory)/slurm/logs/collect-\(collect.id).out")")
             }
         }
 
@@ -249,37 +231,23 @@ extension SpikeSweep {
 
         func run() throws {
             let directory = URL(fileURLWithPath: resultsDirectory).standardizedFileURL
-            let result = try Collector.collect(directory: directory)
-            let plan = result.plan
+            let report = try SweepCollection.collect(directory: directory, tool: SpikeSweep.SlurmCommand.displayName)
+            let result = report.result, plan = result.plan
             if !quiet { print(result.leaderboard.top(10).table, terminator: "") }
             let ok = result.outcomes.filter { $0.status == .ok }.count
-            print("collected \(ok) of \(plan.tasks.count) tasks from \(result.shards) shard\(result.shards == 1 ? "" : "s"); "
+            print("collected \(ok) of \(plan.tasks.count) tasks from \(Format.count(result.shards, "shard")); "
                 + "folds.csv and leaderboard written to \(directory.path)/")
-            if result.isComplete { return }
-            let submission = try? SlurmSubmission.load(resultsDirectory: directory)
-            let arraySize = submission?.mode == .array ? submission?.arraySize : nil
-            func describe(_ tasks: [SweepTask], _ what: String) {
-                guard !tasks.isEmpty else { return }
-                print("\(what): \(tasks.count) task\(tasks.count == 1 ? "" : "s")")
+            guard let next = report.nextCommand else { return }
+            let errors = Dictionary(result.outcomes.map { ($0.taskID, $0.error) }, uniquingKeysWith: { a, _ in a })
+            for (tasks, what) in [(result.missing, "missing"), (result.failed, "failed")] where !tasks.isEmpty {
+                print("\(what): \(Format.count(tasks.count, "task"))")
                 for t in tasks {
-                    let element = arraySize.map { " (array element \(t.index % $0))" } ?? ""
-                    let error = result.outcomes.first { $0.taskID == t.id }?.error.map { ": \($0)" } ?? ""
+                    let element = report.partition.map { " (array element \($0.element(of: t)))" } ?? ""
+                    let error = (errors[t.id] ?? nil).map { ": \($0)" } ?? ""
                     print("  \(t.id) task \(t.index), config \(t.configID) (\(plan.label(ofConfig: t.configIndex))), fold \(t.fold)\(element)\(error)")
                 }
             }
-            describe(result.missing, "missing")
-            describe(result.failed, "failed")
-            let name = SpikeSweep.SlurmCommand.displayName
-            switch (submission?.mode, arraySize) {
-            case (.array?, let n?):
-                let elements = Collector.elements(of: result.missing + result.failed, arraySize: n)
-                print("resubmit them: " + Shell.command([name, "slurm", "resubmit", directory.path, "--elements", Collector.indexList(elements)]))
-            case (.mpi?, _):
-                print("resubmit them: " + Shell.command([name, "slurm", "resubmit", directory.path]))
-            default:
-                print("run them: " + Shell.command([name, "sweep", directory.appendingPathComponent("spec.yaml").path,
-                                                    "--results", directory.deletingLastPathComponent().path]))
-            }
+            print((next[1] == "sweep" ? "run them: " : "resubmit them: ") + Shell.command(next))
             throw ExitCode(3)
         }
     }

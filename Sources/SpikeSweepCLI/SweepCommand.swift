@@ -75,12 +75,14 @@ extension SpikeSweep {
                 return
             }
             let stop = StopSignal.install([SIGUSR1, SIGTERM, SIGINT])
-            let reporter = ConsoleReporter(quiet: quiet)
-            let element = arraySize.map { (partition: ArrayPartition(size: $0), index: arrayElement!) }
-            let report = try LocalSweep.run(LocalSweepOptions(
-                specPath: spec, resultsRoot: URL(fileURLWithPath: results),
-                workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, fresh: fresh, element: element,
-                reporter: reporter, faultInjection: SpikeSweep.dependencies.faultInjection, stop: stop))
+            var options = LocalSweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
+            options.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
+            options.fresh = fresh
+            options.element = arraySize.map { (partition: ArrayPartition(size: $0), index: arrayElement!) }
+            options.reporter = ConsoleReporter(quiet: quiet)
+            options.faultInjection = SpikeSweep.dependencies.faultInjection
+            options.stop = stop
+            let report = try LocalSweep.run(options)
             let summary = report.summary
             let counts = "\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
                 + (summary.tasksInterrupted > 0 ? ", \(summary.tasksInterrupted) checkpointed" : "") + ") in "
@@ -107,10 +109,12 @@ extension SpikeSweep {
                 Console.error("spikesweep: --workers is ignored under MPI (every rank trains one task at a time)")
             }
             let quiet = self.quiet
-            let options = MPISweepOptions(
-                specPath: spec, resultsRoot: URL(fileURLWithPath: results), fresh: fresh,
-                reporter: { rank in ConsoleReporter(prefix: rank == 0 ? "" : "[rank \(rank)] ", quiet: quiet) },
-                faultInjection: SpikeSweep.dependencies.faultInjection, toolVersion: SpikeSweep.dependencies.toolVersion, launch: launch)
+            var options = MPISweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
+            options.fresh = fresh
+            options.reporter = { rank in ConsoleReporter(prefix: rank == 0 ? "" : "[rank \(rank)] ", quiet: quiet) }
+            options.faultInjection = SpikeSweep.dependencies.faultInjection
+            options.toolVersion = SpikeSweep.dependencies.toolVersion
+            options.launch = launch
             let report: MPISweepReport
             do {
                 guard let rankZero = try MPISweep.run(options) else { return }
@@ -157,9 +161,7 @@ extension SpikeSweep {
             case .csv: print(board.csv, terminator: "")
             case .md: print(board.markdown, terminator: "")
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(board), as: UTF8.self))
+                try Console.json(board)
             }
         }
     }

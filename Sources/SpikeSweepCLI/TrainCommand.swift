@@ -72,8 +72,8 @@ extension SpikeSweep {
                 }
                 log(String(format: "%d-fold cross-validated accuracy %.6f ± %.6f (std over folds, ddof 0, as in leaderboards; configuration ",
                            folds, cv.row.meanAccuracy ?? 0, cv.row.stdAccuracy ?? 0) + cv.row.configID + ")")
-                if json { print(try Self.encode(Report(data: data, hyperparameters: h, seed: options.seed, epochs: options.epochs,
-                                                       threads: options.threads, folds: folds, crossValidation: cv))) }
+                if json { try Console.json(Report(data: data, hyperparameters: h, seed: options.seed, epochs: options.epochs,
+                                                       threads: options.threads, folds: folds, crossValidation: cv)) }
                 return
             }
             let training = try FrameLoading.load(path: data, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
@@ -91,8 +91,8 @@ extension SpikeSweep {
                 try ModelFile(parameters: run.parameters, metadata: ModelMetadata(h)).write(path: save)
                 log("saved \(save)")
             }
-            if json { print(try Self.encode(Report(data: data, hyperparameters: h, seed: options.seed, epochs: options.epochs,
-                                                   threads: options.threads, result: result, model: save))) }
+            if json { try Console.json(Report(data: data, hyperparameters: h, seed: options.seed, epochs: options.epochs,
+                                                   threads: options.threads, result: result, model: save)) }
         }
 
         /// The `--json` output.
@@ -112,13 +112,6 @@ extension SpikeSweep {
             var s = String(format: "epoch %d/%d  loss %.5f  train acc %.4f", m.epoch, epochs, m.trainLoss, m.trainAccuracy)
             if let v = m.validationAccuracy { s += String(format: "  val acc %.4f", v) }
             return s
-        }
-
-        static func encode<T: Encodable>(_ value: T) throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
         }
     }
 }

@@ -57,11 +57,6 @@ package enum Collector {
         return result!
     }
 
-    /// The array elements (of `arraySize`) that run `tasks`: element i takes task indices ≡ i (mod N).
-    package static func elements(of tasks: [SweepTask], arraySize: Int) -> [Int] {
-        Array(Set(tasks.map { $0.index % arraySize })).sorted()
-    }
-
     /// Array indices as Slurm writes them: `0-3,7,9-10`.
     package static func indexList(_ indices: [Int]) -> String {
         var parts: [String] = []

@@ -6,28 +6,20 @@ package struct LocalSweepOptions: Sendable {
     package var specPath: String
     package var resultsRoot: URL
     /// In-process workers, each training one task at a time on one thread.
-    package var workers: Int
+    package var workers = 1
     /// Move existing results of a different spec aside first.
-    package var fresh: Bool
+    package var fresh = false
     /// Run only this Slurm array element's tasks, into its own shard.
     package var element: (partition: ArrayPartition, index: Int)?
-    package var reporter: Reporter
+    package var reporter: Reporter = SilentReporter()
     /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
     package var faultInjection: FaultInjector?
     /// Stops the run between batches (running tasks checkpoint).
     package var stop: StopSignal?
 
-    package init(specPath: String, resultsRoot: URL, workers: Int, fresh: Bool = false,
-                 element: (partition: ArrayPartition, index: Int)? = nil, reporter: Reporter = SilentReporter(),
-                 faultInjection: FaultInjector? = nil, stop: StopSignal? = nil) {
+    package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
-        self.workers = workers
-        self.fresh = fresh
-        self.element = element
-        self.reporter = reporter
-        self.faultInjection = faultInjection
-        self.stop = stop
     }
 }
 
