@@ -152,7 +152,7 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
         case (.optionalInteger, .off):
             return nil
         case (.ratio, .ratio(let r)):
-            return (0...1).contains(r.correct) && (0...1).contains(r.incorrect) ? nil : "rates must be in [0, 1], got \(r)"
+            return (0...1).contains(r.correct) && (0...1).contains(r.incorrect) ? nil : "\(name) must have rates in [0, 1], got \(r)"
         default:
             return "\(name) cannot be \(value)"
         }

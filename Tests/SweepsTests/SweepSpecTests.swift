@@ -70,7 +70,7 @@ import Sweeps
         (base + "grid:\n  hidden: [12.5]\n", "s.yaml: line 5: grid.hidden[0]: expected a whole number, got '12.5'"),
         (base + "grid:\n  window_us: [-5]\n", "s.yaml: line 5: grid.window_us[0]: window_us must be >= 1 us, got -5"),
         (base + "grid:\n  target_ratio: [\"0.8-0.2\"]\n", "s.yaml: line 5: grid.target_ratio[0]: expected a ratio like \"0.8/0.2\" (correct/incorrect rate), got '0.8-0.2'"),
-        (base + "grid:\n  target_ratio: [\"1.2/0.2\"]\n", "s.yaml: line 5: grid.target_ratio[0]: rates must be in [0, 1], got 1.2/0.2"),
+        (base + "grid:\n  target_ratio: [\"1.2/0.2\"]\n", "s.yaml: line 5: grid.target_ratio[0]: target_ratio must have rates in [0, 1], got 1.2/0.2"),
         (base + "grid:\n  batch_size: [0]\n", "s.yaml: line 5: grid.batch_size[0]: batch_size must be >= 1, got 0"),
         (base + "grid:\n  betta: [0.9]\n", "s.yaml: line 5: grid.betta: unknown key 'betta' (did you mean 'beta'?); allowed: beta, hidden, window_us, target_ratio, batch_size, lr, l2, denoise_us"),
         (base + "grid:\n  beta: [0.9]\nfixed:\n  beta: 0.8\n", "s.yaml: line 7: fixed.beta: also swept in grid (line 5); keep one"),
