@@ -23,6 +23,11 @@ package struct MPISweepOptions: Sendable {
     /// runs Open MPI's progress engine, plus a `nanosleep`) measured about 15 µs of CPU here, so
     /// 4 ms keeps an idle coordinator under 0.5% of a core while delaying a hand-out by at most 4 ms.
     package var poll: ClosedRange<Double> = 0.000_25...0.004
+    /// Stops this rank between batches (running tasks checkpoint). On rank 0 it also stops the
+    /// sweep: no more tasks are handed out, and an environment failure stops it this way too.
+    package var stop = StopSignal()
+    /// Which recorded tasks run again (`--retry-failed`).
+    package var policy = RerunPolicy()
 
     package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
@@ -42,6 +47,13 @@ package struct MPISweepReport: Sendable {
     package var tasksFailed: Int
     /// Tasks each rank ran in this run (index = rank).
     package var tasksPerRank: [Int]
+    /// Tasks stopped by a signal with a checkpoint, and tasks the environment kept from finishing.
+    package var tasksInterrupted: Int
+    package var tasksUnfinished: Int
+    /// The signal or the environment failure that stopped the sweep early, if any.
+    package var stoppedBy: Int32?
+    package var failure: String?
+    package var status: SweepExitStatus
     /// Wall time of the coordinator loop (from the first task handed out to the last result).
     package var seconds: Double
     /// CPU time of rank 0's coordinator loop: its own thread only.
@@ -128,18 +140,22 @@ struct Coordinator {
     let options: MPISweepOptions
 
     func run() throws -> MPISweepReport {
-        let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, reporter: options.reporter(0))
+        let reporter = options.reporter(0)
+        let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, reporter: reporter)
         let store = try session.openStore(fresh: options.fresh)
         let runner = try session.makeRunner(faultInjection: options.faultInjection)
-        let reporter = options.reporter(0)
+        runner.removeCheckpoints(ofRecorded: Set(store.latestOutcomes.keys), in: session.plan)
+        let stop = options.stop
         runner.reporter = reporter
+        runner.stopSignal = stop
         let plan = session.plan
-        let queue = TaskScheduler(plan: plan, skipping: store.skippedTaskIDs)
+        let queue = TaskScheduler(plan: plan, skipping: options.policy.skippedTaskIDs(store.latestOutcomes), stop: stop)
         let total = plan.tasks.count
         let skipped = total - queue.count
         let launcher = options.launch?.launcher ?? "MPI"
-        let progress = SweepProgress(plan: plan, store: store, recordings: session.dataset.count, reporter: reporter)
-        progress.started(executor: "\(mpi.size) rank\(mpi.size == 1 ? "" : "s") (\(launcher))", skipped: skipped)
+        let progress = SweepProgress(plan: plan, known: store.latestOutcomes, recordings: session.dataset.count, reporter: reporter)
+        runner.epochObserver = { task, metrics in progress.epochFinished(task, epoch: metrics.epoch) }
+        progress.started(executor: "\(Format.count(mpi.size, "rank")) (\(launcher))", skipped: skipped)
 
         let inbox = LocalOutcomes()
         let trainer = Thread {
@@ -151,13 +167,29 @@ struct Coordinator {
         }
         trainer.stackSize = 8 << 20
 
-        var state = LoopState(ranks: mpi.size, done: skipped)
-        let record = { (task: SweepTask, outcome: TaskOutcome, rank: Int) throws in
-            try store.record(outcome, task: task)
-            state.tasksPerRank[rank] += 1
-            state.done += 1
-            if outcome.status == .failed { state.failed += 1 }
-            progress.taskFinished(done: state.done, failed: state.failed)
+        var state = LoopState(ranks: mpi.size)
+        /// Records a result; false when it could not be written (the sweep then stops).
+        func handle(_ task: SweepTask, _ outcome: TaskOutcome, from rank: Int) -> Bool {
+            switch outcome.status {
+            case .interrupted:
+                state.interrupted += 1
+                if !stop.isRequested { stop.request(outcome.stoppedBy ?? SIGTERM) }
+                return false
+            case .unfinished:
+                state.unfinished += 1
+                stop.fail("task \(task.id) on rank \(rank): \(outcome.error ?? "did not finish")")
+                return false
+            case .ok, .failed:
+                do { try store.record(outcome, task: task) } catch {
+                    state.unfinished += 1
+                    stop.fail("\(error)")
+                    return false
+                }
+                state.tasksPerRank[rank] += 1
+                if outcome.status == .failed { state.failed += 1 }
+                progress.taskFinished(outcome, task: task)
+                return true
+            }
         }
 
         let wallStart = Date()
@@ -169,7 +201,7 @@ struct Coordinator {
             var didWork = false
             let (outcomes, trainerFinished) = inbox.drain()
             for (task, outcome) in outcomes {
-                try record(task, outcome, 0)
+                if handle(task, outcome, from: 0) { runner.recorded(task) }
                 didWork = true
             }
             if let pendingMessage = try mpi.pendingMessage() {
@@ -189,24 +221,34 @@ struct Coordinator {
                     guard let task = state.inFlight.removeValue(forKey: source), task.id == outcome.taskID else {
                         throw ToolError("rank \(source) sent a result for task \(outcome.taskID), which it was not running")
                     }
-                    try record(task, outcome, source)
+                    if handle(task, outcome, from: source) {
+                        try MPISweep.send(.recorded(task.id), to: source, over: mpi, as: options.toolVersion)
+                    }
                     try handOut(queue, to: source, state: &state)
                 case .failure(let why):
                     throw ToolError("rank \(source) cannot run: \(why)")
-                case .task, .shutdown:
+                case .task, .shutdown, .recorded:
                     throw ToolError("rank \(source) sent a \(message.kind) message, which only rank 0 sends")
                 }
             }
             if trainerFinished && state.shutDown == mpi.size - 1 { break }
             if didWork { backoff.reset() } else { backoff.wait() }
         }
+        progress.finished()
         let coordinatorCPU = ProcessClock.threadCPUSeconds() - coordinatorCPUStart
         let processCPU = ProcessClock.processCPUSeconds() - processCPUStart
         let seconds = Date().timeIntervalSince(wallStart)
-        let board = try store.writeLeaderboards()
+        var board = store.leaderboard
+        if stop.failure == nil {
+            do { board = try store.writeLeaderboards() } catch { stop.fail("\(error)") }
+        }
+        let recorded = state.tasksPerRank.reduce(0, +)
         return MPISweepReport(name: plan.spec.name, directory: session.directory, leaderboard: board, ranks: mpi.size,
-                              tasksTotal: total, tasksRun: queue.count, tasksSkipped: skipped, tasksFailed: state.failed,
-                              tasksPerRank: state.tasksPerRank, seconds: seconds, coordinatorCPUSeconds: coordinatorCPU,
+                              tasksTotal: total, tasksRun: recorded, tasksSkipped: skipped, tasksFailed: state.failed,
+                              tasksPerRank: state.tasksPerRank, tasksInterrupted: state.interrupted, tasksUnfinished: state.unfinished,
+                              stoppedBy: stop.signal, failure: stop.failure,
+                              status: .of(tasks: plan.tasks, latest: store.latestOutcomes, stop: stop),
+                              seconds: seconds, coordinatorCPUSeconds: coordinatorCPU,
                               rankZeroOverheadCPUSeconds: max(0, processCPU - inbox.trainerCPUSeconds))
     }
 
@@ -239,13 +281,13 @@ struct LoopState {
     var inFlight: [Int: SweepTask] = [:]
     var shutDown = 0
     var tasksPerRank: [Int]
-    var done: Int
     var failed = 0
+    var interrupted = 0
+    var unfinished = 0
 
-    init(ranks: Int, done: Int) {
+    init(ranks: Int) {
         awaitingHello = Set(1..<max(1, ranks))
         tasksPerRank = Array(repeating: 0, count: ranks)
-        self.done = done
     }
 }
 
@@ -304,23 +346,33 @@ struct Worker {
         // The runner (which creates the checkpoint folder) is made only once rank 0 has opened
         // the results folder, i.e. after the first task arrives.
         var runner: EngineTaskRunner?
+        var lastTask: SweepTask?
         while true {
             switch try receive() {
             case .task(let task):
+                lastTask = task
                 guard plan.tasks.indices.contains(task.index), plan.tasks[task.index].id == task.id else {
                     throw ToolError("rank 0 sent task \(task.id), which is not in this rank's plan")
                 }
                 if runner == nil {
                     do { runner = try session.makeRunner(faultInjection: options.faultInjection) } catch { try giveUp("\(error)") }
                     runner?.reporter = options.reporter(mpi.rank)
+                    runner?.stopSignal = options.stop
                 }
                 let outcome = runner!.run(task, worker: "rank \(mpi.rank)")
-                let what = outcome.status == .ok
-                    ? "ok, val \(String(format: "%.4f", outcome.validationAccuracy ?? .nan))"
-                    : "failed: \(outcome.error ?? "")"
+                let what: String
+                switch outcome.status {
+                case .ok: what = "ok, val \(String(format: "%.4f", outcome.validationAccuracy ?? .nan))"
+                case .failed: what = "failed: \(outcome.error ?? "")"
+                case .interrupted: what = "stopped, checkpoint kept"
+                case .unfinished: what = "not finished: \(outcome.error ?? "")"
+                }
                 say("task \(task.id) (\(plan.label(ofConfig: task.configIndex)), fold \(task.fold)): \(what) in "
                     + String(format: "%.1fs", outcome.seconds))
                 try MPISweep.send(.result(outcome), to: 0, over: mpi, as: options.toolVersion)
+            case .recorded(let id):
+                // Rank 0 wrote the result: the checkpoint is no longer needed.
+                if let task = lastTask, task.id == id { runner?.recorded(task) }
             case .shutdown:
                 return
             case let other:

@@ -63,10 +63,13 @@ package struct WorkerHello: Codable, Sendable, Equatable {
 /// The messages between rank 0 and the worker ranks of an MPI sweep.
 ///
 /// A worker sends `hello`, then a `result` for every `task` it gets, until it gets `shutdown`.
-/// Rank 0 answers each `hello` and each `result` with the next `task` or with `shutdown`.
-/// A worker that cannot work at all (its spec or data does not load) sends `failure`, and rank 0
-/// ends the job. A task that fails is not a failure of the rank: it is a `result` whose outcome
-/// has status `failed` and the task's error.
+/// Rank 0 answers each `hello` and each `result` with the next `task` or with `shutdown`,
+/// preceded by `recorded` when it has written the result to the results folder (only then may
+/// the worker drop that task's checkpoint). A worker that cannot work at all (its spec or data
+/// does not load) sends `failure`, and rank 0 ends the job. A task that fails is not a failure
+/// of the rank: it is a `result` whose outcome has status `failed` and the task's error; a task
+/// stopped by a signal or kept from finishing by the environment is a `result` too
+/// (`interrupted`, `unfinished`), and rank 0 then stops handing out tasks.
 package enum SweepMessage: Sendable, Equatable {
     case hello(WorkerHello)
     case task(SweepTask)
@@ -75,10 +78,12 @@ package enum SweepMessage: Sendable, Equatable {
     /// This rank cannot go on; the text says why.
     case failure(String)
     case shutdown
+    /// Rank 0 recorded the result of this task id.
+    case recorded(String)
 
     /// The kind byte of the envelope.
     package enum Kind: UInt8, Sendable, CaseIterable {
-        case hello = 1, task = 2, result = 3, failure = 4, shutdown = 5
+        case hello = 1, task = 2, result = 3, failure = 4, shutdown = 5, recorded = 6
     }
 
     package var kind: Kind {
@@ -88,6 +93,7 @@ package enum SweepMessage: Sendable, Equatable {
         case .result: return .result
         case .failure: return .failure
         case .shutdown: return .shutdown
+        case .recorded: return .recorded
         }
     }
 }
@@ -123,7 +129,7 @@ package enum MessageError: Error, CustomStringConvertible, Sendable, Equatable {
 /// may change with the format version.
 package enum MessageEnvelope {
     package static let magic: [UInt8] = Array("SSWP".utf8)
-    package static let formatVersion: UInt16 = 1
+    package static let formatVersion: UInt16 = 2
     /// The version this build announces (a test tool may pose as another build by passing its
     /// own to `encode` and `decode`).
     package static let toolVersion = ToolVersion.string
@@ -158,6 +164,7 @@ package enum MessageEnvelope {
         case .result(let outcome): bytes += try encoder.encode(outcome)
         case .failure(let text): bytes += Array(text.utf8)
         case .shutdown: break
+        case .recorded(let id): bytes += Array(id.utf8)
         }
         return bytes
     }
@@ -188,6 +195,7 @@ package enum MessageEnvelope {
             case .shutdown:
                 guard payload.isEmpty else { throw MessageError.malformed("shutdown with a payload") }
                 return .shutdown
+            case .recorded: return .recorded(String(decoding: payload, as: UTF8.self))
             }
         } catch let error as MessageError {
             throw error

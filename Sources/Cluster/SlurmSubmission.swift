@@ -72,8 +72,9 @@ package struct SlurmSubmission: Codable, Sendable, Equatable {
         jobs.last { $0.kind == "array" && ($0.elements ?? []).contains(element) }
     }
 
-    /// `sbatch` arguments for array elements `elements` (all in one chunk), or for the MPI job.
-    func sweepArguments(elements: [Int]?) -> [String] {
+    /// `sbatch` arguments for array elements `elements` (all in one chunk), or for the MPI job;
+    /// `retryFailed` makes the sweep run tasks with a failed result again.
+    func sweepArguments(elements: [Int]?, retryFailed: Bool = false) -> [String] {
         var args = ["--parsable", "--job-name=\(jobName)", "--chdir=\(workingDirectory)"]
         switch mode {
         case .array:
@@ -83,10 +84,11 @@ package struct SlurmSubmission: Codable, Sendable, Equatable {
             if let throttle { list += "%\(throttle)" }
             args += ["--output=\(Self.pattern(logsDirectory.path))/array-%A_%a.out", "--array=\(list)",
                      scriptsDirectory.appendingPathComponent("array.sbatch").path,
-                     binary, spec, resultsRoot, String(arraySize), String(offset)]
+                     binary, spec, resultsRoot, String(arraySize), String(offset)] + (retryFailed ? ["retry-failed"] : [])
         case .mpi:
             args += ["--output=\(Self.pattern(logsDirectory.path))/mpi-%j.out",
                      scriptsDirectory.appendingPathComponent("mpi.sbatch").path, binary, spec, resultsRoot]
+                + (retryFailed ? ["retry-failed"] : [])
         }
         return args
     }

@@ -83,47 +83,59 @@ package enum SlurmSubmitter {
         return try send(submission, elements: o.mode == .array ? Array(0..<arraySize) : [], dryRun: o.dryRun, notes: notes)
     }
 
-    /// Resubmits array elements (default: those with missing or failed tasks), or the MPI job,
-    /// with the arguments of the original submission, and a new collect job.
-    package static func resubmit(resultsDirectory: URL, elements requested: [Int]?, dryRun: Bool) throws -> SlurmSubmitReport {
+    /// Resubmits array elements (default: those with tasks to run), or the MPI job, with the
+    /// arguments of the original submission, and a new collect job. Elements with nothing to
+    /// run are left out; when nothing is left, nothing is submitted.
+    /// - Parameter policy: which recorded tasks count as to run (`--retry-failed`: failed ones too).
+    package static func resubmit(resultsDirectory: URL, elements requested: [Int]?, policy: RerunPolicy,
+                                 dryRun: Bool) throws -> SlurmSubmitReport {
         let submission = try SlurmSubmission.load(resultsDirectory: resultsDirectory)
-        var elements: [Int] = []
         if submission.mode == .mpi && requested != nil {
             throw ToolError("\(resultsDirectory.path) was submitted as one MPI job; --elements is for array mode")
         }
-        if submission.mode == .mpi, try unfinishedElements(resultsDirectory: resultsDirectory, arraySize: 1).isEmpty {
-            throw ToolError("\(resultsDirectory.path): every task has a result; nothing to resubmit")
-        }
+        let toRun = try elementsToRun(resultsDirectory: resultsDirectory, arraySize: submission.mode == .array ? submission.arraySize : 1,
+                                      policy: policy)
+        let nothing = policy.retryFailed ? "every task has an ok result" : "every task has a result"
+        guard !toRun.isEmpty else { throw ToolError("\(resultsDirectory.path): \(nothing); nothing to resubmit") }
+        var elements: [Int] = []
+        var notes: [String] = []
         if submission.mode == .array {
             if let requested {
                 if let bad = requested.first(where: { $0 < 0 || $0 >= submission.arraySize }) {
                     throw ToolError("element \(bad) is not in the array (elements 0-\(submission.arraySize - 1))")
                 }
-                elements = Array(Set(requested)).sorted()
+                let asked = Array(Set(requested)).sorted()
+                elements = asked.filter(toRun.contains)
+                let idle = asked.filter { !toRun.contains($0) }
+                guard !elements.isEmpty else {
+                    throw ToolError("\(resultsDirectory.path): element\(idle.count == 1 ? "" : "s") \(Collector.indexList(idle)) "
+                        + "ha\(idle.count == 1 ? "s" : "ve") nothing to run (\(nothing)); nothing to resubmit")
+                }
+                if !idle.isEmpty { notes.append("leaving out element\(idle.count == 1 ? "" : "s") \(Collector.indexList(idle)): nothing to run") }
             } else {
-                elements = try unfinishedElements(resultsDirectory: resultsDirectory, arraySize: submission.arraySize)
-                guard !elements.isEmpty else { throw ToolError("\(resultsDirectory.path): every task has a result; nothing to resubmit") }
+                elements = toRun
             }
         }
         if !dryRun { try refuseIfQueued(submission, elements: submission.mode == .array ? elements : nil) }
-        return try send(submission, elements: elements, dryRun: dryRun, notes: [])
+        return try send(submission, elements: elements, retryFailed: policy.retryFailed, dryRun: dryRun, notes: notes)
     }
 
-    /// Elements whose tasks are missing or failed in the folder's rows.
-    package static func unfinishedElements(resultsDirectory: URL, arraySize: Int) throws -> [Int] {
+    /// Elements (of `arraySize`) holding tasks that `policy` does not skip.
+    package static func elementsToRun(resultsDirectory: URL, arraySize: Int, policy: RerunPolicy) throws -> [Int] {
         let plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
-        let latest = Leaderboard.latestOutcomes(try ResultsStore.readAllOutcomes(directory: resultsDirectory))
-        return ArrayPartition(size: arraySize).elements(running: plan.tasks.filter { latest[$0.id]?.status != .ok })
+        let latest = Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: resultsDirectory))
+        return ArrayPartition(size: arraySize).elements(running: plan.tasks.filter { !policy.skips(latest[$0.id]) })
     }
 
-    static func send(_ base: SlurmSubmission, elements: [Int], dryRun: Bool, notes: [String]) throws -> SlurmSubmitReport {
+    static func send(_ base: SlurmSubmission, elements: [Int], retryFailed: Bool = false, dryRun: Bool,
+                     notes: [String]) throws -> SlurmSubmitReport {
         var submission = base
         var commands: [[String]] = []
         var jobIDs: [String] = []
         let now = ISO8601DateFormatter().string(from: Date())
         let groups = submission.mode == .array ? submission.chunks(of: elements) : [[]]
         for group in groups {
-            let args = submission.sweepArguments(elements: submission.mode == .array ? group : nil)
+            let args = submission.sweepArguments(elements: submission.mode == .array ? group : nil, retryFailed: retryFailed)
             commands.append(args)
             guard !dryRun else { continue }
             let id = try Slurm.sbatch(args)

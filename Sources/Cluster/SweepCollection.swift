@@ -24,15 +24,17 @@ package enum SweepCollection {
         let partition = submission?.mode == .array ? submission.map { ArrayPartition(size: $0.arraySize) } : nil
         var report = CollectReport(result: result, submission: submission, partition: partition, nextCommand: nil)
         guard !result.isComplete else { return report }
+        // The command runs exactly the tasks listed: the missing ones, and the failed ones again.
+        let retry = result.failed.isEmpty ? [] : ["--retry-failed"]
         switch (submission?.mode, partition) {
         case (.array?, let partition?):
             let elements = partition.elements(running: result.missing + result.failed)
-            report.nextCommand = [tool, "slurm", "resubmit", directory.path, "--elements", Collector.indexList(elements)]
+            report.nextCommand = [tool, "slurm", "resubmit", directory.path, "--elements", Collector.indexList(elements)] + retry
         case (.mpi?, _):
-            report.nextCommand = [tool, "slurm", "resubmit", directory.path]
+            report.nextCommand = [tool, "slurm", "resubmit", directory.path] + retry
         default:
             report.nextCommand = [tool, "sweep", directory.appendingPathComponent("spec.yaml").path,
-                                  "--results", directory.deletingLastPathComponent().path]
+                                  "--results", directory.deletingLastPathComponent().path] + retry
         }
         return report
     }
@@ -69,10 +71,17 @@ package struct SlurmStatusReport: Sendable {
     /// Why the queue could not be read (results only then).
     package var queueProblem: String?
 
+    /// The final state of a job `squeue` no longer lists: from `scontrol show job` while
+    /// Slurm remembers it (MinJobAge), otherwise unknown (without accounting there is no record).
+    static func endedState(_ id: String) -> String {
+        if let fields = try? Slurm.job(id), let state = fields["JobState"] { return "ended: \(state)" }
+        return "ended; final state unknown (no accounting database, and Slurm has forgotten the job)"
+    }
+
     package static func read(directory: URL) throws -> SlurmStatusReport {
         let submission = try SlurmSubmission.load(resultsDirectory: directory)
         let plan = try SweepPlan.load(resultsDirectory: directory)
-        let status = Leaderboard.latestOutcomes(try ResultsStore.readAllOutcomes(directory: directory)).mapValues(\.status)
+        let status = Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory)).mapValues(\.status)
         var queue: [Slurm.QueueEntry] = []
         var queueProblem: String?
         do { queue = try Slurm.queue() } catch { queueProblem = "\(error)" }
@@ -97,7 +106,7 @@ package struct SlurmStatusReport: Sendable {
             }
         } else if let job = submission.jobs.last(where: { $0.kind == "mpi" }) {
             let entry = byID[job.id]
-            report.mpiJob = (job.id, entry?.state ?? "ended", entry?.elapsed)
+            report.mpiJob = (job.id, entry?.state ?? endedState(job.id), entry?.elapsed)
         }
         if let collect = submission.jobs.last(where: { $0.kind == "collect" }) {
             report.collectJob = (collect.id, byID[collect.id].map { $0.state + " (\($0.reason))" })

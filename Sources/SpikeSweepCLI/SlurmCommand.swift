@@ -152,16 +152,19 @@ extension SpikeSweep.SlurmCommand {
         @Argument(help: "A sweep results folder (results/<name>).")
         var resultsDirectory: String
 
-        @Option(help: "Array elements to submit, e.g. 1,4-6 (default: every element with a missing or failed task).")
+        @Option(help: "Array elements to submit, e.g. 1,4-6 (default: every element with a task to run).")
         var elements: String?
+
+        @Flag(help: "Run tasks whose recorded result is a failure again, too.")
+        var retryFailed = false
 
         @Flag(help: "Print the sbatch commands without submitting.")
         var dryRun = false
 
         func run() throws {
             let list = try elements.map(Self.parseList)
-            let report = try SlurmSubmitter.resubmit(resultsDirectory: URL(fileURLWithPath: resultsDirectory),
-                                                     elements: list, dryRun: dryRun)
+            let report = try SlurmSubmitter.resubmit(resultsDirectory: URL(fileURLWithPath: resultsDirectory), elements: list,
+                                                     policy: RerunPolicy(retryFailed: retryFailed), dryRun: dryRun)
             SpikeSweep.SlurmCommand.printReport(report, dryRun: dryRun)
         }
 
@@ -220,7 +223,8 @@ extension SpikeSweep {
             discussion: """
                 Rows of the same task are merged by task id (a result wins over a failure). Missing and \
                 failed tasks are listed with the command that resubmits only their array elements. \
-                Exits 0 when every task has a result, 3 otherwise.
+                Exits 0 when every task has an ok result, 3 when some have none, 4 when all have one \
+                and some failed (the printed command then runs them again with --retry-failed).
                 """)
 
         @Argument(help: "A sweep results folder (results/<name>).")
@@ -248,7 +252,7 @@ extension SpikeSweep {
                 }
             }
             print((next[1] == "sweep" ? "run them: " : "resubmit them: ") + Shell.command(next))
-            throw ExitCode(3)
+            throw ExitCode((result.missing.isEmpty ? SweepExitStatus.tasksFailed : .tasksMissing).rawValue)
         }
     }
 }

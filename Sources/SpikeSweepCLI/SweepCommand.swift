@@ -22,14 +22,19 @@ extension SpikeSweep {
                 `spikesweep slurm submit`) only the tasks whose index is I mod N run, and their rows \
                 go to RESULTS/<name>/shards/element-I.*.csv; `spikesweep collect` merges the shards.
 
-                SIGUSR1, SIGTERM or Ctrl-C stop a local run cleanly: running tasks save a checkpoint \
-                mid-epoch and the run exits with status 75; running it again resumes them.
+                SIGUSR1, SIGTERM, SIGHUP or Ctrl-C stop a run cleanly: running tasks save a checkpoint \
+                mid-epoch and the run exits with status 75; running it again resumes them. A full \
+                disk stops it the same way (status 74): no result is lost and no failure recorded.
+
+                A task whose training diverges is a result (status failed, with its error): a rerun \
+                skips it, --retry-failed runs it again (its attempt number is recorded).
 
                 Examples:
                   spikesweep sweep sweeps/smoke.yaml
                   spikesweep sweep sweeps/nmnist-small-table1.yaml --workers 2
                   mpirun -np 4 spikesweep sweep sweeps/smoke.yaml
-                """)
+
+                """ + SweepExitStatus.help)
 
         @Argument(help: "The sweep spec (YAML).")
         var spec: String
@@ -48,6 +53,9 @@ extension SpikeSweep {
 
         @Flag(help: "Run on MPI even when no launcher (mpirun, srun) is detected.")
         var mpi = false
+
+        @Flag(help: "Run tasks whose recorded result is a failure again (their attempt number is recorded).")
+        var retryFailed = false
 
         @Option(help: ArgumentHelp("Split the sweep into N array elements (with --array-element).", valueName: "N"))
         var arraySize: Int?
@@ -74,14 +82,14 @@ extension SpikeSweep {
                 try runMPI(launch: launch)
                 return
             }
-            let stop = StopSignal.install([SIGUSR1, SIGTERM, SIGINT])
             var options = LocalSweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
             options.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
             options.fresh = fresh
             options.element = arraySize.map { (partition: ArrayPartition(size: $0), index: arrayElement!) }
             options.reporter = ConsoleReporter(quiet: quiet)
             options.faultInjection = SpikeSweep.dependencies.faultInjection
-            options.stop = stop
+            options.stop = StopSignal.install(Self.stopSignals)
+            options.policy = RerunPolicy(retryFailed: retryFailed)
             let report = try LocalSweep.run(options)
             let summary = report.summary
             let counts = "\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
@@ -91,16 +99,33 @@ extension SpikeSweep {
                 print(board.top(10).table, terminator: "")
                 print("\(counts); results in \(report.directory.path)/")
             } else {
-                print("\(report.part ?? ""): \(counts); rows in \(report.directory.path)/shards/")
+                print("\(report.part.map { $0 + ": " } ?? "")\(counts); rows in \(report.directory.path)/")
             }
-            if summary.tasksFailed > 0 {
-                Console.error("spikesweep: \(summary.tasksFailed) tasks failed; their errors are in the results")
-            }
-            if let signal = report.stoppedBy {
-                Console.error("spikesweep: stopped on \(StopSignal.name(signal)); \(Format.count(summary.tasksInterrupted, "running task")) "
+            Self.explain(report.status, failed: summary.tasksFailed, interrupted: summary.tasksInterrupted,
+                         signal: report.stoppedBy, failure: report.failure)
+        }
+
+        /// The signals that stop a run cleanly (a second Ctrl-C ends it at once).
+        static let stopSignals = [SIGUSR1, SIGTERM, SIGINT, SIGHUP]
+
+        /// One line on stderr for anything but a complete run, then the exit status.
+        static func explain(_ status: SweepExitStatus, failed: Int, interrupted: Int, signal: Int32?, failure: String?) {
+            switch status {
+            case .complete, .error:
+                break
+            case .tasksFailed:
+                Console.error("spikesweep: \(Format.count(failed, "task")) failed; their errors are in folds.csv "
+                    + "(--retry-failed runs them again)")
+            case .tasksMissing:
+                Console.error("spikesweep: some tasks have no result yet; run the same command again")
+            case .writeFailed:
+                Console.error("spikesweep: stopped: \(failure ?? "a write failed"); running tasks kept their last checkpoint, "
+                    + "no result was lost; free space and run the same command again to resume")
+            case .stopped:
+                Console.error("spikesweep: stopped on \(StopSignal.name(signal ?? SIGTERM)); \(Format.count(interrupted, "running task")) "
                     + "saved a checkpoint; run the same command again to resume")
-                throw ExitCode(75)
             }
+            if status != .complete { Foundation.exit(status.rawValue) }
         }
 
         /// One rank of an MPI sweep; only rank 0 gets a report to print.
@@ -115,6 +140,8 @@ extension SpikeSweep {
             options.faultInjection = SpikeSweep.dependencies.faultInjection
             options.toolVersion = SpikeSweep.dependencies.toolVersion
             options.launch = launch
+            options.stop = StopSignal.install(Self.stopSignals)
+            options.policy = RerunPolicy(retryFailed: retryFailed)
             let report: MPISweepReport
             do {
                 guard let rankZero = try MPISweep.run(options) else { return }
@@ -124,13 +151,13 @@ extension SpikeSweep {
                 failure.endJob()
             }
             print(report.leaderboard.top(10).table, terminator: "")
-            print("\(report.tasksRun) tasks run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed) in "
+            print("\(report.tasksRun) tasks run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed"
+                + (report.tasksInterrupted > 0 ? ", \(report.tasksInterrupted) checkpointed" : "") + ") in "
                 + "\(Format.duration(report.seconds)) on \(Format.count(report.ranks, "rank")) (tasks per rank: "
                 + report.tasksPerRank.map(String.init).joined(separator: " ") + "); results in \(report.directory.path)/")
             print(report.coordinatorLine)
-            if report.tasksFailed > 0 {
-                Console.error("spikesweep: \(report.tasksFailed) tasks failed; their errors are in folds.csv")
-            }
+            Self.explain(report.status, failed: report.tasksFailed, interrupted: report.tasksInterrupted,
+                         signal: report.stoppedBy, failure: report.failure)
         }
     }
 
@@ -153,7 +180,7 @@ extension SpikeSweep {
         func run() throws {
             let directory = URL(fileURLWithPath: resultsDirectory)
             let plan = try SweepPlan.load(resultsDirectory: directory)
-            let outcomes = try ResultsStore.readOutcomes(directory: directory)
+            let outcomes = try ResultsFiles.readAll(directory: directory)
             var board = Leaderboard(plan: plan, outcomes: outcomes)
             if let top { board = board.top(top) }
             switch format {

@@ -29,22 +29,22 @@ package enum Collector {
     package static func collect(directory: URL) throws -> CollectResult {
         let plan = try SweepPlan.load(resultsDirectory: directory)
         var result: CollectResult?
-        try ResultsStore.withLock(directory) {
-            let all = try ResultsStore.readAllOutcomes(directory: directory)
+        try FolderLock.withOwnership(directory) {
+            let all = try ResultsFiles.readAll(directory: directory)
             let latest = Leaderboard.latestOutcomes(all)
             let known = Set(plan.tasks.map(\.id))
             if let stray = latest.keys.first(where: { !known.contains($0) }) {
                 throw ToolError("\(directory.path): task \(stray) is not part of this sweep's plan (results of another spec?)")
             }
-            var folds = CSV.line(ResultsStore.foldsHeader)
-            var epochs = CSV.line(ResultsStore.epochsHeader)
+            var folds = CSV.line(ResultsFiles.foldsHeader)
+            var epochs = CSV.line(ResultsFiles.epochsHeader)
             var merged: [TaskOutcome] = [], missing: [SweepTask] = [], failed: [SweepTask] = []
             for task in plan.tasks {
                 guard let outcome = latest[task.id] else { missing.append(task); continue }
                 merged.append(outcome)
                 if outcome.status != .ok { failed.append(task) }
-                folds += ResultsStore.foldRow(outcome, task: task)
-                epochs += ResultsStore.epochRows(outcome)
+                folds += ResultsFiles.foldRow(outcome, task: task)
+                epochs += ResultsFiles.epochRows(outcome)
             }
             try AtomicFile.write(Array(epochs.utf8), to: directory.appendingPathComponent("epochs.csv").path)
             try AtomicFile.write(Array(folds.utf8), to: directory.appendingPathComponent("folds.csv").path)
@@ -52,7 +52,7 @@ package enum Collector {
             try AtomicFile.write(Array(board.csv.utf8), to: directory.appendingPathComponent("leaderboard.csv").path)
             try AtomicFile.write(Array(board.markdown.utf8), to: directory.appendingPathComponent("leaderboard.md").path)
             result = CollectResult(plan: plan, outcomes: merged, leaderboard: board, missing: missing, failed: failed,
-                                   shards: ResultsStore.shardElements(in: directory).count)
+                                   shards: ResultsFiles.shardElements(in: directory).count)
         }
         return result!
     }

@@ -48,50 +48,77 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         let frames = cache.frames(for: options) { dataset.frames(options) }
         let training = frames.subset(folds.trainingIndices(fold: task.fold))
         let validation = frames.subset(folds.validationIndices(fold: task.fold))
-        let checkpoint = checkpointDirectory?.appendingPathComponent("\(task.id).ckpt").path
+        let checkpoint = checkpointPath(of: task)
         var lastEpochEnd = started
         var epochSeconds: [Int: Double] = [:]
         let stop = stopSignal
+        let trainingOptions = TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
+                                              faultInjection: faultInjection?(task),
+                                              stopRequested: stop.map { s -> @Sendable () -> Bool in { s.isRequested } })
+        func elapsed() -> Double { Date().timeIntervalSince(started) }
+        let run: TrainingRun
         do {
-            let run = try TrainingRun(
-                hyperparameters: h, training: training, validation: validation,
-                options: TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
-                                         faultInjection: faultInjection?(task),
-                                         stopRequested: stop.map { s -> @Sendable () -> Bool in { s.isRequested } }))
-            if let at = run.resumedFrom {
-                reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
-            }
+            run = try makeRun(task, h, training, validation, trainingOptions)
+        } catch let error as TrainingError {
+            if case .checkpoint = error { return .unfinished(task, error: "\(error)", seconds: elapsed(), worker: worker) }
+            return .failure(task, error: "\(error)", seconds: elapsed(), worker: worker)
+        } catch let error as HyperparameterError {
+            return .failure(task, error: "\(error)", seconds: elapsed(), worker: worker)
+        } catch {
+            return .unfinished(task, error: "\(error)", seconds: elapsed(), worker: worker)
+        }
+        if let at = run.resumedFrom {
+            reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
+        }
+        do {
             let result = try run.run { metrics in
                 let now = Date()
                 epochSeconds[metrics.epoch] = now.timeIntervalSince(lastEpochEnd)
                 lastEpochEnd = now
                 self.epochObserver?(task, metrics)
             }
-            removeCheckpoint(of: task)
             let records = result.epochs.map {
                 EpochRecord(epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy,
                             validationAccuracy: $0.validationAccuracy ?? .nan, seconds: epochSeconds[$0.epoch] ?? 0)
             }
             return TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .ok,
                                validationAccuracy: result.finalValidationAccuracy, trainAccuracy: result.finalTrainAccuracy,
-                               trainLoss: result.epochs.last?.trainLoss, epochs: records,
-                               seconds: Date().timeIntervalSince(started), recordingsPerSecond: result.recordingsPerSecond,
-                               worker: worker, error: nil)
+                               trainLoss: result.epochs.last?.trainLoss, epochs: records, seconds: elapsed(),
+                               recordingsPerSecond: result.recordingsPerSecond, worker: worker, error: nil)
         } catch TrainingError.stopped(let epoch, let batches) {
             reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): stopped at epoch \(epoch) after batch \(batches)"
                 + (checkpoint != nil ? "; checkpoint saved" : ""))
-            return .interrupted(task, seconds: Date().timeIntervalSince(started), worker: worker)
+            return .interrupted(task, by: stop?.signal, seconds: elapsed(), worker: worker)
+        } catch TrainingError.diverged(let epoch, let batch) {
+            // A result: the same task diverges again wherever it runs.
+            return .failure(task, error: "\(TrainingError.diverged(epoch: epoch, batch: batch))", seconds: elapsed(), worker: worker)
         } catch {
-            removeCheckpoint(of: task)
-            return .failure(task, error: "\(error)", seconds: Date().timeIntervalSince(started), worker: worker)
+            // The environment failed it (a checkpoint could not be written): not a result, and
+            // the last good checkpoint stays for the rerun.
+            return .unfinished(task, error: "\(error)", seconds: elapsed(), worker: worker)
         }
     }
-}
 
-extension EngineTaskRunner {
-    /// Removes a finished task's checkpoint and any temporary file a killed writer left
-    /// beside it (`.<id>.ckpt.tmp-<pid>`). Only the rank running a task touches its files.
-    func removeCheckpoint(of task: SweepTask) {
+    /// The run of `task`, resumed from its checkpoint when there is a usable one. A checkpoint
+    /// that cannot be used (truncated, bit-flipped, of another run) is set aside with a warning
+    /// and the task starts from scratch: runs are deterministic, so only time is lost.
+    private func makeRun(_ task: SweepTask, _ h: Hyperparameters, _ training: FrameSet, _ validation: FrameSet,
+                         _ options: TrainingOptions) throws -> TrainingRun {
+        do {
+            return try TrainingRun(hyperparameters: h, training: training, validation: validation, options: options)
+        } catch TrainingError.checkpoint(let path, let problem) where FileManager.default.fileExists(atPath: path) {
+            let aside = FileSystem.unusedName(path + ".unusable")
+            try FileSystem.move(path, to: aside)
+            reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): its checkpoint \(problem); set aside as "
+                + "\((aside as NSString).lastPathComponent), starting the task again")
+            return try TrainingRun(hyperparameters: h, training: training, validation: validation, options: options)
+        }
+    }
+
+    /// The task's result is recorded: its checkpoint (and any temporary file a killed writer
+    /// left beside it, `.<id>.ckpt.tmp-<pid>`) is no longer needed. Only the process running
+    /// a task touches its files.
+    package func recorded(_ task: SweepTask) {
         guard let directory = checkpointDirectory else { return }
         let fm = FileManager.default
         try? fm.removeItem(at: directory.appendingPathComponent("\(task.id).ckpt"))
@@ -99,6 +126,22 @@ extension EngineTaskRunner {
         for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(stalePrefix) {
             try? fm.removeItem(at: directory.appendingPathComponent(name))
         }
+    }
+
+    /// Removes the checkpoints of tasks whose result is already recorded: a process killed
+    /// between recording a result and dropping its checkpoint leaves one behind.
+    package func removeCheckpoints(ofRecorded finished: Set<String>, in plan: SweepPlan) {
+        guard let directory = checkpointDirectory,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        let stale = Set(names.compactMap { name -> String? in
+            let id = name.hasPrefix(".") ? String(name.dropFirst().prefix(12)) : String(name.prefix(12))
+            return finished.contains(id) ? id : nil
+        })
+        for task in plan.tasks where stale.contains(task.id) { recorded(task) }
+    }
+
+    func checkpointPath(of task: SweepTask) -> String? {
+        checkpointDirectory?.appendingPathComponent("\(task.id).ckpt").path
     }
 }
 

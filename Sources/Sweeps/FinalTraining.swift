@@ -71,7 +71,7 @@ package struct FinalTraining {
 
     /// The chosen leaderboard row.
     package func chosenRow() throws -> Leaderboard.Row {
-        let board = Leaderboard(plan: plan, outcomes: try ResultsStore.readOutcomes(directory: directory))
+        let board = Leaderboard(plan: plan, outcomes: try ResultsFiles.readAll(directory: directory))
         let ranked = board.rows.filter { $0.meanAccuracy != nil }
         guard rank <= ranked.count else {
             throw ToolError("\(directory.path): rank \(rank) requested but only \(ranked.count) configurations have finished folds")

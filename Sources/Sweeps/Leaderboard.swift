@@ -72,11 +72,13 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     /// failure, and otherwise the later row over the earlier one.
     package static func latestOutcomes(_ outcomes: [TaskOutcome]) -> [String: TaskOutcome] {
         var byTask: [String: TaskOutcome] = [:]
-        for o in outcomes {
-            if let existing = byTask[o.taskID], existing.status == .ok, o.status == .failed { continue }
-            byTask[o.taskID] = o
-        }
+        for o in outcomes where counts(o, over: byTask[o.taskID]) { byTask[o.taskID] = o }
         return byTask
+    }
+
+    /// Whether a task's `later` row replaces its `earlier` one: always, but for a failure after an `ok`.
+    package static func counts(_ later: TaskOutcome, over earlier: TaskOutcome?) -> Bool {
+        !(earlier?.status == .ok && later.status == .failed)
     }
 
     /// The first `n` rows.

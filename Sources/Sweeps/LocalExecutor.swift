@@ -9,14 +9,16 @@ package struct SweepRunSummary: Sendable {
     package var tasksFailed: Int
     /// Tasks stopped on a signal with a checkpoint (they resume on the next run).
     package var tasksInterrupted: Int
+    /// Tasks the environment kept from finishing (they run again on the next run).
+    package var tasksUnfinished: Int
     package var seconds: Double
 }
 
 /// Where an executor records each finished task the moment it finishes: the results folder
 /// (`ResultsStore`) or memory (`MemoryResults`, for `train --folds`).
 package protocol ResultsSink: AnyObject, Sendable {
-    /// Ids of tasks a run need not run again.
-    var skippedTaskIDs: Set<String> { get }
+    /// The outcome that counts for each task recorded so far (`Leaderboard.latestOutcomes`).
+    var latestOutcomes: [String: TaskOutcome] { get }
     func record(_ outcome: TaskOutcome, task: SweepTask) throws
     /// The leaderboard of what is recorded so far.
     var leaderboard: Leaderboard { get }
@@ -30,9 +32,9 @@ package final class MemoryResults: ResultsSink, @unchecked Sendable {
 
     package init(plan: SweepPlan) { self.plan = plan }
 
-    package var skippedTaskIDs: Set<String> {
+    package var latestOutcomes: [String: TaskOutcome] {
         lock.lock(); defer { lock.unlock() }
-        return Set(outcomes.map(\.taskID))
+        return Leaderboard.latestOutcomes(outcomes)
     }
 
     package func record(_ outcome: TaskOutcome, task: SweepTask) throws {
@@ -60,92 +62,71 @@ package struct LocalExecutor: Sendable {
         self.workerPrefix = workerPrefix
     }
 
-    /// Runs the unfinished tasks (of those `scope` keeps, e.g. one array element's).
-    /// Once `stop` is requested no new task starts; running tasks return `interrupted`
-    /// outcomes, which are not recorded.
-    package func run(plan: SweepPlan, store: ResultsSink, runner: TaskRunner, progress: SweepProgress? = nil,
-                     scope: ((SweepTask) -> Bool)? = nil, stop: StopSignal? = nil) throws -> SweepRunSummary {
+    /// Runs the tasks of `plan` that `policy` does not skip (of those `scope` keeps, e.g. one
+    /// array element's). Once `stop` is requested no new task starts; running tasks return
+    /// `interrupted` outcomes, which are not recorded. An environment failure (a task that
+    /// could not write its checkpoint, a result that could not be recorded) is not recorded
+    /// either: it stops the run through `stop` (`StopSignal.failure` says why).
+    package func run(plan: SweepPlan, store: ResultsSink, runner: TaskRunner, policy: RerunPolicy = RerunPolicy(),
+                     progress: SweepProgress? = nil, scope: ((SweepTask) -> Bool)? = nil,
+                     stop: StopSignal = StopSignal()) -> SweepRunSummary {
         let started = Date()
         let total = scope.map { plan.tasks.filter($0).count } ?? plan.tasks.count
-        let scheduler = TaskScheduler(plan: plan, skipping: store.skippedTaskIDs, scope: scope, stop: stop)
+        let scheduler = TaskScheduler(plan: plan, skipping: policy.skippedTaskIDs(store.latestOutcomes), scope: scope, stop: stop)
         let skipped = total - scheduler.count
-        let state = ExecutorState(scheduler: scheduler, alreadyDone: skipped)
+        let counts = ExecutorCounts()
         progress?.started(executor: Format.count(workers, "worker"), skipped: skipped)
-        let threads = (0..<min(workers, max(1, scheduler.count))).map { w in
-            Thread {
-                while let task = state.next() {
+        let group = DispatchGroup()
+        for w in 0..<min(workers, max(1, scheduler.count)) {
+            let thread = Thread {
+                defer { group.leave() }
+                while let task = scheduler.next() {
                     let outcome = runner.run(task, worker: "\(workerPrefix)\(w + 1)")
-                    if outcome.status == .interrupted {
-                        state.interrupted()
-                        continue
+                    switch outcome.status {
+                    case .interrupted:
+                        counts.add(\.interrupted)
+                    case .unfinished:
+                        counts.add(\.unfinished)
+                        stop.fail("task \(task.id): \(outcome.error ?? "did not finish")")
+                    case .ok, .failed:
+                        do {
+                            try store.record(outcome, task: task)
+                        } catch {
+                            counts.add(\.unfinished)
+                            stop.fail("\(error)")
+                            continue
+                        }
+                        runner.recorded(task)
+                        counts.add(outcome.status == .failed ? \.failed : \.recorded)
+                        progress?.taskFinished(outcome, task: task)
                     }
-                    do {
-                        try store.record(outcome, task: task)
-                    } catch {
-                        state.fail(error)
-                        return
-                    }
-                    let (done, failed) = state.finished(outcome)
-                    progress?.taskFinished(done: done, failed: failed)
                 }
             }
+            thread.stackSize = 8 << 20
+            group.enter()
+            thread.start()
         }
-        for t in threads { t.stackSize = 8 << 20; t.start() }
-        state.waitUntilIdle(workerCount: threads.count)
-        if let error = state.error { throw error }
-        return SweepRunSummary(tasksTotal: total, tasksRun: state.recordedCount, tasksSkipped: skipped,
-                               tasksFailed: state.failedCount, tasksInterrupted: state.interruptedCount,
-                               seconds: Date().timeIntervalSince(started))
+        group.wait()
+        progress?.finished()
+        let c = counts.snapshot
+        return SweepRunSummary(tasksTotal: total, tasksRun: c.recorded + c.failed, tasksSkipped: skipped, tasksFailed: c.failed,
+                               tasksInterrupted: c.interrupted, tasksUnfinished: c.unfinished, seconds: Date().timeIntervalSince(started))
     }
 }
 
-/// The counters of one executor run, and the first error that stops it.
-final class ExecutorState: @unchecked Sendable {
-    private let condition = NSCondition()
-    private let scheduler: TaskScheduler
-    private var done: Int
-    private(set) var failedCount = 0
-    private(set) var recordedCount = 0
-    private(set) var interruptedCount = 0
-    private var exited = 0
-    private(set) var error: Error?
+/// What the workers of one executor run did.
+final class ExecutorCounts: @unchecked Sendable {
+    struct Snapshot { var recorded = 0, failed = 0, interrupted = 0, unfinished = 0 }
+    private let lock = NSLock()
+    private var counts = Snapshot()
 
-    init(scheduler: TaskScheduler, alreadyDone: Int) {
-        self.scheduler = scheduler
-        done = alreadyDone
+    func add(_ field: WritableKeyPath<Snapshot, Int>) {
+        lock.lock(); defer { lock.unlock() }
+        counts[keyPath: field] += 1
     }
 
-    /// The next task for a worker, or nil (then the worker exits).
-    func next() -> SweepTask? {
-        condition.lock(); defer { condition.unlock() }
-        if error == nil, let task = scheduler.next() { return task }
-        exited += 1
-        condition.broadcast()
-        return nil
-    }
-
-    func finished(_ outcome: TaskOutcome) -> (done: Int, failed: Int) {
-        condition.lock(); defer { condition.unlock() }
-        done += 1
-        recordedCount += 1
-        if outcome.status == .failed { failedCount += 1 }
-        return (done, failedCount)
-    }
-
-    func interrupted() {
-        condition.lock(); defer { condition.unlock() }
-        interruptedCount += 1
-    }
-
-    func fail(_ e: Error) {
-        condition.lock(); defer { condition.unlock() }
-        if error == nil { error = e }
-        exited += 1
-        condition.broadcast()
-    }
-
-    func waitUntilIdle(workerCount: Int) {
-        condition.lock(); defer { condition.unlock() }
-        while exited < workerCount { condition.wait() }
+    var snapshot: Snapshot {
+        lock.lock(); defer { lock.unlock() }
+        return counts
     }
 }

@@ -14,8 +14,11 @@ package struct LocalSweepOptions: Sendable {
     package var reporter: Reporter = SilentReporter()
     /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
     package var faultInjection: FaultInjector?
-    /// Stops the run between batches (running tasks checkpoint).
-    package var stop: StopSignal?
+    /// Stops the run between batches (running tasks checkpoint); also how an environment
+    /// failure stops it.
+    package var stop = StopSignal()
+    /// Which recorded tasks run again (`--retry-failed`).
+    package var policy = RerunPolicy()
 
     package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
@@ -33,6 +36,9 @@ package struct LocalSweepReport: Sendable {
     package var part: String?
     /// The signal that stopped the run early, if one did.
     package var stoppedBy: Int32?
+    /// The environment failure that stopped the run early (a write that failed), if one did.
+    package var failure: String?
+    package var status: SweepExitStatus
 }
 
 /// A sweep run by in-process workers: the whole plan into `results/<name>/`, or one Slurm
@@ -51,6 +57,7 @@ package enum LocalSweep {
             store = try session.openStore(fresh: o.fresh)
         }
         let runner = try session.makeRunner(faultInjection: o.faultInjection)
+        runner.removeCheckpoints(ofRecorded: Set(store.latestOutcomes.keys), in: session.plan)
         runner.stopSignal = o.stop
         runner.reporter = o.reporter
         var scope: ((SweepTask) -> Bool)?
@@ -61,11 +68,18 @@ package enum LocalSweep {
             part = ("array element \(i) of \(partition.size)", partition.tasks(of: i, in: session.plan).count)
             prefix = "element \(i)/"
         }
-        let progress = SweepProgress(plan: session.plan, store: store, recordings: session.dataset.count, reporter: o.reporter, part: part)
-        let summary = try LocalExecutor(workers: o.workers, workerPrefix: prefix)
-            .run(plan: session.plan, store: store, runner: runner, progress: progress, scope: scope, stop: o.stop)
-        let board = o.element == nil ? try store.writeLeaderboards() : nil
+        let progress = SweepProgress(plan: session.plan, known: store.latestOutcomes, recordings: session.dataset.count,
+                                     reporter: o.reporter, part: part)
+        runner.epochObserver = { task, metrics in progress.epochFinished(task, epoch: metrics.epoch) }
+        let summary = LocalExecutor(workers: o.workers, workerPrefix: prefix)
+            .run(plan: session.plan, store: store, runner: runner, policy: o.policy, progress: progress, scope: scope, stop: o.stop)
+        var board: Leaderboard?
+        if o.element == nil, o.stop.failure == nil {
+            do { board = try store.writeLeaderboards() } catch { o.stop.fail("\(error)") }
+        }
+        let tasks = scope.map { session.plan.tasks.filter($0) } ?? session.plan.tasks
         return LocalSweepReport(directory: session.directory, summary: summary, leaderboard: board, part: part?.label,
-                                stoppedBy: o.stop?.signal)
+                                stoppedBy: o.stop.signal, failure: o.stop.failure,
+                                status: .of(tasks: tasks, latest: store.latestOutcomes, stop: o.stop))
     }
 }

@@ -17,7 +17,7 @@ package struct SweepReport {
 
     package init(resultsDirectory: URL) throws {
         plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
-        outcomes = try ResultsStore.readOutcomes(directory: resultsDirectory)
+        outcomes = try ResultsFiles.readAll(directory: resultsDirectory)
         leaderboard = Leaderboard(plan: plan, outcomes: outcomes)
         final = FinalTraining.readMetrics(resultsDirectory: resultsDirectory)
     }

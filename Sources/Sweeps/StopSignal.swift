@@ -8,6 +8,7 @@ import Foundation
 package final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var received: Int32?
+    private var problem: String?
     private var sources: [DispatchSourceSignal] = []
 
     package init() {}
@@ -18,7 +19,17 @@ package final class StopSignal: @unchecked Sendable {
         return received
     }
 
-    package var isRequested: Bool { signal != nil }
+    /// Why the run stops when it is not a signal: the first environment failure (a result or
+    /// checkpoint that could not be written, a full disk).
+    package var failure: String? {
+        lock.lock(); defer { lock.unlock() }
+        return problem
+    }
+
+    package var isRequested: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return received != nil || problem != nil
+    }
 
     /// Asks workers to stop (as if `signal` had arrived).
     package func request(_ signal: Int32) {
@@ -26,7 +37,13 @@ package final class StopSignal: @unchecked Sendable {
         if received == nil { received = signal }
     }
 
-    /// A stop signal fed by `signals` (e.g. SIGUSR1, SIGTERM, SIGINT).
+    /// Asks workers to stop because the environment failed (`why`, one line; the first one is kept).
+    package func fail(_ why: String) {
+        lock.lock(); defer { lock.unlock() }
+        if problem == nil { problem = why }
+    }
+
+    /// A stop signal fed by `signals` (e.g. SIGUSR1, SIGTERM, SIGINT, SIGHUP).
     package static func install(_ signals: [Int32]) -> StopSignal {
         let stop = StopSignal()
         for number in signals {
@@ -49,6 +66,7 @@ package final class StopSignal: @unchecked Sendable {
         case SIGUSR1: return "SIGUSR1"
         case SIGTERM: return "SIGTERM"
         case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
         default: return "signal \(signal)"
         }
     }

@@ -29,6 +29,7 @@ import Sweeps
         .result(.failure(plan.tasks[1], error: "training diverged: loss is nan\nat epoch 1", seconds: 0.5, worker: "rank 1")),
         .failure("data/nmnist-train.spk: no such file"),
         .shutdown,
+        .recorded(plan.tasks[1].id),
     ]
 
     @Test(arguments: messages)

@@ -49,8 +49,13 @@ import Testing
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("p")
         try makeShards(dir, skipping: [2, 7])
-        let shard = try ResultsStore(directory: dir, plan: plan, shard: 2)
-        try shard.record(outcome(plan.tasks[8], nil), task: plan.tasks[8])  // a later failure does not undo an ok row
+        do {
+            let shard = try ResultsStore(directory: dir, plan: plan, shard: 2)
+            try shard.record(outcome(plan.tasks[8], nil), task: plan.tasks[8])  // a later failure does not undo an ok row
+            // While an element writes, collect is refused.
+            let busy = #expect(throws: ToolError.self) { try Collector.collect(directory: dir) }
+            #expect(busy?.description.contains("is in use by Slurm array elements") == true)
+        }
         let result = try Collector.collect(directory: dir)
         #expect(!result.isComplete)
         #expect(result.missing.map(\.index) == [2, 7])
@@ -63,8 +68,10 @@ import Testing
         let dir = root.appendingPathComponent("p")
         try makeShards(dir)
         let other = SweepPlan(spec: try SweepPlanTests.spec(seed: 9), datasetFingerprint: 7)
-        let stray = try ResultsStore(directory: dir, plan: plan, shard: 5)
-        try stray.record(outcome(other.tasks[0], 0.5), task: other.tasks[0])
+        do {
+            let stray = try ResultsStore(directory: dir, plan: plan, shard: 5)
+            try stray.record(outcome(other.tasks[0], 0.5), task: other.tasks[0])
+        }
         let error = #expect(throws: ToolError.self) { try Collector.collect(directory: dir) }
         #expect(error?.description.contains("is not part of this sweep's plan") == true)
     }

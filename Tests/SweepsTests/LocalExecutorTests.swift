@@ -25,7 +25,7 @@ import TestSupport
                                           faultInjection: { failing.contains($0.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil })
         let summary = try LocalExecutor(workers: workers).run(plan: plan, store: store, runner: runner)
         #expect(summary.tasksRun == plan.tasks.count)
-        return (plan, try ResultsStore.readOutcomes(directory: store.directory))
+        return (plan, try ResultsFiles.read(directory: store.directory))
     }
 
     @Test func oneAndTwoWorkersGiveIdenticalFoldAccuracies() throws {
@@ -62,6 +62,9 @@ import TestSupport
         try Data([1, 2, 3]).write(to: checkpoints.appendingPathComponent(".\(plan.tasks[0].id).ckpt.tmp-99999"))
         let outcome = runner.run(plan.tasks[0], worker: "t")
         #expect(outcome.status == .ok)
+        // The checkpoint stays until the result is recorded (a failed write must not lose it).
+        #expect(FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("\(plan.tasks[0].id).ckpt").path))
+        runner.recorded(plan.tasks[0])
         #expect(try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).isEmpty)
     }
 }

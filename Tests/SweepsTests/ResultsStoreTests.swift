@@ -57,7 +57,7 @@ import Testing
         let store = try ResultsStore(directory: dir, plan: plan)
         #expect(store.finishedTaskIDs == [plan.tasks[0].id])
         try store.record(outcome(plan.tasks[1], 0.25), task: plan.tasks[1])
-        let reread = try ResultsStore.readOutcomes(directory: dir)
+        let reread = try ResultsFiles.read(directory: dir)
         #expect(reread.map(\.taskID) == [plan.tasks[0].id, plan.tasks[1].id])
         #expect(reread.map(\.validationAccuracy) == [0.5, 0.25])
     }
