@@ -1,7 +1,30 @@
 import Foundation
 import SpikeNet
 
-/// Configurations ranked by mean fold validation accuracy, like the study's Tables 1–2.
+/// Mean, spread and range of a configuration's fold accuracies: the one place the statistics
+/// of a leaderboard row are computed. The standard deviation is the population one (ddof = 0,
+/// numpy's default, as the study reports), and missing below two folds.
+package struct FoldStatistics: Sendable, Equatable {
+    package var mean: Double?
+    package var standardDeviation: Double?
+    package var min: Double?
+    package var max: Double?
+
+    package init(_ accuracies: [Double]) {
+        guard !accuracies.isEmpty else { return }
+        let n = Double(accuracies.count)
+        let mean = accuracies.reduce(0, +) / n
+        self.mean = mean
+        if accuracies.count >= 2 {
+            standardDeviation = (accuracies.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
+        }
+        min = accuracies.min()
+        max = accuracies.max()
+    }
+}
+
+/// Configurations ranked by mean fold validation accuracy, like the study's Tables 1–2:
+/// complete configurations (every fold has a result) first, then incomplete ones, marked.
 package struct Leaderboard: Codable, Sendable, Equatable {
     package struct Row: Codable, Sendable, Equatable {
         package var rank: Int
@@ -18,6 +41,14 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         package var foldsTotal: Int
         package var foldsFailed: Int
         package var meanTrainSeconds: Double?
+
+        /// Every fold has an `ok` result: only then does the mean compare with other complete rows.
+        package var isComplete: Bool { foldsDone == foldsTotal }
+
+        /// "5/5", "2/4 incomplete", "3/5 (2 failed)".
+        package var foldsText: String {
+            "\(foldsDone)/\(foldsTotal)" + (foldsFailed > 0 ? " (\(foldsFailed) failed)" : isComplete ? "" : " incomplete")
+        }
     }
 
     package var name: String
@@ -43,27 +74,26 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         epochs = plan.spec.epochs
         var rows: [Row] = []
         for (c, config) in plan.configurations.enumerated() {
-            let tasks = plan.tasks.filter { $0.configIndex == c }
+            // Tasks are configuration-major: configuration c owns folds consecutive tasks.
+            let tasks = plan.tasks[(c * plan.spec.folds)..<((c + 1) * plan.spec.folds)]
             let done = tasks.compactMap { byTask[$0.id] }
             let ok = done.filter { $0.status == .ok }
-            let accuracies = ok.compactMap(\.validationAccuracy)
-            let mean = accuracies.isEmpty ? nil : accuracies.reduce(0, +) / Double(accuracies.count)
-            let std = mean.map { m in (accuracies.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(accuracies.count)).squareRoot() }
+            let stats = FoldStatistics(ok.compactMap(\.validationAccuracy))
             let seconds = ok.map(\.seconds)
             rows.append(Row(rank: 0, configID: plan.configIDs[c], label: plan.label(ofConfig: c),
                             parameters: Dictionary(uniqueKeysWithValues: Hyperparameter.all.map { ($0.key, $0.value(in: config).description) }),
-                            meanAccuracy: mean, stdAccuracy: std, minAccuracy: accuracies.min(), maxAccuracy: accuracies.max(),
+                            meanAccuracy: stats.mean, stdAccuracy: stats.standardDeviation, minAccuracy: stats.min, maxAccuracy: stats.max,
                             foldsDone: ok.count, foldsTotal: tasks.count, foldsFailed: done.count - ok.count,
                             meanTrainSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +) / Double(seconds.count)))
         }
-        // Stable sort: equal means keep the grid's order.
+        // Complete configurations first, then those with some folds, then those with none;
+        // each group by mean accuracy, equal means in grid order (a stable sort).
+        func group(_ r: Row) -> Int { r.isComplete ? 0 : r.meanAccuracy != nil ? 1 : 2 }
         let order = rows.indices.sorted { a, b in
-            switch (rows[a].meanAccuracy, rows[b].meanAccuracy) {
-            case let (x?, y?): return x != y ? x > y : a < b
-            case (.some, nil): return true
-            case (nil, .some): return false
-            case (nil, nil): return a < b
-            }
+            let (ra, rb) = (rows[a], rows[b])
+            if group(ra) != group(rb) { return group(ra) < group(rb) }
+            if let x = ra.meanAccuracy, let y = rb.meanAccuracy, x != y { return x > y }
+            return a < b
         }
         self.rows = order.enumerated().map { rank, i in var r = rows[i]; r.rank = rank + 1; return r }
     }
@@ -120,7 +150,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         for r in rows {
             let accuracy = r.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
             let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
-            let folds = r.foldsFailed > 0 ? "\(r.foldsDone)/\(r.foldsTotal) (\(r.foldsFailed) failed)" : "\(r.foldsDone)/\(r.foldsTotal)"
+            let folds = r.foldsText
             out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.key] ?? "" }.joined(separator: " | ")
                 + " | \(folds) |\n"
         }
@@ -136,7 +166,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         for r in rows {
             var line: [String] = [String(r.rank), f4(r.meanAccuracy), f4(r.stdAccuracy), f4(r.minAccuracy), f4(r.maxAccuracy)]
             for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
-            line.append("\(r.foldsDone)/\(r.foldsTotal)")
+            line.append(r.foldsText)
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
             line.append(r.configID)
             lines.append(line)

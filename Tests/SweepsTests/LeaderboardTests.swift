@@ -46,6 +46,19 @@ import Testing
         #expect(board.fixed["window_us"] == "2000" && board.fixed["denoise_us"] == "10000")
     }
 
+    @Test func completeConfigurationsOutrankIncompleteOnesAndOneFoldHasNoStd() throws {
+        // Config 0: all three folds at 0.6. Config 1: two folds at 0.9, one missing.
+        // Config 2: one fold at 0.95, one failed. Config 3: nothing.
+        var outcomes = plan.tasks.prefix(3).map { ok($0, 0.6) } + plan.tasks[3..<5].map { ok($0, 0.9) }
+        outcomes += [ok(plan.tasks[6], 0.95), .failure(plan.tasks[7], error: "diverged", seconds: 1, worker: "t")]
+        let board = Leaderboard(plan: plan, outcomes: outcomes)
+        #expect(board.rows.map(\.configID) == [0, 2, 1, 3].map { plan.configIDs[$0] })
+        #expect(board.rows.map(\.foldsText) == ["3/3", "1/3 (1 failed)", "2/3 incomplete", "0/3 incomplete"])
+        #expect(board.rows[1].meanAccuracy == 0.95 && board.rows[1].stdAccuracy == nil)
+        #expect(board.markdown.contains("| 2 | 95.00% | — | 0.9 | 16 | 1/3 (1 failed) |"))
+        #expect(board.csv.split(separator: "\n")[2].hasPrefix("2,\(plan.configIDs[2]),0.950000,,0.950000,0.950000,1,3,1,"))
+    }
+
     @Test func theThreeFormatsAgree() throws {
         let outcomes = plan.tasks.map { ok($0, 0.1 * Double($0.configIndex + 1)) }
         let board = Leaderboard(plan: plan, outcomes: outcomes)

@@ -31,10 +31,11 @@ import Testing
         #expect(failed?.error == "training diverged, \"badly\" at epoch 1")
         #expect(store.recordedOutcomes.first?.epochs.count == 1)
         let board = try store.writeLeaderboards()
-        #expect(board.rows.map(\.configID) == [plan.configIDs[2], plan.configIDs[1], plan.configIDs[0], plan.configIDs[3]])
+        // Complete configurations first (2, then 0), then config 1, whose fold 1 failed, then 3 (nothing).
+        #expect(board.rows.map(\.configID) == [plan.configIDs[2], plan.configIDs[0], plan.configIDs[1], plan.configIDs[3]])
         #expect(abs(board.rows[0].meanAccuracy! - 0.31) < 1e-12)
-        #expect(abs(board.rows[1].meanAccuracy! - 0.21) < 1e-12)  // fold 1 of config 1 failed
-        #expect(board.rows[1].foldsDone == 2 && board.rows[1].foldsFailed == 1)
+        #expect(abs(board.rows[2].meanAccuracy! - 0.21) < 1e-12)
+        #expect(board.rows[2].foldsDone == 2 && board.rows[2].foldsFailed == 1 && !board.rows[2].isComplete)
         #expect(board.rows[3].meanAccuracy == nil && board.rows[3].foldsDone == 0)
         let csv = try String(contentsOf: dir.appendingPathComponent("leaderboard.csv"), encoding: .utf8)
         #expect(csv.hasPrefix("rank,config_id,mean_accuracy,std_accuracy,min_accuracy,max_accuracy,folds_done,folds_total,folds_failed,mean_train_seconds,beta,hidden"))
