@@ -28,6 +28,8 @@ package struct MPISweepOptions: Sendable {
     package var stop = StopSignal()
     /// Which recorded tasks run again (`--retry-failed`).
     package var policy = RerunPolicy()
+    /// Run a sweep of more than `SweepSpec.taskLimit` tasks.
+    package var allowLarge = false
 
     package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
@@ -141,7 +143,8 @@ struct Coordinator {
 
     func run() throws -> MPISweepReport {
         let reporter = options.reporter(0)
-        let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, reporter: reporter)
+        let session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, reporter: reporter,
+                                       allowLarge: options.allowLarge)
         let store = try session.openStore(fresh: options.fresh)
         let runner = try session.makeRunner(faultInjection: options.faultInjection)
         runner.removeCheckpoints(ofRecorded: Set(store.latestOutcomes.keys), in: session.plan)
@@ -192,6 +195,7 @@ struct Coordinator {
             }
         }
 
+        stop.arm()
         let wallStart = Date()
         let coordinatorCPUStart = ProcessClock.threadCPUSeconds()
         let processCPUStart = ProcessClock.processCPUSeconds()
@@ -335,7 +339,7 @@ struct Worker {
     func run() throws {
         let session: SweepSession
         do {
-            session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot)
+            session = try SweepSession(specPath: options.specPath, resultsRoot: options.resultsRoot, allowLarge: options.allowLarge)
         } catch {
             try giveUp("\(error)")
         }
@@ -345,6 +349,7 @@ struct Worker {
             + "\(plan.tasks.count) tasks, \(session.dataset.count) recordings")
         // The runner (which creates the checkpoint folder) is made only once rank 0 has opened
         // the results folder, i.e. after the first task arrives.
+        options.stop.arm()
         var runner: EngineTaskRunner?
         var lastTask: SweepTask?
         while true {

@@ -26,6 +26,8 @@ package struct SlurmSubmitOptions: Sendable {
     package var ntasks: Int?
     package var dryRun = false
     package var fresh = false
+    /// Submit a sweep of more than `SweepSpec.taskLimit` tasks.
+    package var allowLarge = false
     /// The `spikesweep` binary the jobs run.
     package var binary: String
 
@@ -43,7 +45,8 @@ package struct SlurmSubmitOptions: Sendable {
 /// `--dependency=afterany:` on all of them (`afterok` would wait forever after one failure).
 package enum SlurmSubmitter {
     package static func submit(_ o: SlurmSubmitOptions) throws -> SlurmSubmitReport {
-        let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot.standardizedFileURL.absoluteURL)
+        let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot.standardizedFileURL.absoluteURL,
+                                       allowLarge: o.allowLarge)
         let directory = session.directory
         do { _ = try session.openStore(fresh: o.fresh) }  // manifest and frozen spec; released at once
         let previous = try? SlurmSubmission.load(resultsDirectory: directory)

@@ -25,10 +25,10 @@ extension SpikeSweep {
 
         @OptionGroup var hyperparameterFlags: HyperparameterFlags
 
-        @Option(help: "Threads (default: 1 and 2).")
+        @Option(parsing: .unconditional, help: "Threads (default: 1 and 2).")
         var threads: Int?
 
-        @Option(name: .customLong("min-seconds"), help: "Minimum timed seconds per configuration.")
+        @Option(name: .customLong("min-seconds"), parsing: .unconditional, help: "Minimum timed seconds per configuration.")
         var minSeconds: Double = 3
 
         @Flag(help: "Print one JSON object on stdout.")

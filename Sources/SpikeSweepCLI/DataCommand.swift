@@ -21,10 +21,10 @@ struct DataCommand: ParsableCommand {
 
 /// Options that select how frames are made from events.
 struct FramingOptions: ParsableArguments {
-    @Option(name: .customLong("window-us"), help: "Frame window in microseconds.")
+    @Option(name: .customLong("window-us"), parsing: .unconditional, help: "Frame window in microseconds.")
     var windowMicros: Int = 2000
 
-    @Option(name: .customLong("denoise-us"), help: "tonic Denoise filter time in microseconds.")
+    @Option(name: .customLong("denoise-us"), parsing: .unconditional, help: "tonic Denoise filter time in microseconds.")
     var denoiseMicros: Int = 10_000
 
     @Flag(name: .customLong("no-denoise"), help: "Frame raw events, without denoising.")
@@ -118,7 +118,7 @@ extension DataCommand {
 
         @OptionGroup var framing: FramingOptions
 
-        @Option(help: "How many times to frame the whole file.")
+        @Option(parsing: .unconditional, help: "How many times to frame the whole file.")
         var repeats = 5
 
         @Flag(help: "Print one JSON object instead of text.")
@@ -149,10 +149,10 @@ extension DataCommand {
         @Option(name: .shortAndLong, help: "FILE.spk, FILE.zip or a folder.")
         var output: String
 
-        @Option(help: "Number of recordings.")
+        @Option(parsing: .unconditional, help: "Number of recordings.")
         var count = 1000
 
-        @Option(help: "Seed; recording i is a function of (seed, i) only.")
+        @Option(parsing: .unconditional, help: "Seed; recording i is a function of (seed, i) only.")
         var seed: UInt64 = 1
 
         @Option(help: "Split name for trees and archives (train or test).")

@@ -19,10 +19,10 @@ extension SpikeSweep {
         @Option(help: "Label list for a .bs2 folder (default: its only .txt file).")
         var labels: String?
 
-        @Option(name: .customLong("batch-size"), help: "Batch size (padding is per batch, as in training).")
+        @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (padding is per batch, as in training).")
         var batchSize: Int = 128
 
-        @Option(help: "Threads per batch.")
+        @Option(parsing: .unconditional, help: "Threads per batch.")
         var threads: Int = 1
 
         @Flag(help: "Print one JSON object on stdout.")

@@ -29,19 +29,19 @@ extension SpikeSweep {
         @Option(help: "Label list for a .bs2 test folder.")
         var labels: String?
 
-        @Option(help: "Hold out this fraction of the training data as the test set instead of --test.")
+        @Option(parsing: .unconditional, help: "Hold out this fraction of the training data as the test set instead of --test.")
         var holdout: Double?
 
-        @Option(help: "Which leaderboard rank to train (1 = the best).")
+        @Option(parsing: .unconditional, help: "Which leaderboard rank to train (1 = the best).")
         var rank = 1
 
-        @Option(help: "Epochs (default: the sweep's).")
+        @Option(parsing: .unconditional, help: "Epochs (default: the sweep's).")
         var epochs: Int?
 
-        @Option(help: "Threads splitting each batch (default: the number of cores).")
+        @Option(parsing: .unconditional, help: "Threads splitting each batch (default: the number of cores).")
         var threads: Int?
 
-        @Option(help: "Training seed (default: derived from the sweep's seed).")
+        @Option(parsing: .unconditional, help: "Training seed (default: derived from the sweep's seed).")
         var seed: UInt64?
 
         @Flag(help: "Print metrics.json on stdout instead of a summary.")

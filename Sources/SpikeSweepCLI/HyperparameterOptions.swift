@@ -61,13 +61,13 @@ struct HyperparameterFlags: ParsableArguments {
 
 /// How long and how a training command runs: not hyper-parameters of the study.
 struct RunOptions: ParsableArguments {
-    @Option(help: "Training epochs.")
+    @Option(parsing: .unconditional, help: "Training epochs.")
     var epochs: Int = 15
 
-    @Option(help: "Seed of the initialisation and shuffling (for --folds: the sweep seed).")
+    @Option(parsing: .unconditional, help: "Seed of the initialisation and shuffling (for --folds: the sweep seed).")
     var seed: UInt64 = 1
 
-    @Option(help: "Threads (results do not depend on it).")
+    @Option(parsing: .unconditional, help: "Threads (results do not depend on it).")
     var threads: Int = 1
 
     func validate() throws {

@@ -10,7 +10,8 @@ extension SpikeSweep {
             abstract: "Estimate a sweep's cost: tasks, core-hours, wall time for N ranks, and Slurm array settings.",
             discussion: """
                 The estimate comes from a calibration of the engine on this node (a few seconds; \
-                --calibrate measures anew, otherwise the saved one is used) and the data's frame \
+                --calibrate measures anew and saves it, otherwise the saved one is used, or one \
+                measured now and not saved when there is none) and the data's frame \
                 statistics. When the spec's data is not here (e.g. the full N-MNIST on a laptop), \
                 give its size with --recordings and frame statistics come from synthetic N-MNIST.
 
@@ -25,16 +26,19 @@ extension SpikeSweep {
         @Flag(help: "Measure the engine on this node now and save the calibration.")
         var calibrate = false
 
+        @Flag(help: "Plan a sweep of more than \(SweepSpec.taskLimit) tasks.")
+        var allowLarge = false
+
         @Option(help: "Calibration file to read or write.")
         var calibration = "results/calibration.json"
 
-        @Option(help: "Number of training recordings when the spec's data is not available here.")
+        @Option(parsing: .unconditional, help: "Number of training recordings when the spec's data is not available here.")
         var recordings: Int?
 
         @Option(help: "Comma-separated worker/rank counts to estimate wall time for (default: 1, this machine's cores).")
         var ranks: String?
 
-        @Option(help: "Slurm array elements to size (default: as many as tasks, at most 64).")
+        @Option(parsing: .unconditional, help: "Slurm array elements to size (default: as many as tasks, at most 64).")
         var arraySize: Int?
 
         @Flag(help: "Print one JSON object.")
@@ -42,6 +46,7 @@ extension SpikeSweep {
 
         func run() throws {
             let sweep = try SweepSpec.load(path: spec)
+            try sweep.checkSize(allowLarge: allowLarge, file: spec)
             var dataset: EventDataset? = nil
             if case .path(let path, _) = sweep.data, !FileManager.default.fileExists(atPath: path) {
                 guard recordings != nil else {
@@ -57,8 +62,10 @@ extension SpikeSweep {
             if calibrate || !FileManager.default.fileExists(atPath: calibration) {
                 if !json { Console.error("plan: calibrating the engine on this node (a few seconds)…") }
                 calibrationData = try Calibration.measure(dataset: sample)
-                try FileManager.default.createDirectory(at: URL(fileURLWithPath: calibration).deletingLastPathComponent(), withIntermediateDirectories: true)
-                try calibrationData.write(path: calibration)
+                if calibrate {
+                    try FileSystem.createDirectory(URL(fileURLWithPath: calibration).deletingLastPathComponent().path)
+                    try calibrationData.write(path: calibration)
+                }
             } else {
                 calibrationData = try Calibration.read(path: calibration)
             }
@@ -73,7 +80,9 @@ extension SpikeSweep {
             }
             let workerCounts = try ranks.map { text in
                 try text.split(separator: ",").map { part -> Int in
-                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else { throw ToolError("--ranks takes counts like 1,2,128") }
+                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
+                        throw ToolError("--ranks takes counts >= 1 like 1,2,128, got '\(text)'")
+                    }
                     return n
                 }
             } ?? Array(Set([1, ProcessInfo.processInfo.activeProcessorCount])).sorted()

@@ -86,10 +86,10 @@ extension SpikeSweep.SlurmCommand {
         @Option(help: "array (one element per slice of tasks) or mpi (one job).")
         var mode: SlurmMode = .array
 
-        @Option(help: "Array elements (default: the profile's ARRAY_SIZE, at most one per task).")
+        @Option(parsing: .unconditional, help: "Array elements (default: the profile's ARRAY_SIZE, at most one per task).")
         var arraySize: Int?
 
-        @Option(help: "Run at most K array elements at a time (sbatch --array=…%K, per array job).")
+        @Option(parsing: .unconditional, help: "Run at most K array elements at a time (sbatch --array=…%K, per array job).")
         var throttle: Int?
 
         @Option(help: "Wall time per element or MPI job, e.g. 12:00:00 or 2-00:00:00.")
@@ -101,7 +101,7 @@ extension SpikeSweep.SlurmCommand {
         @Option(help: "Partition.")
         var partition: String?
 
-        @Option(help: "Ranks of an MPI-mode job.")
+        @Option(parsing: .unconditional, help: "Ranks of an MPI-mode job.")
         var ntasks: Int?
 
         @Option(help: "Profile: habrok, local, or the path of a KEY=VALUE file.")
@@ -115,6 +115,9 @@ extension SpikeSweep.SlurmCommand {
 
         @Flag(help: "Move existing results of a different spec (same name) aside first.")
         var fresh = false
+
+        @Flag(help: "Submit a sweep of more than \(SweepSpec.taskLimit) tasks.")
+        var allowLarge = false
 
         func validate() throws {
             if let arraySize, arraySize < 1 { throw ToolError("--array-size must be >= 1, got \(arraySize)") }
@@ -134,7 +137,7 @@ extension SpikeSweep.SlurmCommand {
             var options = SlurmSubmitOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results), mode: mode, profile: p,
                                              binary: SpikeSweep.SlurmCommand.binaryPath)
             (options.arraySize, options.throttle, options.ntasks) = (arraySize, throttle, ntasks)
-            (options.dryRun, options.fresh) = (dryRun, fresh)
+            (options.dryRun, options.fresh, options.allowLarge) = (dryRun, fresh, allowLarge)
             let report = try SlurmSubmitter.submit(options)
             SpikeSweep.SlurmCommand.printReport(report, dryRun: dryRun)
         }

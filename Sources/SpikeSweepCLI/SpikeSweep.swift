@@ -22,12 +22,19 @@ package struct SpikeSweep: ParsableCommand {
     nonisolated(unsafe) static var dependencies = CLIDependencies()
 
     /// Parses the command line, runs the command and exits. This is the one place where errors
-    /// reach the user: ArgumentParser's own (usage, help) as it prints them; an `ExitCode` as
-    /// that status; any other error as one line on stderr (`Error: …`) and status 1.
+    /// reach the user, each as one line on stderr (`Error: …`): a wrong command line with
+    /// status 64 (help and version print as usual), any error of a command with status 1; an
+    /// `ExitCode` ends with that status.
     package static func start(dependencies: CLIDependencies = CLIDependencies()) -> Never {
         Self.dependencies = dependencies
         var command: ParsableCommand
-        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { command = try parseAsRoot() } catch {
+            // --help and --version as ArgumentParser prints them; a wrong command line as one line.
+            let status = exitCode(for: error)
+            if status == .success { exit(withError: error) }
+            Console.error("Error: \(OneLine.clean(message(for: error))) (see spikesweep help)")
+            Foundation.exit(status.rawValue)
+        }
         do {
             try command.run()
             Foundation.exit(0)

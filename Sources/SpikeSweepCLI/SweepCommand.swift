@@ -39,7 +39,7 @@ extension SpikeSweep {
         @Argument(help: "The sweep spec (YAML).")
         var spec: String
 
-        @Option(help: "In-process workers, each training one task single-threaded (default: the number of cores).")
+        @Option(parsing: .unconditional, help: "In-process workers, each training one task single-threaded (default: the number of cores).")
         var workers: Int?
 
         @Option(help: "Results root folder; the sweep writes to RESULTS/<name>/.")
@@ -57,10 +57,13 @@ extension SpikeSweep {
         @Flag(help: "Run tasks whose recorded result is a failure again (their attempt number is recorded).")
         var retryFailed = false
 
-        @Option(help: ArgumentHelp("Split the sweep into N array elements (with --array-element).", valueName: "N"))
+        @Flag(help: "Run a sweep of more than \(SweepSpec.taskLimit) tasks.")
+        var allowLarge = false
+
+        @Option(parsing: .unconditional, help: ArgumentHelp("Split the sweep into N array elements (with --array-element).", valueName: "N"))
         var arraySize: Int?
 
-        @Option(help: ArgumentHelp("Run only array element I (0 ≤ I < N): the tasks whose index is I mod N.", valueName: "I"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Run only array element I (0 ≤ I < N): the tasks whose index is I mod N.", valueName: "I"))
         var arrayElement: Int?
 
         func validate() throws {
@@ -88,8 +91,9 @@ extension SpikeSweep {
             options.element = arraySize.map { (partition: ArrayPartition(size: $0), index: arrayElement!) }
             options.reporter = ConsoleReporter(quiet: quiet)
             options.faultInjection = SpikeSweep.dependencies.faultInjection
-            options.stop = StopSignal.install(Self.stopSignals)
+            options.stop = Self.installStop()
             options.policy = RerunPolicy(retryFailed: retryFailed)
+            options.allowLarge = allowLarge
             let report = try LocalSweep.run(options)
             let summary = report.summary
             let counts = "\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
@@ -105,8 +109,14 @@ extension SpikeSweep {
                          signal: report.stoppedBy, failure: report.failure)
         }
 
-        /// The signals that stop a run cleanly (a second Ctrl-C ends it at once).
-        static let stopSignals = [SIGUSR1, SIGTERM, SIGINT, SIGHUP]
+        /// The signals that stop a run cleanly (a second Ctrl-C ends it at once). While the run
+        /// sets up (loading data, planning) nothing is running yet: a signal ends it right away.
+        static func installStop() -> StopSignal {
+            StopSignal.install([SIGUSR1, SIGTERM, SIGINT, SIGHUP]) { signal in
+                Console.error("spikesweep: stopped on \(StopSignal.name(signal)) while setting up; no task had started")
+                Foundation.exit(SweepExitStatus.stopped.rawValue)
+            }
+        }
 
         /// One line on stderr for anything but a complete run, then the exit status.
         static func explain(_ status: SweepExitStatus, failed: Int, interrupted: Int, signal: Int32?, failure: String?) {
@@ -140,8 +150,9 @@ extension SpikeSweep {
             options.faultInjection = SpikeSweep.dependencies.faultInjection
             options.toolVersion = SpikeSweep.dependencies.toolVersion
             options.launch = launch
-            options.stop = StopSignal.install(Self.stopSignals)
+            options.stop = Self.installStop()
             options.policy = RerunPolicy(retryFailed: retryFailed)
+            options.allowLarge = allowLarge
             let report: MPISweepReport
             do {
                 guard let rankZero = try MPISweep.run(options) else { return }
@@ -171,11 +182,15 @@ extension SpikeSweep {
         @Argument(help: "A sweep results folder (results/<name>).")
         var resultsDirectory: String
 
-        @Option(help: "Show only the best N configurations.")
+        @Option(parsing: .unconditional, help: "Show only the best N configurations.")
         var top: Int?
 
         @Option(help: "table, csv, md or json.")
         var format: Format = .table
+
+        func validate() throws {
+            if let top, top < 1 { throw ToolError("--top must be >= 1, got \(top)") }
+        }
 
         func run() throws {
             let directory = URL(fileURLWithPath: resultsDirectory)

@@ -29,7 +29,7 @@ extension SpikeSweep {
         @Option(help: "Validation data (same kinds as --data).")
         var val: String?
 
-        @Option(help: ArgumentHelp("Cross-validate on --data with K stratified folds instead, exactly as a sweep with this --seed and --epochs does (K >= 2).", valueName: "K"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Cross-validate on --data with K stratified folds instead, exactly as a sweep with this --seed and --epochs does (K >= 2).", valueName: "K"))
         var folds: Int?
 
         @OptionGroup var hyperparameterFlags: HyperparameterFlags

@@ -19,6 +19,8 @@ package struct LocalSweepOptions: Sendable {
     package var stop = StopSignal()
     /// Which recorded tasks run again (`--retry-failed`).
     package var policy = RerunPolicy()
+    /// Run a sweep of more than `SweepSpec.taskLimit` tasks.
+    package var allowLarge = false
 
     package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
@@ -45,7 +47,7 @@ package struct LocalSweepReport: Sendable {
 /// array element's share into its shard.
 package enum LocalSweep {
     package static func run(_ o: LocalSweepOptions) throws -> LocalSweepReport {
-        let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot, reporter: o.reporter)
+        let session = try SweepSession(specPath: o.specPath, resultsRoot: o.resultsRoot, reporter: o.reporter, allowLarge: o.allowLarge)
         let store: ResultsStore
         if let element = o.element {
             guard FileManager.default.fileExists(atPath: session.directory.appendingPathComponent("manifest.json").path) else {
@@ -71,6 +73,7 @@ package enum LocalSweep {
         let progress = SweepProgress(plan: session.plan, known: store.latestOutcomes, recordings: session.dataset.count,
                                      reporter: o.reporter, part: part)
         runner.epochObserver = { task, metrics in progress.epochFinished(task, epoch: metrics.epoch) }
+        o.stop.arm()
         let summary = LocalExecutor(workers: o.workers, workerPrefix: prefix)
             .run(plan: session.plan, store: store, runner: runner, policy: o.policy, progress: progress, scope: scope, stop: o.stop)
         var board: Leaderboard?

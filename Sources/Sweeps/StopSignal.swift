@@ -4,12 +4,15 @@ import Foundation
 ///
 /// `install` routes the given signals here instead of their default action: a Slurm element
 /// gets SIGUSR1 ahead of its time limit (or SIGTERM on preemption), and its workers then
-/// checkpoint their tasks and stop cleanly. A second SIGINT terminates as usual.
+/// checkpoint their tasks and stop cleanly. A second SIGINT terminates as usual. Until the
+/// run is `arm`ed (its tasks start), there is nothing to checkpoint: a signal then calls
+/// `whileSettingUp`, which ends the process at once.
 package final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var received: Int32?
     private var problem: String?
     private var sources: [DispatchSourceSignal] = []
+    private var isArmed = false
 
     package init() {}
 
@@ -44,12 +47,14 @@ package final class StopSignal: @unchecked Sendable {
     }
 
     /// A stop signal fed by `signals` (e.g. SIGUSR1, SIGTERM, SIGINT, SIGHUP).
-    package static func install(_ signals: [Int32]) -> StopSignal {
+    package static func install(_ signals: [Int32], whileSettingUp: (@Sendable (Int32) -> Void)? = nil) -> StopSignal {
         let stop = StopSignal()
+        stop.isArmed = whileSettingUp == nil
         for number in signals {
             Foundation.signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
+                if !stop.armed, let whileSettingUp { whileSettingUp(number) }
                 stop.request(number)
                 // A second Ctrl-C should not wait for checkpoints.
                 if number == SIGINT { Foundation.signal(SIGINT, SIG_DFL) }
@@ -58,6 +63,17 @@ package final class StopSignal: @unchecked Sendable {
             stop.sources.append(source)
         }
         return stop
+    }
+
+    /// Tasks are about to start: from now on a signal stops them with checkpoints.
+    package func arm() {
+        lock.lock(); defer { lock.unlock() }
+        isArmed = true
+    }
+
+    private var armed: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return isArmed
     }
 
     /// The signal's name for messages ("SIGUSR1").

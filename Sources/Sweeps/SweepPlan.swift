@@ -26,24 +26,45 @@ package struct SweepPlan: Sendable {
     package let configIDs: [String]
     package let tasks: [SweepTask]
 
+    /// Expands `spec`. Ids are the first 8 (configurations) and 12 (tasks) hex digits of
+    /// 64-bit hashes; a plan large enough for two of them to share those digits uses longer
+    /// ids for all (12 and 16), so ids stay unique and a function of the spec alone.
+    /// - Complexity: O(tasks).
     package init(spec: SweepSpec, datasetFingerprint: UInt64) {
         self.spec = spec
         self.datasetFingerprint = datasetFingerprint
         configurations = spec.configurations
-        configIDs = configurations.map { Self.hexHash($0.canonicalDescription, digits: 8) }
+        let descriptions = configurations.map(\.canonicalDescription)
+        let configHashes = descriptions.map(Self.hash)
+        configIDs = Self.uniqueHex(configHashes, digits: [8, 12, 16])
+        let suffix = "/\(spec.folds)|stratified=\(spec.stratified)|epochs=\(spec.epochs)|seed=\(spec.seed)"
+            + "|first_saccade=\(spec.firstSaccadeOnly)|data=\(String(datasetFingerprint, radix: 16))"
+        var taskHashes: [UInt64] = []
+        taskHashes.reserveCapacity(descriptions.count * spec.folds)
+        for description in descriptions {
+            for fold in 0..<spec.folds { taskHashes.append(Self.hash("\(description)|fold=\(fold)\(suffix)")) }
+        }
+        let taskIDs = Self.uniqueHex(taskHashes, digits: [12, 16])
         var tasks: [SweepTask] = []
+        tasks.reserveCapacity(taskHashes.count)
         for (c, config) in configurations.enumerated() {
-            let configHash = Self.hash(config.canonicalDescription)
             for fold in 0..<spec.folds {
-                let identity = "\(config.canonicalDescription)|fold=\(fold)/\(spec.folds)|stratified=\(spec.stratified)"
-                    + "|epochs=\(spec.epochs)|seed=\(spec.seed)|first_saccade=\(spec.firstSaccadeOnly)"
-                    + "|data=\(String(datasetFingerprint, radix: 16))"
-                tasks.append(SweepTask(index: tasks.count, id: Self.hexHash(identity, digits: 12), configIndex: c,
+                tasks.append(SweepTask(index: tasks.count, id: taskIDs[tasks.count], configIndex: c,
                                        configID: configIDs[c], fold: fold, hyperparameters: config,
-                                       seed: deriveSeed(spec.seed, [configHash, UInt64(fold)])))
+                                       seed: deriveSeed(spec.seed, [configHashes[c], UInt64(fold)])))
             }
         }
         self.tasks = tasks
+    }
+
+    /// The hashes as hex ids of the fewest `digits` that keep them all distinct.
+    static func uniqueHex(_ hashes: [UInt64], digits: [Int]) -> [String] {
+        let full = hashes.map(\.hex16)
+        for d in digits.dropLast() {
+            let ids = full.map { String($0.prefix(d)) }
+            if Set(ids).count == ids.count { return ids }
+        }
+        return full.map { String($0.prefix(digits.last!)) }
     }
 
     /// A short readable label of a configuration's swept values, e.g. `β0.9 H800 w2000 0.8/0.2`.

@@ -13,19 +13,34 @@ package struct SweepSession {
     /// Where notices about the results folder go.
     package let reporter: Reporter
 
-    /// Loads a spec and its data and expands the plan (no results folder is touched).
-    package init(specPath: String, resultsRoot: URL, reporter: Reporter = SilentReporter()) throws {
+    /// Loads a spec and its data and expands the plan (no results folder is touched). Every
+    /// check comes first: the spec's size (at most `SweepSpec.taskLimit` tasks unless
+    /// `allowLarge`) before anything is expanded, then what a task needs against this machine
+    /// and the data. Relative data paths are made absolute (the results folder's `spec.yaml`
+    /// then works from any directory).
+    package init(specPath: String, resultsRoot: URL, reporter: Reporter = SilentReporter(), allowLarge: Bool = false) throws {
         self.reporter = reporter
-        spec = try SweepSpec.load(path: specPath)
+        var spec = try SweepSpec.load(path: specPath)
+        // A results folder of this very spec was accepted when it was created (array elements
+        // and reruns of a sweep started with --allow-large need not repeat it).
+        let manifest = resultsRoot.appendingPathComponent(spec.name).appendingPathComponent("manifest.json")
+        let accepted = (try? ResultsStore.readManifest(manifest))?.specHash == spec.resultHash
+        try spec.checkSize(allowLarge: allowLarge || accepted, file: specPath)
+        spec.data = spec.data.absolute
+        spec.test = spec.test?.absolute
         dataset = try Self.loadData(spec.data)
-        plan = SweepPlan(spec: spec, datasetFingerprint: PreparedFile.fingerprint(of: dataset))
-        directory = resultsRoot.appendingPathComponent(spec.name)
         guard dataset.count >= spec.folds else {
             throw ToolError("\(specPath): cv.folds is \(spec.folds) but the data holds only \(dataset.count) recordings")
         }
+        try spec.checkResources(file: specPath, recordingMicros: SweepSpec.longestRecordingMicros(dataset))
+        try spec.checkAgainstData(dataset, file: specPath, reporter: reporter)
+        self.spec = spec
+        plan = SweepPlan(spec: spec, datasetFingerprint: PreparedFile.fingerprint(of: dataset))
+        directory = resultsRoot.appendingPathComponent(spec.name)
     }
 
     /// Reads a spec's data source.
+    /// - Throws: `FileError` naming the file when the data cannot be read.
     package static func loadData(_ source: SweepSpec.DataSource) throws -> EventDataset {
         switch source {
         case .path(let path, let labels):
@@ -62,5 +77,18 @@ extension SweepPlan {
             throw ToolError("\(manifestURL.path): bad dataset fingerprint '\(manifest.datasetFingerprint)'")
         }
         return SweepPlan(spec: spec, datasetFingerprint: fingerprint)
+    }
+}
+
+extension SweepSpec.DataSource {
+    /// The same source with a relative path made absolute against the current directory.
+    package var absolute: SweepSpec.DataSource {
+        switch self {
+        case .path(let path, let labels):
+            func resolve(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
+            return .path(resolve(path), labels: labels.map(resolve))
+        case .synthetic:
+            return self
+        }
     }
 }

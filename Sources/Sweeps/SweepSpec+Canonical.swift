@@ -31,7 +31,7 @@ extension SweepSpec {
             out += "grid:\n"
             for (p, values) in grid { out += "  \(p.key): [\(values.map(yamlValue).joined(separator: ", "))]\n" }
         }
-        let base = configurations[0]
+        let base = firstConfiguration
         let swept = Set(grid.map(\.parameter))
         let pinned = Hyperparameter.all.filter { !swept.contains($0) }
         if !pinned.isEmpty {

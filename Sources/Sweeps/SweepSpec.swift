@@ -63,6 +63,45 @@ package struct SweepSpec: Sendable, Equatable {
             && a.fixed == b.fixed
     }
 
+    /// The most tasks a sweep may have unless `--allow-large` is given: a typo in a grid
+    /// (a few extra values in several keys) multiplies into millions of tasks.
+    package static let taskLimit = 100_000
+
+    /// Configurations in the grid (the product of its value counts), or nil beyond Int.
+    package var configurationCount: Int? {
+        grid.reduce(Optional(1)) { n, entry in
+            n.flatMap { n in
+                let (product, overflow) = n.multipliedReportingOverflow(by: entry.values.count)
+                return overflow ? nil : product
+            }
+        }
+    }
+
+    /// Refuses a sweep of more than `taskLimit` tasks unless `allowLarge`, before anything is
+    /// expanded (so a huge grid costs neither time nor memory).
+    package func checkSize(allowLarge: Bool, file: String) throws {
+        let configs = configurationCount
+        let tasks = configs.flatMap { c -> Int? in let (t, o) = c.multipliedReportingOverflow(by: folds); return o ? nil : t }
+        let counts = grid.map { "\($0.values.count)" }.joined(separator: " x ")
+        guard let tasks else {
+            throw SpecError(file: file, line: nil, keyPath: "grid", message: "\(counts) values is more configurations than can be counted")
+        }
+        guard tasks <= Self.taskLimit || allowLarge else {
+            throw SpecError(file: file, line: nil, keyPath: "grid",
+                            message: "\(counts) values = \(configs!) configurations x \(folds) folds = \(tasks) tasks, more than the limit "
+                                + "of \(Self.taskLimit); shrink the grid, or give --allow-large if you mean it")
+        }
+    }
+
+    /// The first configuration of the grid (every swept parameter at its first value), without
+    /// expanding the grid.
+    package var firstConfiguration: Hyperparameters {
+        var base = Hyperparameters()
+        for (p, v) in fixed { p.set(v, in: &base) }
+        for (p, values) in grid { p.set(values[0], in: &base) }
+        return base
+    }
+
     /// Every configuration of the grid, in canonical order (first parameter slowest).
     package var configurations: [Hyperparameters] {
         var base = Hyperparameters()
