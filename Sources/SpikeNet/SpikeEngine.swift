@@ -66,40 +66,53 @@ package final class SpikeEngine {
     /// Wall time spent in each phase since the engine was made (hidden forward, output layer,
     /// hidden backward), for profiling.
     package private(set) var phaseSeconds: [Double] = [0, 0, 0]
-    /// Recordings per group (see `run`); results do not depend on it.
-    package var groupSize: Int = ProcessInfo.processInfo.environment["SPIKESWEEP_GROUP"].flatMap { Int($0) } ?? 16
+    /// Group size and memory hints; results do not depend on them.
+    package let tuning: EngineTuning
+    /// Recordings per group (see `EngineTuning.groupSize`).
+    private let groupSize: Int
 
     // Per-batch buffers, grown on demand.
     private var spikeBits: [UInt64] = []   // [B][T][tiles]
-    private let hiddenSurrogate = Workspace<Float>()  // [tiles][B][T][64]
+    private let hiddenSurrogate: Workspace<Float>  // [tiles][B][T][64]
     private var outSurrogate: [Float] = [] // [B][T][C]
     private var outDelta: [Float] = []     // [B][T][C]  dL/dmem2
     private var counts: [Int32] = []       // [B][C]
     private var w2Transposed: [Float] = [] // [C][paddedHidden]
     private var scratch: [Workspace<Float>] // per thread: 4×[C]
-    private let hiddenTraceBuffer = Workspace<Float>()
+    private let hiddenTraceBuffer: Workspace<Float>
     // The batch's entries regrouped by input (a transposed index), for the dW1 scatter.
-    private let distinctInput = Workspace<Int32>()    // the group's active inputs, ascending
-    private let distinctEnd = Workspace<Int32>()      // end of each input's occurrences
-    private let occurrenceOffset = Workspace<Int32>() // occurrences: position of dL/dmem1 in the group block
-    private let occurrenceCount = Workspace<Float>()  // and event count
+    private let distinctInput: Workspace<Int32>    // the group's active inputs, ascending
+    private let distinctEnd: Workspace<Int32>      // end of each input's occurrences
+    private let occurrenceOffset: Workspace<Int32> // occurrences: position of dL/dmem1 in the group block
+    private let occurrenceCount: Workspace<Float>  // and event count
     private var counters: [Workspace<Int32>]          // per thread: one counter per input
-    private let outputTraceBuffer = Workspace<Float>()
+    private let outputTraceBuffer: Workspace<Float>
 
     package init(shape: NetworkShape, neuron: LeakyParameters, surrogate: ArctanSurrogate = ArctanSurrogate(),
-                loss: SpikeCountLoss, threads: Int = 1) {
+                loss: SpikeCountLoss, threads: Int = 1, tuning: EngineTuning = EngineTuning()) {
         self.shape = shape
         self.neuron = neuron
         self.surrogate = surrogate
         self.lossFunction = loss
         self.threads = max(1, threads)
-        scratch = (0..<max(1, threads)).map { _ in Workspace<Float>() }
-        counters = (0..<max(1, threads)).map { _ in Workspace<Int32>() }
+        self.tuning = tuning
+        groupSize = max(1, tuning.groupSize)
+        let hugePages = tuning.hugePages
+        hiddenSurrogate = Workspace(hugePages: hugePages)
+        hiddenTraceBuffer = Workspace(hugePages: hugePages)
+        distinctInput = Workspace(hugePages: hugePages)
+        distinctEnd = Workspace(hugePages: hugePages)
+        occurrenceOffset = Workspace(hugePages: hugePages)
+        occurrenceCount = Workspace(hugePages: hugePages)
+        outputTraceBuffer = Workspace(hugePages: hugePages)
+        scratch = (0..<max(1, threads)).map { _ in Workspace<Float>(hugePages: hugePages) }
+        counters = (0..<max(1, threads)).map { _ in Workspace<Int32>(hugePages: hugePages) }
     }
 
-    package convenience init(shape: NetworkShape, hyperparameters h: Hyperparameters, threads: Int = 1) {
+    package convenience init(shape: NetworkShape, hyperparameters h: Hyperparameters, threads: Int = 1,
+                             tuning: EngineTuning = EngineTuning()) {
         self.init(shape: shape, neuron: LeakyParameters(beta: h.beta, threshold: h.threshold),
-                  loss: SpikeCountLoss(ratio: h.targetRatio), threads: threads)
+                  loss: SpikeCountLoss(ratio: h.targetRatio), threads: threads, tuning: tuning)
     }
 
     /// The batch's recordings located in `frames`.
@@ -130,7 +143,7 @@ package final class SpikeEngine {
         let tiles = shape.tileCount, c = shape.outputs
         func grow<T: Numeric>(_ a: inout [T], _ n: Int) { if a.count < n { a = [T](repeating: 0, count: n) } }
         grow(&spikeBits, b * t * tiles)
-        hiddenSurrogate.reserve(min(b, max(1, groupSize)) * t * shape.paddedHidden)
+        hiddenSurrogate.reserve(min(b, groupSize) * t * shape.paddedHidden)
         grow(&outSurrogate, b * t * c)
         grow(&outDelta, b * t * c)
         grow(&counts, b * c)
@@ -241,7 +254,7 @@ package final class SpikeEngine {
             let hiddenTrace = tracing ? hiddenTraceBuffer.pointer : nil
             let sgHidden = hiddenSurrogate.pointer
             let outTrace = tracing ? outputTraceBuffer.pointer : nil
-            let group = max(1, groupSize)
+            let group = groupSize
             let tileBlock = min(group, bCount) * T * NetworkShape.tileWidth
             // Surrogate values of recording b (of the current group starting at g0) in `tile`.
             @inline(__always) func surrogate(_ tile: Int, _ b: Int, _ g0: Int) -> UnsafeMutablePointer<Float> {
@@ -346,8 +359,11 @@ package final class SpikeEngine {
 final class Workspace<Element: Numeric> {
     private(set) var pointer: UnsafeMutablePointer<Element>
     private(set) var capacity: Int
+    /// Whether a large allocation is advised to use transparent huge pages.
+    let hugePages: Bool
 
-    init() {
+    init(hugePages: Bool) {
+        self.hugePages = hugePages
         capacity = 0
         pointer = .allocate(capacity: 1)
     }
@@ -357,7 +373,7 @@ final class Workspace<Element: Numeric> {
         guard count > capacity else { return }
         pointer.deallocate()
         pointer = .allocate(capacity: count)
-        HugePages.advise(UnsafeMutableRawPointer(pointer), bytes: count * MemoryLayout<Element>.stride)
+        if hugePages { HugePages.advise(UnsafeMutableRawPointer(pointer), bytes: count * MemoryLayout<Element>.stride) }
         pointer.initialize(repeating: 0, count: count)
         capacity = count
     }
