@@ -44,16 +44,6 @@ struct Lanes {
         v6 = v6.addingProduct(c, l(6)); v7 = v7.addingProduct(c, l(7))
     }
 
-    /// p[0..<64] = fma(c, self, p[0..<64]).
-    @inline(__always)
-    func scatterProduct(_ c: Float, into p: UnsafeMutablePointer<Float>) {
-        @inline(__always) func f(_ v: V8, _ k: Int) {
-            let q = UnsafeMutableRawPointer(p + 8 &* k)
-            q.storeBytes(of: q.loadUnaligned(as: V8.self).addingProduct(c, v), as: V8.self)
-        }
-        f(v0, 0); f(v1, 1); f(v2, 2); f(v3, 3); f(v4, 4); f(v5, 5); f(v6, 6); f(v7, 7)
-    }
-
     /// `f` applied to each register.
     @inline(__always)
     func map(_ f: (V8) -> V8) -> Lanes { Lanes(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6), f(v7)) }
