@@ -22,14 +22,16 @@ package struct Adam: Sendable, Equatable {
     /// Second moments (`exp_avg_sq`).
     package var secondMoment: NetworkParameters
 
-    package init(shape: NetworkShape, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
+    /// Zero moments for a network of `shape` (`hugePages` as in `NetworkParameters.init(zerosFor:hugePages:)`).
+    package init(shape: NetworkShape, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                hugePages: Bool = true) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         step = 0
-        firstMoment = NetworkParameters(zerosFor: shape)
-        secondMoment = NetworkParameters(zerosFor: shape)
+        firstMoment = NetworkParameters(zerosFor: shape, hugePages: hugePages)
+        secondMoment = NetworkParameters(zerosFor: shape, hugePages: hugePages)
     }
 
     /// What an update saw and produced.

@@ -63,19 +63,21 @@ package enum Benchmark {
 
     /// Times full training steps (forward, BPTT, L2, Adam) on batches drawn from `frames` in
     /// a fixed shuffled order: `warmup` batches untimed, then at least `minBatches` batches
-    /// and `minSeconds` seconds. Data loading is not included.
+    /// and `minSeconds` seconds. Data loading is not included. `tuning` is the engine's (its
+    /// huge-page setting also applies to the parameters, gradients and Adam moments).
     package static func measure(frames: FrameSet, hidden: Int, batchSize: Int, threads: Int, seed: UInt64 = 1,
-                               warmup: Int = 2, minBatches: Int = 4, minSeconds: Double = 2) -> BenchmarkCase {
+                               warmup: Int = 2, minBatches: Int = 4, minSeconds: Double = 2,
+                               tuning: EngineTuning = EngineTuning()) -> BenchmarkCase {
         var h = Hyperparameters()
         h.hidden = hidden
         h.batchSize = batchSize
         h.windowMicros = frames.windowMicros
         let shape = NetworkShape(hidden: hidden)
         var rng = Xoshiro256(seed: seed)
-        var parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
-        var adam = Adam(shape: shape, learningRate: h.learningRate)
-        var gradients = NetworkParameters(zerosFor: shape)
-        let engine = SpikeEngine(shape: shape, hyperparameters: h, threads: threads)
+        var parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &rng, hugePages: tuning.hugePages)
+        var adam = Adam(shape: shape, learningRate: h.learningRate, hugePages: tuning.hugePages)
+        var gradients = NetworkParameters(zerosFor: shape, hugePages: tuning.hugePages)
+        let engine = SpikeEngine(shape: shape, hyperparameters: h, threads: threads, tuning: tuning)
         var order = Array(0..<frames.count)
         rng.shuffle(&order)
         var cursor = 0

@@ -15,15 +15,17 @@ package struct Evaluation: Sendable, Codable, Equatable {
     package var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
 
     /// Runs the recordings in order, in batches of the hyper-parameters' batch size (padding
-    /// depends on the batch, as with a DataLoader without shuffling).
+    /// depends on the batch, as with a DataLoader without shuffling). `tuning` only changes
+    /// the speed.
     /// - Complexity: one forward pass per recording.
     package static func run(_ parameters: NetworkParameters, hyperparameters: Hyperparameters, frames: FrameSet,
-                           threads: Int = 1) -> Evaluation {
+                           threads: Int = 1, tuning: EngineTuning = EngineTuning()) -> Evaluation {
         let classes = parameters.shape.outputs
         var result = Evaluation(total: 0, correct: 0, perClassTotal: Array(repeating: 0, count: classes),
                                 perClassCorrect: Array(repeating: 0, count: classes),
                                 confusion: Array(repeating: Array(repeating: 0, count: classes), count: classes))
-        let engine = SpikeEngine(shape: parameters.shape, hyperparameters: hyperparameters, threads: threads)
+        let engine = SpikeEngine(shape: parameters.shape, hyperparameters: hyperparameters, threads: threads,
+                                 tuning: tuning)
         let size = max(1, hyperparameters.batchSize)
         for first in stride(from: 0, to: frames.count, by: size) {
             let batch = Array(first..<min(first + size, frames.count))

@@ -4,14 +4,14 @@ import Foundation
 /// are asked to be backed by transparent huge pages where the kernel allows it (Linux
 /// `madvise(MADV_HUGEPAGE)`): a gather over a 592 KB tile touches ~145 small pages, enough to
 /// miss the first-level TLB on every row. Purely a performance hint; values are unaffected.
+/// Whether to ask is the caller's choice (`EngineTuning.hugePages`).
 enum HugePages {
     static let pageSize = 1 << 21
-    static let isEnabled = ProcessInfo.processInfo.environment["SPIKESWEEP_NO_HUGEPAGES"] == nil
 
     /// Advises the 2 MB-aligned interior of `[base, base + bytes)`; call before first touch.
     static func advise(_ base: UnsafeMutableRawPointer, bytes: Int) {
         #if os(Linux)
-        guard isEnabled, bytes >= 2 * pageSize else { return }
+        guard bytes >= 2 * pageSize else { return }
         let start = (Int(bitPattern: base) + pageSize - 1) & ~(pageSize - 1)
         let end = (Int(bitPattern: base) + bytes) & ~(pageSize - 1)
         if end > start {
@@ -20,11 +20,11 @@ enum HugePages {
         #endif
     }
 
-    /// A zero-filled array whose storage was advised before it was first written.
-    static func zeros(_ count: Int) -> [Float] {
+    /// A zero-filled array whose storage, when `advised`, was advised before it was first written.
+    static func zeros(_ count: Int, advised: Bool) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             if let base = buffer.baseAddress {
-                advise(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<Float>.stride)
+                if advised { advise(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<Float>.stride) }
                 base.initialize(repeating: 0, count: count)
             }
             initialized = count

@@ -50,10 +50,11 @@ package struct NetworkParameters: Sendable, Equatable {
     package var w2: [Float]
     package var b2: [Float]
 
-    /// All zeros.
-    package init(zerosFor shape: NetworkShape) {
+    /// All zeros. With `hugePages`, W1's storage is advised to use transparent huge pages
+    /// (see `HugePages`; a performance hint only).
+    package init(zerosFor shape: NetworkShape, hugePages: Bool = true) {
         self.shape = shape
-        w1 = HugePages.zeros(shape.tileCount * shape.inputs * NetworkShape.tileWidth)
+        w1 = HugePages.zeros(shape.tileCount * shape.inputs * NetworkShape.tileWidth, advised: hugePages)
         b1 = [Float](repeating: 0, count: shape.paddedHidden)
         w2 = [Float](repeating: 0, count: shape.paddedHidden * shape.outputs)
         b2 = [Float](repeating: 0, count: shape.outputs)
@@ -62,7 +63,7 @@ package struct NetworkParameters: Sendable, Equatable {
     /// PyTorch's default `nn.Linear` initialisation: weights and biases ~ U(−1/√in, 1/√in),
     /// drawn in PyTorch's order (fc1.weight row by row, fc1.bias, fc2.weight, fc2.bias) from `rng`.
     /// The distribution matches torch; the stream cannot (torch uses its own generator).
-    package static func pytorchDefault(shape: NetworkShape, rng: inout Xoshiro256) -> NetworkParameters {
+    package static func pytorchDefault(shape: NetworkShape, rng: inout Xoshiro256, hugePages: Bool = true) -> NetworkParameters {
         func uniform(_ count: Int, fanIn: Int) -> [Float] {
             let bound = 1 / Double(fanIn).squareRoot()
             return (0..<count).map { _ in Float((2 * rng.nextUnitDouble() - 1) * bound) }
@@ -71,16 +72,18 @@ package struct NetworkParameters: Sendable, Equatable {
         let fc1b = uniform(shape.hidden, fanIn: shape.inputs)
         let fc2w = uniform(shape.outputs * shape.hidden, fanIn: shape.hidden)
         let fc2b = uniform(shape.outputs, fanIn: shape.hidden)
-        return NetworkParameters(shape: shape, fc1Weight: fc1w, fc1Bias: fc1b, fc2Weight: fc2w, fc2Bias: fc2b)
+        return NetworkParameters(shape: shape, fc1Weight: fc1w, fc1Bias: fc1b, fc2Weight: fc2w, fc2Bias: fc2b,
+                                 hugePages: hugePages)
     }
 
     /// From tensors in PyTorch's layout: `fc1Weight` [hidden][inputs], `fc1Bias` [hidden],
-    /// `fc2Weight` [outputs][hidden], `fc2Bias` [outputs].
-    package init(shape: NetworkShape, fc1Weight: [Float], fc1Bias: [Float], fc2Weight: [Float], fc2Bias: [Float]) {
+    /// `fc2Weight` [outputs][hidden], `fc2Bias` [outputs]. `hugePages` as in `init(zerosFor:hugePages:)`.
+    package init(shape: NetworkShape, fc1Weight: [Float], fc1Bias: [Float], fc2Weight: [Float], fc2Bias: [Float],
+                 hugePages: Bool = true) {
         precondition(fc1Weight.count == shape.hidden * shape.inputs && fc1Bias.count == shape.hidden
             && fc2Weight.count == shape.outputs * shape.hidden && fc2Bias.count == shape.outputs,
             "tensor sizes do not match the network shape")
-        self.init(zerosFor: shape)
+        self.init(zerosFor: shape, hugePages: hugePages)
         for j in 0..<shape.hidden {
             for i in 0..<shape.inputs { w1[shape.w1Index(hidden: j, input: i)] = fc1Weight[j * shape.inputs + i] }
             b1[j] = fc1Bias[j]

@@ -20,15 +20,19 @@ package struct TrainingOptions: Sendable {
     /// After the last batch of an epoch the epoch is finished first (validation, checkpoint,
     /// progress); after the last batch of the run the request is ignored.
     package var stopRequested: (@Sendable () -> Bool)?
+    /// How the engine lays out its work and memory (speed only: results do not depend on it).
+    package var tuning: EngineTuning
 
     package init(epochs: Int, seed: UInt64, threads: Int = 1, checkpointPath: String? = nil,
-                faultInjection: FaultInjection? = nil, stopRequested: (@Sendable () -> Bool)? = nil) {
+                faultInjection: FaultInjection? = nil, stopRequested: (@Sendable () -> Bool)? = nil,
+                tuning: EngineTuning = EngineTuning()) {
         self.epochs = epochs
         self.seed = seed
         self.threads = threads
         self.checkpointPath = checkpointPath
         self.faultInjection = faultInjection
         self.stopRequested = stopRequested
+        self.tuning = tuning
     }
 }
 
@@ -141,10 +145,12 @@ package final class TrainingRun {
         self.validation = validation
         shape = NetworkShape(hidden: hyperparameters.hidden)
         var initRNG = Xoshiro256(seed: deriveSeed(options.seed, [0x1A17]))
-        parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &initRNG)
-        optimizer = Adam(shape: shape, learningRate: hyperparameters.learningRate)
+        let hugePages = options.tuning.hugePages
+        parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &initRNG, hugePages: hugePages)
+        optimizer = Adam(shape: shape, learningRate: hyperparameters.learningRate, hugePages: hugePages)
         shuffler = Xoshiro256(seed: deriveSeed(options.seed, [0x5E0F]))
-        engine = SpikeEngine(shape: shape, hyperparameters: hyperparameters, threads: options.threads)
+        engine = SpikeEngine(shape: shape, hyperparameters: hyperparameters, threads: options.threads,
+                             tuning: options.tuning)
         if let path = options.checkpointPath, FileManager.default.fileExists(atPath: path) {
             let checkpoint = try Checkpoint.read(path: path, shape: shape)
             try checkpoint.checkCompatible(hyperparameters: hyperparameters, seed: options.seed,
@@ -176,7 +182,7 @@ package final class TrainingRun {
         var trainedRecordings = 0
         var trainingNanos: UInt64 = 0
         let h = hyperparameters
-        var gradients = NetworkParameters(zerosFor: shape)
+        var gradients = NetworkParameters(zerosFor: shape, hugePages: options.tuning.hugePages)
         let finalEpoch = min(lastEpoch, options.epochs)
         while epochsDone < finalEpoch {
             let epoch = epochsDone + 1
@@ -217,7 +223,8 @@ package final class TrainingRun {
             }
             trainingNanos += DispatchTime.now().uptimeNanoseconds - epochStart
             let validationAccuracy = validation.map {
-                Evaluation.run(parameters, hyperparameters: h, frames: $0, threads: options.threads).accuracy
+                Evaluation.run(parameters, hyperparameters: h, frames: $0, threads: options.threads,
+                               tuning: options.tuning).accuracy
             }
             let metrics = EpochMetrics(epoch: epoch, trainLoss: lossSum / Double(batches),
                                        trainAccuracy: Double(correct) / Double(training.count),

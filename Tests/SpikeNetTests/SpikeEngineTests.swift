@@ -136,6 +136,28 @@ import Testing
         #expect(outputs[0] == outputs[1])
         #expect(results[0].w1.contains { $0 != 0 })
     }
+
+    /// The group size and the huge-page hint change no bit: groups of 1, of 4 (the last one
+    /// partial), larger than the batch, and no huge pages, against the defaults.
+    @Test(arguments: [EngineTuning(groupSize: 1), EngineTuning(groupSize: 4), EngineTuning(groupSize: 64),
+                      EngineTuning(hugePages: false)])
+    func tuningChangesNoBit(tuning: EngineTuning) {
+        let frames = SyntheticFrames.make(count: 9, meanSteps: 60, seed: 3)
+        var rng = Xoshiro256(seed: 9)
+        let p = NetworkParameters.pytorchDefault(shape: NetworkShape(hidden: 200), rng: &rng)
+        var results: [NetworkParameters] = []
+        var outputs: [BatchOutput] = []
+        for t in [EngineTuning(), tuning] {
+            let engine = SpikeEngine(shape: p.shape, hyperparameters: Hyperparameters(), threads: 2, tuning: t)
+            var g = NetworkParameters(zerosFor: p.shape, hugePages: t.hugePages)
+            outputs.append(engine.forwardBackward(p, frames: frames, batch: [8, 0, 7, 1, 6, 2, 5, 3, 4], gradients: &g))
+            results.append(g)
+        }
+        let sameGradients = results[0] == results[1]  // (not inside #expect: it would print every tensor)
+        #expect(sameGradients, "gradients differ with \(tuning)")
+        #expect(outputs[0] == outputs[1])
+        #expect(results[0].w1.contains { $0 != 0 } && outputs[0].hiddenSpikes > 0)
+    }
 }
 
 extension SpikeEngineTests {

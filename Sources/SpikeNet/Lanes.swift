@@ -1,0 +1,65 @@
+/// Eight float lanes: one AVX register.
+typealias V8 = SIMD8<Float>
+
+/// The 64 lanes of one hidden tile (`NetworkShape.tileWidth`), held in eight AVX registers.
+/// Loads and stores are unaligned; every operation is lane by lane.
+struct Lanes {
+    var v0, v1, v2, v3, v4, v5, v6, v7: V8
+
+    /// 2^k in lane k, to pack eight comparison results into a byte.
+    static let lanePowers = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+
+    @inline(__always)
+    init(repeating x: Float) {
+        let v = V8(repeating: x)
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (v, v, v, v, v, v, v, v)
+    }
+
+    /// Loads p[0..<64].
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (l(0), l(1), l(2), l(3), l(4), l(5), l(6), l(7))
+    }
+
+    @inline(__always)
+    init(_ v0: V8, _ v1: V8, _ v2: V8, _ v3: V8, _ v4: V8, _ v5: V8, _ v6: V8, _ v7: V8) {
+        (self.v0, self.v1, self.v2, self.v3, self.v4, self.v5, self.v6, self.v7) = (v0, v1, v2, v3, v4, v5, v6, v7)
+    }
+
+    /// Stores into p[0..<64].
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        @inline(__always) func s(_ v: V8, _ k: Int) { UnsafeMutableRawPointer(p + 8 &* k).storeBytes(of: v, as: V8.self) }
+        s(v0, 0); s(v1, 1); s(v2, 2); s(v3, 3); s(v4, 4); s(v5, 5); s(v6, 6); s(v7, 7)
+    }
+
+    /// self = fma(c, p[0..<64], self), lane by lane.
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        v0 = v0.addingProduct(c, l(0)); v1 = v1.addingProduct(c, l(1))
+        v2 = v2.addingProduct(c, l(2)); v3 = v3.addingProduct(c, l(3))
+        v4 = v4.addingProduct(c, l(4)); v5 = v5.addingProduct(c, l(5))
+        v6 = v6.addingProduct(c, l(6)); v7 = v7.addingProduct(c, l(7))
+    }
+
+    /// `f` applied to each register.
+    @inline(__always)
+    func map(_ f: (V8) -> V8) -> Lanes { Lanes(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6), f(v7)) }
+
+    /// `f` applied to each register of `self` and the matching one of `o`.
+    @inline(__always)
+    func map(_ o: Lanes, _ f: (V8, V8) -> V8) -> Lanes {
+        Lanes(f(v0, o.v0), f(v1, o.v1), f(v2, o.v2), f(v3, o.v3), f(v4, o.v4), f(v5, o.v5), f(v6, o.v6), f(v7, o.v7))
+    }
+
+    /// Bit k set when lane k is above `thr` (a spike).
+    @inline(__always)
+    func bits(above thr: V8) -> UInt64 {
+        @inline(__always) func b(_ v: V8) -> UInt64 {
+            UInt64(SIMD8<UInt32>(repeating: 0).replacing(with: Lanes.lanePowers, where: v .> thr).wrappedSum())
+        }
+        return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24 | b(v4) << 32 | b(v5) << 40 | b(v6) << 48 | b(v7) << 56
+    }
+}

@@ -1,0 +1,78 @@
+extension SpikeEngine {
+    /// Phase 3, hidden backward in time, for one tile and one recording, from the surrogate
+    /// values phase 1 stored (this recording's [T][64] block at `surrogate`, overwritten with
+    /// dL/dmem1): `dmem1[t] = (W2ᵀ·dmem2[t])·sg[t] + β·dmem1[t+1]` with `w2t` = W2ᵀ
+    /// ([C][paddedHidden]) and `delta` = dL/dmem2 ([B][T][C]); `db1` summed into
+    /// `biasGradient`, `dW2[j] += dmem2[t]` for the tile's spiking neurons j.
+    /// - Complexity: O(T·64·C + C·hidden spikes of the tile).
+    static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
+                               w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
+                               surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
+                               dw2: UnsafeMutablePointer<Float>) {
+        let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
+        let tiles = ctx.shape.tileCount
+        let j0 = tile * W
+        let betaV = V8(repeating: ctx.neuron.beta)
+        var d = Lanes(repeating: 0)
+        var s = biasGradient
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let dm2 = delta + (b * T + t) * C
+            // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
+            var g = Lanes(repeating: 0)
+            for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
+            let slot = surrogate + t * W
+            d = g.map(Lanes(slot)) { $0 * $1 }.map(d) { $0 + betaV * $1 }
+            d.store(slot)
+            s = s.map(d) { $0 + $1 }
+            // dW2[j] += dmem2[t] for the tile's spiking neurons.
+            var word = bits[(b * T + t) * tiles + tile]
+            while word != 0 {
+                let j = j0 + word.trailingZeroBitCount
+                word &= word &- 1
+                let row = dw2 + j * C
+                for c in 0..<C { row[c] += dm2[c] }
+            }
+        }
+        biasGradient = s
+    }
+
+    /// Phase 3, weight gradient of one tile over a group: `dW1[input] += count · dmem1` for
+    /// every occurrence of the group's distinct inputs `rows` (indices into `index`), each row
+    /// read and written once per group, its updates in (recording ascending, step descending)
+    /// order — the same order, hence the same bits, as a scatter recording by recording and
+    /// step by step. `delta` is the tile's block of dL/dmem1 for the group (what
+    /// `hiddenBackward` left in the surrogate storage). Two rows at a time, so that their
+    /// independent chains of fused multiply-adds overlap.
+    /// - Complexity: O(64 · occurrences of the rows).
+    static func weightGradient(_ ctx: Context, tile: Int, index: InputIndex, rows: Range<Int>,
+                               delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
+        let W = NetworkShape.tileWidth
+        let dw1Tile = dw1 + tile * ctx.shape.inputs * W
+        @inline(__always) func add(_ acc: inout Lanes, _ q: Int) {
+            acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
+        }
+        var k = rows.lowerBound
+        var start = k == 0 ? 0 : Int(index.distinctEnd[k - 1])
+        let distinctCount = rows.upperBound
+        while k + 1 < distinctCount {
+            let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
+            let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
+            let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
+            var a = Lanes(rowA), c = Lanes(rowB)
+            let shared = min(endA - start, endB - endA)
+            for q in 0..<shared { add(&a, start + q); add(&c, endA + q) }
+            for q in (start + shared)..<endA { add(&a, q) }
+            for q in (endA + shared)..<endB { add(&c, q) }
+            a.store(rowA)
+            c.store(rowB)
+            start = endB
+            k += 2
+        }
+        if k < distinctCount {
+            let row = dw1Tile + Int(index.distinctInput[k]) &* W
+            var acc = Lanes(row)
+            for q in start..<Int(index.distinctEnd[k]) { add(&acc, q) }
+            acc.store(row)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import SpikeEvents
+
+extension SpikeEngine {
+    /// Immutable facts about one batch, shared by the kernels: where its recordings lie in the
+    /// frame set, its padded length T and its loss targets.
+    struct Context {
+        let shape: NetworkShape
+        let neuron: LeakyParameters
+        let surrogate: ArctanSurrogate
+        /// Padded length T (the longest recording of the batch).
+        let steps: Int
+        /// First global step of each recording.
+        let stepBase: [Int]
+        /// Each recording's own length.
+        let stepCount: [Int]
+        let labels: [Int]
+        /// `mse_count_loss` targets for T.
+        let on: Int
+        let off: Int
+        /// Recordings in the batch (B).
+        let batch: Int
+        /// Entries (active inputs) of the whole batch.
+        let entries: Int
+
+        /// The facts of `batch` (indices into `frames`).
+        /// - Complexity: O(B).
+        init(frames: FrameSet, batch: [Int], shape: NetworkShape, neuron: LeakyParameters,
+             surrogate: ArctanSurrogate, loss: SpikeCountLoss) {
+            var base = [Int](), count = [Int](), labels = [Int](), entries = 0
+            for r in batch {
+                let first = Int(frames.recordingStepStart[r]), n = frames.stepCount(of: r)
+                base.append(first)
+                count.append(n)
+                labels.append(Int(frames.labels[r]))
+                entries += Int(frames.stepEntryStart[first + n] - frames.stepEntryStart[first])
+            }
+            let steps = count.max() ?? 0
+            let targets = loss.targets(steps: steps)
+            self.shape = shape
+            self.neuron = neuron
+            self.surrogate = surrogate
+            self.steps = steps
+            self.stepBase = base
+            self.stepCount = count
+            self.labels = labels
+            self.on = targets.on
+            self.off = targets.off
+            self.batch = batch.count
+            self.entries = entries
+        }
+
+        /// The entries of step `t` of recording `b`; empty on the padded steps after its end.
+        @inline(__always)
+        func entryRange(_ ev: Events, recording b: Int, step t: Int) -> Range<Int> {
+            guard t < stepCount[b] else { return 0..<0 }
+            let s = stepBase[b] + t
+            return Int(ev.stepStart[s]) ..< Int(ev.stepStart[s + 1])
+        }
+    }
+}

@@ -1,0 +1,95 @@
+extension SpikeEngine {
+    /// Phase 1, hidden forward, for one tile and one recording. Per step t (padded steps
+    /// included): the input current `b1 + Σ count·W1[input]` over the step's active inputs
+    /// (fused multiply-adds in ascending input order), the Leaky step
+    /// `((β·mem) + cur) − reset·thr`, the tile's spike bits into `bits` ([B][T][tiles]), and,
+    /// when given, the surrogate derivatives `sg(mem1 − thr)` into `surrogateOut` (this
+    /// recording's [T][64] block) and the membranes into `membraneTrace` ([B][T][paddedHidden]).
+    /// - Complexity: O(T·64 + 64·entries of the recording).
+    static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
+                              w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
+                              bits: UnsafeMutablePointer<UInt64>, surrogateOut: UnsafeMutablePointer<Float>?,
+                              membraneTrace: UnsafeMutablePointer<Float>?) {
+        let W = NetworkShape.tileWidth, T = ctx.steps, tiles = ctx.shape.tileCount
+        let w1Tile = w1 + tile * ctx.shape.inputs * W
+        let j0 = tile * W
+        let bias = Lanes(b1 + j0)
+        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold), zero = V8(repeating: 0)
+        let surrogate = ctx.surrogate
+        var mem = Lanes(repeating: 0)
+        for t in 0..<T {
+            var cur = bias
+            for e in ctx.entryRange(ev, recording: b, step: t) {
+                cur.addProduct(Float(ev.counts[e]), w1Tile + Int(ev.inputs[e]) &* W)
+            }
+            mem = mem.map(cur) { m, a in ((betaV * m) + a) - zero.replacing(with: thrV, where: m .> thrV) }
+            bits[(b * T + t) * tiles + tile] = mem.bits(above: thrV)
+            if let sg = surrogateOut {
+                mem.map { surrogate.derivative($0 - thrV) }.store(sg + t * W)
+            }
+            if let trace = membraneTrace {
+                mem.store(trace + (b * T + t) * ctx.shape.paddedHidden + j0)
+            }
+        }
+    }
+
+    /// Phase 2, output layer, for one recording. Per step: the current `b2 + Σ W2[j]` over the
+    /// spiking hidden neurons j read from `bits` (plain additions in ascending hidden order,
+    /// which equal fused multiply-adds by a spike of 1), the Leaky step, the spike counts into
+    /// `counts` ([B][C]) and the surrogate derivatives into `surrogate` ([B][T][C]); membranes
+    /// into `membraneTrace` ([B][T][C]) when given. When `delta` is given, the output layer's
+    /// BPTT `dmem2[t] = g·sg(mem2[t] − thr) + β·dmem2[t+1]` with
+    /// `g = 2(count − target)/(B·C·T)` into `delta` ([B][T][C]). `scratch` holds 4·C floats.
+    /// - Complexity: O(T·C + C·hidden spikes of the recording).
+    static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt64>,
+                            w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
+                            counts: UnsafeMutablePointer<Int32>, surrogate sgOut: UnsafeMutablePointer<Float>,
+                            delta: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
+                            membraneTrace: UnsafeMutablePointer<Float>?) {
+        let C = ctx.shape.outputs, T = ctx.steps, tiles = ctx.shape.tileCount, W = NetworkShape.tileWidth
+        let mem = scratch, cur = scratch + C, g = scratch + 2 * C, d = scratch + 3 * C
+        let cnt = counts + b * C
+        for c in 0..<C { mem[c] = 0; cnt[c] = 0 }
+        let neuron = ctx.neuron, thr = neuron.threshold
+        for t in 0..<T {
+            for c in 0..<C { cur[c] = b2[c] }
+            let row = bits + (b * T + t) * tiles
+            for tile in 0..<tiles {
+                var word = row[tile]
+                while word != 0 {
+                    let j = tile * W + word.trailingZeroBitCount
+                    word &= word &- 1
+                    let w = w2 + j * C
+                    for c in 0..<C { cur[c] += w[c] }
+                }
+            }
+            let sg = sgOut + (b * T + t) * C
+            for c in 0..<C {
+                let (m, spike) = neuron.step(membrane: mem[c], input: cur[c])
+                mem[c] = m
+                if spike { cnt[c] += 1 }
+                sg[c] = ctx.surrogate.derivative(m - thr)
+            }
+            if let trace = membraneTrace {
+                for c in 0..<C { trace[(b * T + t) * C + c] = mem[c] }
+            }
+        }
+        guard let delta else { return }
+        let label = ctx.labels[b]
+        for c in 0..<C {
+            g[c] = SpikeCountLoss.spikeGradient(count: Int(cnt[c]), target: c == label ? ctx.on : ctx.off,
+                                                batch: ctx.batch, classes: C, steps: T)
+            d[c] = 0
+        }
+        let beta = neuron.beta
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let sg = sgOut + (b * T + t) * C
+            let out = delta + (b * T + t) * C
+            for c in 0..<C {
+                let v = g[c] * sg[c] + beta * d[c]
+                d[c] = v
+                out[c] = v
+            }
+        }
+    }
+}
