@@ -18,17 +18,12 @@ let targetCPU: String? = {
     #endif
 }()
 
-// Invariant checks in the engine's hot loops (index bounds inside unsafe-pointer scopes).
-// Off by default; `SPIKESWEEP_INTERNAL_CHECKS=1 swift test` turns them on.
-let internalChecks = ProcessInfo.processInfo.environment["SPIKESWEEP_INTERNAL_CHECKS"] == "1"
-
 var hotSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 var hotCSettings: [CSetting] = []
 if let cpu = targetCPU {
     hotSwiftSettings.append(.unsafeFlags(["-target-cpu", cpu]))
     hotCSettings.append(.unsafeFlags(["-march=\(cpu)"]))
 }
-if internalChecks { hotSwiftSettings.append(.define("SPIKESWEEP_INTERNAL_CHECKS")) }
 
 let package = Package(
     name: "SpikeSweep",
