@@ -77,8 +77,8 @@ package struct Checkpoint: Sendable {
             w.append(floats: set.w1); w.append(floats: set.b1); w.append(floats: set.w2); w.append(floats: set.b2)
         }
         w.append(Checksum.crc32(w.bytes))
-        do { try AtomicFile.write(w.bytes, to: path) } catch {
-            throw TrainingError.checkpoint(path: path, problem: "cannot write: \(error)")
+        do { try AtomicFile.write(w.bytes, to: path) } catch let error as FileError {
+            throw TrainingError.checkpoint(path: path, problem: error.problem)
         }
     }
 

@@ -99,11 +99,11 @@ extension SpikeSweep {
             let counts = "\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
                 + (summary.tasksInterrupted > 0 ? ", \(summary.tasksInterrupted) checkpointed" : "") + ") in "
                 + Format.duration(summary.seconds)
-            if let board = report.leaderboard {
-                print(board.top(10).table, terminator: "")
-                print("\(counts); results in \(report.directory.path)/")
+            if let board = report.leaderboard { print(board.top(10).table, terminator: "") }
+            if let part = report.part {
+                print("\(part): \(counts); rows in \(report.directory.path)/shards/")
             } else {
-                print("\(report.part.map { $0 + ": " } ?? "")\(counts); rows in \(report.directory.path)/")
+                print("\(counts); results in \(report.directory.path)/")
             }
             Self.explain(report.status, failed: summary.tasksFailed, interrupted: summary.tasksInterrupted,
                          signal: report.stoppedBy, failure: report.failure)

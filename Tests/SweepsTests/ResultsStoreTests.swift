@@ -91,4 +91,48 @@ import Testing
         let siblings = try FileManager.default.contentsOfDirectory(atPath: root.path)
         #expect(siblings.contains { $0.hasPrefix("p.replaced-") }, "old results are kept aside: \(siblings)")
     }
+
+    @Test(arguments: [
+        ("0.8x4", "line 3, column 5 (val_accuracy): expected a fraction in [0, 1], got '0.8x4'"),
+        ("1.5", "line 3, column 5 (val_accuracy): expected a fraction in [0, 1], got '1.5'"),
+        ("", "line 3, column 5 (val_accuracy): expected a fraction in [0, 1], got ''"),
+    ])
+    func malformedValuesAreErrorsNamingLineAndColumn(value: String, message: String) throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        do {
+            let store = try ResultsStore(directory: dir, plan: plan)
+            try store.record(outcome(plan.tasks[0], 0.5), task: plan.tasks[0])
+            try store.record(outcome(plan.tasks[1], 0.75), task: plan.tasks[1])
+        }
+        let folds = dir.appendingPathComponent("folds.csv")
+        let text = try String(contentsOf: folds, encoding: .utf8)
+        var lines = text.split(separator: "\n").map(String.init)
+        var fields = lines[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[4] = value
+        lines[2] = fields.joined(separator: ",")
+        try (lines.joined(separator: "\n") + "\n").write(to: folds, atomically: true, encoding: .utf8)
+        let error = #expect(throws: FileError.self) { try ResultsFiles.read(directory: dir) }
+        #expect(error?.description == "\(folds.path): \(message)")
+    }
+
+    @Test func filesWithoutTheAttemptColumnAreReadAndUpgradedOnWrite() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        do {
+            let store = try ResultsStore(directory: dir, plan: plan)
+            try store.record(outcome(plan.tasks[0], 0.5), task: plan.tasks[0])
+        }
+        // Rewrite as the version before the attempt column wrote it.
+        let folds = dir.appendingPathComponent("folds.csv")
+        let legacy = try String(contentsOf: folds, encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
+        try (legacy.joined(separator: "\n") + "\n").write(to: folds, atomically: true, encoding: .utf8)
+        #expect(try ResultsFiles.read(directory: dir).map(\.attempt) == [1])
+        let store = try ResultsStore(directory: dir, plan: plan)
+        try store.record(outcome(plan.tasks[1], 0.25), task: plan.tasks[1])
+        let header = try String(contentsOf: folds, encoding: .utf8).split(separator: "\n")[0]
+        #expect(header.hasSuffix(",error,attempt"))
+        #expect(try ResultsFiles.read(directory: dir).map(\.validationAccuracy) == [0.5, 0.25])
+    }
 }
