@@ -14,17 +14,17 @@ extension Hyperparameter {
         Hyperparameter(key: "hidden", flag: "hidden", header: "n_hidden", label: "H", example: "100, 800",
                        help: "hidden layer size H", rule: .integer(\.hidden, min: 1, max: 1_000_000, unit: "")),
         Hyperparameter(key: "window_us", flag: "window-us", header: "t_window (µs)", label: "w", example: "1000, 2000",
-                       help: "frame window in µs", rule: .integer(\.windowMicros, min: 1, max: nil, unit: " us")),
+                       help: "frame window in µs", rule: .integer(\.windowMicros, min: 1, max: 1_000_000_000, unit: " us")),
         Hyperparameter(key: "target_ratio", flag: "ratio", header: "target ratio", label: "", example: "\"0.8/0.2\", \"0.95/0.05\"",
                        help: "loss target, correct/incorrect rate", rule: .ratio(\.targetRatio)),
         Hyperparameter(key: "batch_size", flag: "batch-size", header: "batch size", label: "bs", example: "64, 128",
-                       help: "batch size", rule: .integer(\.batchSize, min: 1, max: nil, unit: "")),
+                       help: "batch size", rule: .integer(\.batchSize, min: 1, max: 1_000_000, unit: "")),
         Hyperparameter(key: "lr", flag: "lr", header: "lr", label: "lr", example: "1.0e-3, 5.0e-3",
                        help: "Adam learning rate", rule: .real(\.learningRate, .init(above: 0))),
         Hyperparameter(key: "l2", flag: "l2", header: "L2", label: "l2=", example: "0, 1.0e-5",
                        help: "L2 coefficient on the weight matrices", rule: .real(\.l2, .init(atLeast: 0))),
         Hyperparameter(key: "denoise_us", flag: "denoise-us", header: "denoise (µs)", label: "dn", example: "10000, off",
-                       help: "tonic Denoise filter time in µs", rule: .optionalInteger(\.denoiseMicros, min: 1, unit: " us")),
+                       help: "tonic Denoise filter time in µs", rule: .optionalInteger(\.denoiseMicros, min: 1, max: 1_000_000_000, unit: " us")),
     ]
 }
 
@@ -48,7 +48,7 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
         case real(WritableKeyPath<Hyperparameters, Double>, RealRange)
         case integer(WritableKeyPath<Hyperparameters, Int>, min: Int, max: Int?, unit: String)
         /// An integer that can also be `off` (nil).
-        case optionalInteger(WritableKeyPath<Hyperparameters, Int?>, min: Int, unit: String)
+        case optionalInteger(WritableKeyPath<Hyperparameters, Int?>, min: Int, max: Int, unit: String)
         case ratio(WritableKeyPath<Hyperparameters, TargetRatio>)
     }
 
@@ -71,7 +71,7 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
         switch rule {
         case .real(let path, _): .number(h[keyPath: path])
         case .integer(let path, _, _, _): .integer(h[keyPath: path])
-        case .optionalInteger(let path, _, _): h[keyPath: path].map { .integer($0) } ?? .off
+        case .optionalInteger(let path, _, _, _): h[keyPath: path].map { .integer($0) } ?? .off
         case .ratio(let path): .ratio(h[keyPath: path])
         }
     }
@@ -81,8 +81,8 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
         switch (rule, value) {
         case (.real(let path, _), .number(let v)): h[keyPath: path] = v
         case (.integer(let path, _, _, _), .integer(let v)): h[keyPath: path] = v
-        case (.optionalInteger(let path, _, _), .integer(let v)): h[keyPath: path] = v
-        case (.optionalInteger(let path, _, _), .off): h[keyPath: path] = nil
+        case (.optionalInteger(let path, _, _, _), .integer(let v)): h[keyPath: path] = v
+        case (.optionalInteger(let path, _, _, _), .off): h[keyPath: path] = nil
         case (.ratio(let path), .ratio(let r)): h[keyPath: path] = r
         default: preconditionFailure("value \(value) does not fit parameter \(key)")
         }
@@ -132,7 +132,7 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
         switch rule {
         case .real(_, let range): "\(range)"
         case .integer(_, let min, let max, _): max.map { "\(min) to \($0)" } ?? ">= \(min)"
-        case .optionalInteger(_, let min, _): ">= \(min) or off"
+        case .optionalInteger(_, let min, let max, _): "\(min) to \(max) or off"
         case .ratio: "each in [0, 1]"
         }
     }
@@ -147,8 +147,9 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
             if v < min { return "\(name) must be >= \(min)\(unit), got \(v)" }
             if let max, v > max { return "\(name) must be <= \(max)\(unit), got \(v)" }
             return nil
-        case (.optionalInteger(_, let min, let unit), .integer(let v)):
-            return v < min ? "\(name) must be >= \(min)\(unit) or off, got \(v)" : nil
+        case (.optionalInteger(_, let min, let max, let unit), .integer(let v)):
+            if v < min { return "\(name) must be >= \(min)\(unit) or off, got \(v)" }
+            return v > max ? "\(name) must be <= \(max)\(unit) or off, got \(v)" : nil
         case (.optionalInteger, .off):
             return nil
         case (.ratio, .ratio(let r)):

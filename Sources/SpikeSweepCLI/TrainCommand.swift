@@ -77,6 +77,8 @@ extension SpikeSweep {
                 return
             }
             let training = try FrameLoading.load(path: data, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
+            let steps = (0..<training.count).map(training.stepCount(of:)).max() ?? 1
+            if let problem = SweepSpec.memoryProblem(hidden: h.hidden, batchSize: h.batchSize, steps: steps) { throw ToolError(problem) }
             let validation = try val.map {
                 try FrameLoading.load(path: $0, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
             }

@@ -113,7 +113,7 @@ package struct SweepReport {
         for r in leaderboard.rows.prefix(limit) {
             s += "<tr><td>\(r.rank)</td><td>\(pct(r.meanAccuracy))</td><td>\(pct(r.stdAccuracy))</td><td>\(pct(r.minAccuracy))</td><td>\(pct(r.maxAccuracy))</td>"
             s += swept.map { "<td>\(SVG.escape(r.parameters[$0.key] ?? ""))</td>" }.joined()
-            s += "<td>\(r.foldsDone)/\(r.foldsTotal)\(r.foldsFailed > 0 ? " (\(r.foldsFailed) failed)" : "")</td><td>\(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "—")</td></tr>\n"
+            s += "<td>\(r.foldsText)</td><td>\(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "—")</td></tr>\n"
         }
         if leaderboard.rows.count > limit { s += "<tr><td colspan=\"\(7 + swept.count)\" class=\"note\">… \(leaderboard.rows.count - limit) more in leaderboard.csv</td></tr>\n" }
         return s + "</table>\n"
@@ -136,7 +136,7 @@ package struct SweepReport {
             svg.line(x(r.minAccuracy!), y, x(r.maxAccuracy!), y, stroke: "#999")
             let m = r.meanAccuracy!, s = r.stdAccuracy ?? 0
             svg.rect(x(m - s), y - 5, x(m + s) - x(m - s), 10, fill: "#9ecae1")
-            svg.circle(x(m), y, r: 4.5, fill: "#08519c", title: String(format: "mean %.4f ± %.4f, folds %d", m, s, r.foldsDone))
+            svg.circle(x(m), y, r: 4.5, fill: "#08519c", title: String(format: "mean %.4f ± %.4f, folds ", m, s) + r.foldsText)
         }
         return svg.rendered + "\n"
     }

@@ -32,13 +32,21 @@ extension SweepSpec {
         let hidden = integers("hidden").max() ?? 800
         let batch = integers("batch_size").max() ?? 128
         let window = integers("window_us").min() ?? 2000
-        let bytes = Self.taskBytes(hidden: hidden, batchSize: batch, steps: max(1, recordingMicros / max(1, window)))
-        guard bytes > Double(memoryBytes) else { return }
+        if let problem = Self.memoryProblem(hidden: hidden, batchSize: batch, steps: max(1, recordingMicros / max(1, window)),
+                                            memoryBytes: memoryBytes) {
+            throw SpecError(file: file, line: nil, keyPath: keyPath("hidden"),
+                            message: "\(problem) (\(keyPath("batch_size")) and \(keyPath("window_us")) count too)")
+        }
+    }
+
+    /// Why a task of this size cannot run on a machine with `memoryBytes`, or nil when it can.
+    package static func memoryProblem(hidden: Int, batchSize: Int, steps: Int,
+                                      memoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory) -> String? {
+        let bytes = taskBytes(hidden: hidden, batchSize: batchSize, steps: steps)
+        guard bytes > Double(memoryBytes) else { return nil }
         func gb(_ b: Double) -> String { String(format: "%.1f GB", b / 1e9) }
-        throw SpecError(file: file, line: nil, keyPath: keyPath("hidden"),
-                        message: "a task with hidden \(hidden), batch_size \(batch) and window_us \(window) needs about \(gb(bytes)) "
-                            + "(weights, gradients, Adam moments, batch buffers), more than this machine's \(gb(Double(memoryBytes))) "
-                            + "(\(keyPath("batch_size")), \(keyPath("window_us")) count too)")
+        return "a task with hidden \(hidden), batch_size \(batchSize) and \(steps) steps per recording needs about \(gb(bytes)) "
+            + "(weights, gradients, Adam moments, batch buffers), more than this machine's \(gb(Double(memoryBytes)))"
     }
 
     /// Refuses windows longer than every recording (each recording would be one frame), and

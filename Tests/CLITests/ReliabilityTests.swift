@@ -312,4 +312,26 @@ import TestSupport
         let asked = try CLIRunner.run(["plan", spec.path, "--calibration", calibration.path, "--calibrate"])
         #expect(asked.status == 0 && FileManager.default.fileExists(atPath: calibration.path), "\(asked.stderr)")
     }
+
+    /// Values no task could run with are refused before anything runs, naming their key: a
+    /// hidden layer whose state exceeds this machine's memory, a window longer than every
+    /// recording, a window beyond what a time can hold.
+    @Test(arguments: [
+        ("grid: {hidden: [10, 1000000]}", "grid.hidden: a task with hidden 1000000"),
+        ("grid: {window_us: [1000, 900000000]}", "grid.window_us: a window of 900000000 us is longer than the longest recording"),
+        ("fixed: {window_us: 9223372036854775807}", "fixed.window_us: window_us must be <= 1000000000 us, got 9223372036854775807"),
+    ])
+    func valuesNoTaskCouldRunWithAreRefused(line: String, message: String) throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spec = try writeSpec(root, """
+            name: impossible
+            data: {synthetic: {count: 60}}
+            cv: {folds: 2}
+            epochs: 1
+            \(line)
+            """)
+        let run = try CLIRunner.run(["sweep", spec.path, "--results", root.path])
+        #expect(run.status == 1 && run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(message), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("impossible").path))
+    }
 }
