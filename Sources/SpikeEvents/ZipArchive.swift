@@ -68,15 +68,20 @@ package struct ZipArchive {
                 throw FileError.atByte(path, eocd, "corrupt zip: ZIP64 fields without a ZIP64 locator")
             }
             let record = u64(b, locator + 8)
-            guard record >= 0, record + 56 <= b.count, u32(b, record) == 0x0606_4B50 else {
+            guard record >= 0, record <= b.count - 56, u32(b, record) == 0x0606_4B50 else {
                 throw FileError.atByte(path, locator, "corrupt zip: bad ZIP64 end-of-central-directory offset")
             }
             entryCount = u64(b, record + 32)
             cdSize = u64(b, record + 40)
             cdOffset = u64(b, record + 48)
         }
-        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize <= b.count else {
-            throw FileError.atByte(path, eocd, "corrupt zip: central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the file")
+        // 64-bit fields read from the file may be negative as `Int`; bounds are compared without
+        // adding two of them, which could overflow.
+        guard cdOffset >= 0, cdSize >= 0, cdOffset <= b.count, cdSize <= b.count - cdOffset else {
+            throw FileError.atByte(path, eocd, "corrupt zip: central directory (offset \(UInt(bitPattern: cdOffset)), \(UInt(bitPattern: cdSize)) bytes) lies outside the file")
+        }
+        guard entryCount >= 0 else {
+            throw FileError.atByte(path, eocd, "corrupt zip: impossible entry count \(UInt(bitPattern: entryCount))")
         }
         var entries: [Entry] = []
         entries.reserveCapacity(min(entryCount, 1 << 20))
@@ -102,11 +107,12 @@ package struct ZipArchive {
             let extraEnd = e + extraLength
             while e + 4 <= extraEnd {
                 let id = u16(b, e), size = u16(b, e + 2)
+                let fieldEnd = min(e + 4 + size, extraEnd)  // a field claiming more than the extra area gets what is there
                 if id == 0x0001 {
                     var f = e + 4
-                    if uncompressed == 0xFFFF_FFFF, f + 8 <= e + 4 + size { uncompressed = u64(b, f); f += 8 }
-                    if compressed == 0xFFFF_FFFF, f + 8 <= e + 4 + size { compressed = u64(b, f); f += 8 }
-                    if local == 0xFFFF_FFFF, f + 8 <= e + 4 + size { local = u64(b, f); f += 8 }
+                    if uncompressed == 0xFFFF_FFFF, f + 8 <= fieldEnd { uncompressed = u64(b, f); f += 8 }
+                    if compressed == 0xFFFF_FFFF, f + 8 <= fieldEnd { compressed = u64(b, f); f += 8 }
+                    if local == 0xFFFF_FFFF, f + 8 <= fieldEnd { local = u64(b, f); f += 8 }
                 }
                 e += 4 + size
             }
@@ -122,11 +128,11 @@ package struct ZipArchive {
         let member = "\(path):\(entry.name)"
         return try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> [UInt8] in
             let o = entry.localHeaderOffset
-            guard o >= 0, o + 30 <= b.count, Self.u32(b, o) == 0x0403_4B50 else {
+            guard o >= 0, o <= b.count - 30, Self.u32(b, o) == 0x0403_4B50 else {
                 throw FileError.atByte(path, max(0, o), "corrupt zip: bad local header for \(entry.name)")
             }
             let start = o + 30 + Self.u16(b, o + 26) + Self.u16(b, o + 28)
-            guard entry.compressedSize >= 0, start + entry.compressedSize <= b.count else {
+            guard entry.compressedSize >= 0, entry.compressedSize <= b.count - start else {
                 throw FileError.atByte(path, o, "corrupt zip: data of \(entry.name) runs past the end of the file")
             }
             let source = UnsafeRawBufferPointer(rebasing: b[start..<start + entry.compressedSize])
