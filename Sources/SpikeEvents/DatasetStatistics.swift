@@ -67,8 +67,8 @@ package struct DatasetStatistics: Codable, Sendable, Equatable {
         firstSaccadeOnly = framing.firstSaccadeOnly
         let frameSet = dataset.frames(framing, threads: threads)
         frames = Summary((0..<frameSet.count).lazy.map { frameSet.stepCount(of: $0) })
-        let steps = frameSet.stepEntryStart.count - 1
-        activeInputsPerStep = steps == 0 ? 0 : Double(frameSet.inputs.count) / Double(steps)
+        let steps = frameSet.storage.stepEntryStart.count - 1
+        activeInputsPerStep = steps == 0 ? 0 : Double(frameSet.storage.inputs.count) / Double(steps)
         inputDensity = activeInputsPerStep / Double(NMNIST.inputCount)
         let on = dataset.inputs.lazy.filter { Int($0) >= 1156 }.count
         polarity1Fraction = dataset.inputs.isEmpty ? 0 : Double(on) / Double(dataset.inputs.count)

@@ -1,7 +1,9 @@
 import Dispatch
+import SpikeSupport
 
-/// A split of N-MNIST held in memory: every recording's events stored flat, with labels and
-/// names. This is what a prepared `.spk` file holds, and what frames are derived from.
+/// A split of N-MNIST: every recording's events stored flat, with labels and names. This is
+/// what a prepared `.spk` file holds (mapped from it, shared by every process of a node, or
+/// built in memory from another source), and what frames are derived from.
 package struct EventDataset: Sendable, Equatable {
     /// Which split the recordings come from, when known.
     package enum Split: String, Sendable, Codable, CaseIterable {
@@ -12,29 +14,49 @@ package struct EventDataset: Sendable, Equatable {
     /// A name per recording (source-relative path), for messages and traceability.
     package var names: [String]
     /// Class label (0–9) per recording.
-    package var labels: [UInt8]
+    package let labels: SharedBuffer<UInt8>
     /// Count + 1 offsets into `times` / `inputs`.
-    package var eventStart: [Int]
+    package let eventStart: SharedBuffer<Int>
     /// Event timestamps in µs, non-decreasing within each recording.
-    package var times: [UInt32]
+    package let times: SharedBuffer<UInt32>
     /// Flattened input index of each event (p·1156 + y·34 + x).
-    package var inputs: [UInt16]
+    package let inputs: SharedBuffer<UInt16>
+    /// The content fingerprint (labels, offsets, times, inputs; see `PreparedFile.fingerprint`).
+    package let fingerprint: UInt64
 
-    package init(split: Split = .unknown) {
+    package init(split: Split, names: [String], labels: SharedBuffer<UInt8>, eventStart: SharedBuffer<Int>,
+                 times: SharedBuffer<UInt32>, inputs: SharedBuffer<UInt16>, fingerprint: UInt64? = nil) {
         self.split = split
-        names = []
-        labels = []
-        eventStart = [0]
-        times = []
-        inputs = []
+        self.names = names
+        self.labels = labels
+        self.eventStart = eventStart
+        self.times = times
+        self.inputs = inputs
+        self.fingerprint = fingerprint ?? Self.fingerprint(labels: labels, eventStart: eventStart, times: times, inputs: inputs)
     }
 
-    package init(split: Split = .unknown, recordings: [Recording]) {
-        self.init(split: split)
-        let total = recordings.reduce(0) { $0 + $1.count }
-        times.reserveCapacity(total)
-        inputs.reserveCapacity(total)
-        for r in recordings { append(r) }
+    package init(split: Split = .unknown, recordings: [Recording] = []) {
+        var builder = Builder(split: split)
+        builder.reserve(events: recordings.reduce(0) { $0 + $1.count })
+        for r in recordings { builder.append(r) }
+        self = builder.finish()
+    }
+
+    /// The content fingerprint of a dataset (independent of names, split and file layout).
+    /// - Complexity: O(events).
+    static func fingerprint(labels: SharedBuffer<UInt8>, eventStart: SharedBuffer<Int>, times: SharedBuffer<UInt32>,
+                            inputs: SharedBuffer<UInt16>) -> UInt64 {
+        var f = Fingerprinter()
+        labels.withUnsafeBytes { f.mix($0) }
+        eventStart.withUnsafeBytes { f.mix($0) }  // as UInt64 words: Int is 64-bit here
+        times.withUnsafeBytes { f.mix($0) }
+        inputs.withUnsafeBytes { f.mix($0) }
+        return f.value
+    }
+
+    package static func == (a: EventDataset, b: EventDataset) -> Bool {
+        a.split == b.split && a.names == b.names && a.labels == b.labels && a.eventStart == b.eventStart
+            && a.times == b.times && a.inputs == b.inputs
     }
 
     /// Number of recordings.
@@ -43,29 +65,20 @@ package struct EventDataset: Sendable, Equatable {
     /// Number of events of recording `r`.
     package func eventCount(of r: Int) -> Int { eventStart[r + 1] - eventStart[r] }
 
-    package mutating func append(_ recording: Recording) {
-        names.append(recording.name)
-        labels.append(recording.label)
-        times.append(contentsOf: recording.times)
-        inputs.append(contentsOf: recording.inputs)
-        eventStart.append(times.count)
-    }
-
     /// Recording `r` as a standalone value.
     package func recording(_ r: Int) -> Recording {
         let range = eventStart[r]..<eventStart[r + 1]
         return Recording(name: names[r], label: labels[r], times: Array(times[range]), inputs: Array(inputs[range]))
     }
 
-    /// The recordings at `indices`, in that order.
+    /// The recordings at `indices`, in that order (copied).
     package func subset(_ indices: [Int]) -> EventDataset {
-        var result = EventDataset(split: split)
-        for r in indices { result.append(recording(r)) }
-        return result
+        var builder = Builder(split: split)
+        for r in indices { builder.append(recording(r)) }
+        return builder.finish()
     }
 
     /// Calls `body` with recording `r`'s events without copying them.
-    @inlinable
     package func withEvents<R>(of r: Int, _ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt16>) throws -> R) rethrows -> R {
         let range = eventStart[r]..<eventStart[r + 1]
         return try times.withUnsafeBufferPointer { t in
@@ -83,22 +96,23 @@ package struct EventDataset: Sendable, Equatable {
     package func frames(_ options: Framing.Options, indices: [Int]? = nil, threads: Int = 1) -> FrameSet {
         let chosen = indices ?? Array(0..<count)
         let chunkCount = max(1, min(threads, chosen.count / 64))
-        if chunkCount == 1 { return frames(options, chosen[...]) }
+        if chunkCount == 1 { return frames(options, chosen[...]).finish() }
         let chunkSize = (chosen.count + chunkCount - 1) / chunkCount
         let parts = UnsafeMutableBufferPointer<FrameSet>.allocate(capacity: chunkCount)
         defer { parts.deallocate() }
         DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
             let lo = c * chunkSize, hi = min(chosen.count, lo + chunkSize)
-            (parts.baseAddress! + c).initialize(to: frames(options, chosen[lo..<hi]))
+            (parts.baseAddress! + c).initialize(to: frames(options, chosen[lo..<hi]).finish())
         }
-        var result = parts[0]
-        for c in 1..<chunkCount { result.appendAll(of: parts[c]) }
+        var result = FrameSet.Builder(windowMicros: options.windowMicros, denoiseMicros: options.denoiseMicros)
+        for c in 0..<chunkCount { result.appendAll(of: parts[c]) }
         _ = parts.baseAddress!.deinitialize(count: chunkCount)
-        return result
+        return result.finish()
     }
 
-    private func frames(_ options: Framing.Options, _ chosen: ArraySlice<Int>) -> FrameSet {
-        var result = FrameSet(windowMicros: options.windowMicros, denoiseMicros: options.denoiseMicros)
+    /// The frames of `chosen`, not yet finished (for writers that stream them).
+    package func frames(_ options: Framing.Options, _ chosen: ArraySlice<Int>) -> FrameSet.Builder {
+        var result = FrameSet.Builder(windowMicros: options.windowMicros, denoiseMicros: options.denoiseMicros)
         // Entries never outnumber events; steps are about duration / window.
         let events = chosen.reduce(0) { $0 + eventCount(of: $1) }
         result.inputs.reserveCapacity(events)
@@ -114,21 +128,37 @@ package struct EventDataset: Sendable, Equatable {
     }
 }
 
-extension FrameSet {
-    /// Appends every recording of `other` (same window and denoise settings).
-    package mutating func appendAll(of other: FrameSet) {
-        precondition(other.windowMicros == windowMicros && other.denoiseMicros == denoiseMicros)
-        let entryBase = Int32(inputs.count)
-        let stepBase = Int32(stepEntryStart.count - 1)
-        inputs.append(contentsOf: other.inputs)
-        counts.append(contentsOf: other.counts)
-        stepEntryStart.append(contentsOf: other.stepEntryStart.dropFirst().map { $0 + entryBase })
-        recordingStepStart.append(contentsOf: other.recordingStepStart.dropFirst().map { $0 + stepBase })
-        labels.append(contentsOf: other.labels)
-    }
-}
-
 extension EventDataset {
+    /// A dataset built recording by recording, then `finish`ed.
+    package struct Builder {
+        package var split: Split
+        package var names: [String] = []
+        package var labels: [UInt8] = []
+        package var eventStart: [Int] = [0]
+        package var times: [UInt32] = []
+        package var inputs: [UInt16] = []
+
+        package init(split: Split = .unknown) { self.split = split }
+
+        package mutating func reserve(events: Int) {
+            times.reserveCapacity(events)
+            inputs.reserveCapacity(events)
+        }
+
+        package mutating func append(_ recording: Recording) {
+            names.append(recording.name)
+            labels.append(recording.label)
+            times.append(contentsOf: recording.times)
+            inputs.append(contentsOf: recording.inputs)
+            eventStart.append(times.count)
+        }
+
+        package func finish() -> EventDataset {
+            EventDataset(split: split, names: names, labels: SharedBuffer(labels), eventStart: SharedBuffer(eventStart),
+                         times: SharedBuffer(times), inputs: SharedBuffer(inputs))
+        }
+    }
+
     /// Reads a prepared `.spk` file.
     package static func load(prepared path: String) throws -> EventDataset {
         try PreparedFile.read(path: path)

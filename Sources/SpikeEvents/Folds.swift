@@ -12,8 +12,8 @@ package struct StratifiedFolds: Sendable, Equatable {
     package let assignment: [Int]
 
     /// - Parameter stratified: false deals all recordings as one class (plain shuffled k-fold).
-    package init(labels: [UInt8], folds: Int, seed: UInt64, stratified: Bool = true) throws {
-        let labels = stratified ? labels : [UInt8](repeating: 0, count: labels.count)
+    package init<Labels: Collection<UInt8>>(labels: Labels, folds: Int, seed: UInt64, stratified: Bool = true) throws {
+        let labels = stratified ? Array(labels) : [UInt8](repeating: 0, count: labels.count)
         guard folds >= 2 else { throw ToolError("folds must be >= 2, got \(folds)") }
         guard labels.count >= folds else {
             throw ToolError("cannot split \(labels.count) recordings into \(folds) folds")

@@ -39,7 +39,7 @@ package enum Framing {
     /// Frames one recording and appends it to `frames`.
     /// - Complexity: O(n + s log s) for n events and s entries per step.
     package static func appendFrames(times: UnsafeBufferPointer<UInt32>, inputs: UnsafeBufferPointer<UInt16>,
-                                    label: UInt8, options: Options, to frames: inout FrameSet,
+                                    label: UInt8, options: Options, to frames: inout FrameSet.Builder,
                                     scratch: inout Scratch) {
         precondition(options.windowMicros >= 1, "window must be at least 1 µs")
         var n = times.count

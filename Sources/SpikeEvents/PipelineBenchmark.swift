@@ -28,7 +28,7 @@ package struct PipelineBenchmark: Codable, Sendable {
             let start = DispatchTime.now().uptimeNanoseconds
             let frames = dataset.frames(framing, threads: 1)
             let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
-            checksum &+= frames.inputs.count
+            checksum &+= frames.storage.inputs.count
             perRecording.append(ns / 1e6 / Double(max(1, dataset.count)))
         }
         precondition(checksum > 0 || dataset.count == 0)

@@ -35,16 +35,9 @@ package enum PreparedFile {
     }
 
     /// The content fingerprint of a dataset (independent of names, split and file layout).
-    package static func fingerprint(of dataset: EventDataset) -> UInt64 {
-        var f = Fingerprinter()
-        f.mix(dataset.labels)
-        f.mix(dataset.eventStart.map { UInt64($0) })
-        f.mix(dataset.times)
-        f.mix(dataset.inputs)
-        return f.value
-    }
+    package static func fingerprint(of dataset: EventDataset) -> UInt64 { dataset.fingerprint }
 
-    private static func padding(_ n: Int) -> Int { (8 - n % 8) % 8 }
+    static func padding(_ n: Int) -> Int { (8 - n % 8) % 8 }
 
     /// Serialises `dataset`.
     package static func encode(_ dataset: EventDataset) -> [UInt8] {
@@ -77,92 +70,150 @@ package enum PreparedFile {
         try AtomicFile.write(encode(dataset), to: path)
     }
 
-    /// Reads and fully validates a prepared file.
+    /// Maps a prepared file read-only (every process of a node shares its pages) and checks
+    /// it: its structure always (header, trailer, section sizes, offsets, labels), its contents
+    /// (the CRC of every byte, every event, the fingerprint) once per node and file
+    /// (`NodeVerification`), so a damaged file is an error naming it, never a wrong result.
     package static func read(path: String) throws -> EventDataset {
-        let bytes = try DatasetSource.readFile(path)
-        return try decode(bytes, path: path)
+        let file = try MappedFile(path: path)
+        let layout = try Layout(file.bytes, path: path)
+        if NodeVerification.isVerified(file, kind: verificationKind) {
+            try layout.checkStructure(file.bytes, path: path)
+        } else {
+            try layout.verifyContents(file.bytes, path: path)
+            NodeVerification.markVerified(file, kind: verificationKind)
+        }
+        return layout.dataset(mapping: file)
     }
 
-    /// Validates and decodes the bytes of a prepared file.
+    static let verificationKind = "prepared dataset v\(version)"
+
+    /// Validates and decodes the bytes of a prepared file (copied into memory).
     package static func decode(_ bytes: [UInt8], path: String) throws -> EventDataset {
-        try bytes.withUnsafeBytes { b in try decode(b, path: path) }
+        try bytes.withUnsafeBytes { b in
+            let layout = try Layout(b, path: path)
+            try layout.verifyContents(b, path: path)
+            return layout.dataset(copying: b)
+        }
     }
 
-    static func decode(_ b: UnsafeRawBufferPointer, path: String) throws -> EventDataset {
-        func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
-        func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
-        guard b.count >= 8, Array(b[0..<8]) == magic else {
-            throw FileError(path: path, "not a prepared dataset (missing SPKSWEEP magic); prepare one with 'spikesweep data prepare'")
-        }
-        guard b.count >= headerSize + 8 else { throw FileError.atByte(path, b.count, "truncated prepared file (\(b.count) bytes)") }
-        let fileVersion = u32(8)
-        guard fileVersion == version else {
-            throw FileError.atByte(path, 8, "unknown prepared-file version \(fileVersion) (this build reads version \(version)); re-run 'spikesweep data prepare'")
-        }
-        guard Array(b[(b.count - 4)...]) == trailerMagic else {
-            throw FileError.atByte(path, b.count - 4, "truncated or damaged prepared file (no trailer)")
-        }
-        let storedCRC = u32(b.count - 8)
-        let actualCRC = Checksum.crc32(UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)]))
-        guard storedCRC == actualCRC else {
-            throw FileError(path: path, "checksum mismatch (stored \(hex(storedCRC)), computed \(hex(actualCRC))): the file is damaged; prepare it again")
-        }
-        let splitCode = b[12]
-        guard splitCode <= 2 else { throw FileError.atByte(path, 12, "unknown split code \(splitCode)") }
-        let n64 = u64(16), e64 = u64(24), l64 = u64(32), storedFingerprint = u64(40)
-        guard n64 < 1 << 32, e64 < 1 << 40, l64 < 1 << 40 else { throw FileError.atByte(path, 16, "implausible section sizes") }
-        let n = Int(n64), e = Int(e64), l = Int(l64)
-        let labelsAt = headerSize
-        let offsetsAt = labelsAt + n + padding(n)
-        let timesAt = offsetsAt + (n + 1) * 8
-        let inputsAt = timesAt + e * 4
-        let namesAt = inputsAt + e * 2 + padding(inputsAt + e * 2)
-        let endAt = namesAt + l + padding(l)
-        guard endAt + 8 == b.count else {
-            throw FileError.atByte(path, 16, "section sizes (\(n) recordings, \(e) events) do not match the file size \(b.count)")
-        }
-        var dataset = EventDataset(split: splitCode == 1 ? .train : splitCode == 2 ? .test : .unknown)
-        dataset.labels = Array(b[labelsAt..<(labelsAt + n)])
-        if let bad = dataset.labels.firstIndex(where: { $0 > 9 }) {
-            throw FileError.atByte(path, labelsAt + bad, "label \(dataset.labels[bad]) of recording \(bad) is outside 0-9")
-        }
-        dataset.eventStart = (0...n).map { Int(u64(offsetsAt + $0 * 8)) }
-        guard dataset.eventStart.first == 0, dataset.eventStart.last == e else {
-            throw FileError.atByte(path, offsetsAt, "event offsets do not span the \(e) events")
-        }
-        dataset.times = [UInt32](unsafeUninitializedCapacity: e) { buf, count in
-            UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: b[timesAt..<(timesAt + e * 4)]))
-            count = e
-        }
-        dataset.inputs = [UInt16](unsafeUninitializedCapacity: e) { buf, count in
-            UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: b[inputsAt..<(inputsAt + e * 2)]))
-            count = e
-        }
-        for r in 0..<n {
-            let lo = dataset.eventStart[r], hi = dataset.eventStart[r + 1]
-            guard lo < hi else {
-                throw FileError.atByte(path, offsetsAt + r * 8, "recording \(r) has \(lo > hi ? "negative" : "no") events")
+    /// Where the sections of a prepared file lie, from its header; checked against its size.
+    struct Layout {
+        let split: EventDataset.Split
+        let n: Int, e: Int, l: Int
+        let storedFingerprint: UInt64
+        let labelsAt: Int, offsetsAt: Int, timesAt: Int, inputsAt: Int, namesAt: Int
+
+        /// Reads the header: magic, version, trailer and section sizes against the file size.
+        init(_ b: UnsafeRawBufferPointer, path: String) throws {
+            func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+            func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+            guard b.count >= 8, Array(b[0..<8]) == magic else {
+                throw FileError(path: path, "not a prepared dataset (missing SPKSWEEP magic); prepare one with 'spikesweep data prepare'")
             }
-            var previous: UInt32 = 0
-            for i in lo..<hi {
-                guard dataset.inputs[i] < NMNIST.inputCount else {
-                    throw FileError.atByte(path, inputsAt + i * 2, "event \(i) has input index \(dataset.inputs[i]) >= 2312")
-                }
-                guard dataset.times[i] >= previous else {
-                    throw FileError.atByte(path, timesAt + i * 4, "timestamps go backwards in recording \(r)")
-                }
-                previous = dataset.times[i]
+            guard b.count >= headerSize + 8 else { throw FileError.atByte(path, b.count, "truncated prepared file (\(b.count) bytes)") }
+            let fileVersion = u32(8)
+            guard fileVersion == version else {
+                throw FileError.atByte(path, 8, "unknown prepared-file version \(fileVersion) (this build reads version \(version)); re-run 'spikesweep data prepare'")
+            }
+            guard Array(b[(b.count - 4)...]) == trailerMagic else {
+                throw FileError.atByte(path, b.count - 4, "truncated or damaged prepared file (no trailer)")
+            }
+            let splitCode = b[12]
+            guard splitCode <= 2 else { throw FileError.atByte(path, 12, "unknown split code \(splitCode)") }
+            split = splitCode == 1 ? .train : splitCode == 2 ? .test : .unknown
+            let n64 = u64(16), e64 = u64(24), l64 = u64(32)
+            guard n64 < 1 << 32, e64 < 1 << 40, l64 < 1 << 40 else { throw FileError.atByte(path, 16, "implausible section sizes") }
+            (n, e, l) = (Int(n64), Int(e64), Int(l64))
+            storedFingerprint = u64(40)
+            labelsAt = headerSize
+            offsetsAt = labelsAt + n + padding(n)
+            timesAt = offsetsAt + (n + 1) * 8
+            inputsAt = timesAt + e * 4
+            namesAt = inputsAt + e * 2 + padding(inputsAt + e * 2)
+            let endAt = namesAt + l + padding(l)
+            guard endAt + 8 == b.count else {
+                throw FileError.atByte(path, 16, "section sizes (\(n) recordings, \(e) events) do not match the file size \(b.count)")
             }
         }
-        let names = String(decoding: UnsafeRawBufferPointer(rebasing: b[namesAt..<(namesAt + l)]), as: UTF8.self)
-        dataset.names = n == 0 ? [] : names.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard dataset.names.count == n else {
-            throw FileError.atByte(path, namesAt, "names section holds \(dataset.names.count) names for \(n) recordings")
+
+        /// Checks labels (0–9) and event offsets (monotone, spanning the events). O(recordings).
+        func checkStructure(_ b: UnsafeRawBufferPointer, path: String) throws {
+            func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+            if let bad = (0..<n).first(where: { b[labelsAt + $0] > 9 }) {
+                throw FileError.atByte(path, labelsAt + bad, "label \(b[labelsAt + bad]) of recording \(bad) is outside 0-9")
+            }
+            guard u64(offsetsAt) == 0, u64(offsetsAt + n * 8) == UInt64(e) else {
+                throw FileError.atByte(path, offsetsAt, "event offsets do not span the \(e) events")
+            }
+            for r in 0..<n {
+                let lo = u64(offsetsAt + r * 8), hi = u64(offsetsAt + (r + 1) * 8)
+                guard lo < hi else {
+                    throw FileError.atByte(path, offsetsAt + r * 8, "recording \(r) has \(lo > hi ? "negative" : "no") events")
+                }
+            }
         }
-        guard fingerprint(of: dataset) == storedFingerprint else {
-            throw FileError.atByte(path, 40, "fingerprint does not match the contents")
+
+        /// Checks every byte (CRC), the structure, every event (input < 2312, times
+        /// non-decreasing within a recording) and the stored fingerprint. O(file size).
+        func verifyContents(_ b: UnsafeRawBufferPointer, path: String) throws {
+            let storedCRC = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt32.self))
+            let actualCRC = Checksum.crc32(UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)]))
+            guard storedCRC == actualCRC else {
+                throw FileError(path: path, "checksum mismatch (stored \(hex(storedCRC)), computed \(hex(actualCRC))): the file is damaged; prepare it again")
+            }
+            try checkStructure(b, path: path)
+            let times = UnsafeRawBufferPointer(rebasing: b[timesAt..<(timesAt + e * 4)]).bindMemory(to: UInt32.self)
+            let inputs = UnsafeRawBufferPointer(rebasing: b[inputsAt..<(inputsAt + e * 2)]).bindMemory(to: UInt16.self)
+            for r in 0..<n {
+                let lo = Int(b.loadUnaligned(fromByteOffset: offsetsAt + r * 8, as: UInt64.self))
+                let hi = Int(b.loadUnaligned(fromByteOffset: offsetsAt + (r + 1) * 8, as: UInt64.self))
+                var previous: UInt32 = 0
+                for i in lo..<hi {
+                    guard inputs[i] < NMNIST.inputCount else {
+                        throw FileError.atByte(path, inputsAt + i * 2, "event \(i) has input index \(inputs[i]) >= 2312")
+                    }
+                    guard times[i] >= previous else {
+                        throw FileError.atByte(path, timesAt + i * 4, "timestamps go backwards in recording \(r)")
+                    }
+                    previous = times[i]
+                }
+            }
+            let computed = EventDataset.fingerprint(
+                labels: SharedBuffer(UnsafeRawBufferPointer(rebasing: b[labelsAt..<(labelsAt + n)]).bindMemory(to: UInt8.self), owner: nil),
+                eventStart: SharedBuffer(UnsafeRawBufferPointer(rebasing: b[offsetsAt..<(offsetsAt + (n + 1) * 8)]).bindMemory(to: Int.self), owner: nil),
+                times: SharedBuffer(times, owner: nil), inputs: SharedBuffer(inputs, owner: nil))
+            guard computed == storedFingerprint else { throw FileError.atByte(path, 40, "fingerprint does not match the contents") }
         }
-        return dataset
+
+        func names(_ b: UnsafeRawBufferPointer, path: String) -> [String] {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[namesAt..<(namesAt + l)]), as: UTF8.self)
+            let names = n == 0 ? [] : text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            return names.count == n ? names : (0..<n).map { "recording \($0)" }
+        }
+
+        /// The dataset as views into the mapped file.
+        func dataset(mapping file: MappedFile) -> EventDataset {
+            EventDataset(split: split, names: names(file.bytes, path: file.path),
+                         labels: file.buffer(of: UInt8.self, at: labelsAt, count: n),
+                         eventStart: file.buffer(of: Int.self, at: offsetsAt, count: n + 1),
+                         times: file.buffer(of: UInt32.self, at: timesAt, count: e),
+                         inputs: file.buffer(of: UInt16.self, at: inputsAt, count: e), fingerprint: storedFingerprint)
+        }
+
+        /// The dataset copied out of `b`.
+        func dataset(copying b: UnsafeRawBufferPointer) -> EventDataset {
+            func array<T>(_ at: Int, _ count: Int, _: T.Type) -> [T] {
+                [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: b[at..<(at + count * MemoryLayout<T>.stride)]))
+                    initialized = count
+                }
+            }
+            return EventDataset(split: split, names: names(b, path: ""), labels: SharedBuffer(array(labelsAt, n, UInt8.self)),
+                                eventStart: SharedBuffer(array(offsetsAt, n + 1, Int.self)),
+                                times: SharedBuffer(array(timesAt, e, UInt32.self)), inputs: SharedBuffer(array(inputsAt, e, UInt16.self)),
+                                fingerprint: storedFingerprint)
+        }
     }
 
     static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16, uppercase: false) }

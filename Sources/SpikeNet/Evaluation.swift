@@ -31,7 +31,7 @@ package struct Evaluation: Sendable, Codable, Equatable {
             let batch = Array(first..<min(first + size, frames.count))
             let out = engine.forward(parameters, frames: frames, batch: batch)
             for (k, r) in batch.enumerated() {
-                let label = Int(frames.labels[r]), predicted = out.predictions[k]
+                let label = Int(frames.label(of: r)), predicted = out.predictions[k]
                 result.total += 1
                 guard label < classes else { continue }
                 result.perClassTotal[label] += 1

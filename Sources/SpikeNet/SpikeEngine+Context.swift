@@ -28,11 +28,11 @@ extension SpikeEngine {
              surrogate: ArctanSurrogate, loss: SpikeCountLoss) {
             var base = [Int](), count = [Int](), labels = [Int](), entries = 0
             for r in batch {
-                let first = Int(frames.recordingStepStart[r]), n = frames.stepCount(of: r)
-                base.append(first)
-                count.append(n)
-                labels.append(Int(frames.labels[r]))
-                entries += Int(frames.stepEntryStart[first + n] - frames.stepEntryStart[first])
+                let steps = frames.stepRange(of: r)
+                base.append(steps.lowerBound)
+                count.append(steps.count)
+                labels.append(Int(frames.label(of: r)))
+                entries += Int(frames.storage.stepEntryStart[steps.upperBound] - frames.storage.stepEntryStart[steps.lowerBound])
             }
             let steps = count.max() ?? 0
             let targets = loss.targets(steps: steps)

@@ -30,9 +30,9 @@ extension SpikeEngine {
 extension FrameSet {
     /// Runs `body` with raw views of the entries (valid only inside it).
     func withEvents<R>(_ body: (SpikeEngine.Events) -> R) -> R {
-        inputs.withUnsafeBufferPointer { inputs in
-            counts.withUnsafeBufferPointer { counts in
-                stepEntryStart.withUnsafeBufferPointer { stepStart in
+        storage.inputs.withUnsafeBufferPointer { inputs in
+            storage.counts.withUnsafeBufferPointer { counts in
+                storage.stepEntryStart.withUnsafeBufferPointer { stepStart in
                     body(SpikeEngine.Events(inputs: inputs.baseAddress!, counts: counts.baseAddress!,
                                             stepStart: stepStart.baseAddress!))
                 }

@@ -102,21 +102,22 @@ package final class SpikeEngine {
     /// - Complexity: O(entries).
     package static func check(_ frames: FrameSet, shape: NetworkShape) throws {
         func fail(_ message: String) -> TrainingError { .invalidInput("frames: \(message)") }
-        guard frames.recordingStepStart.count == frames.count + 1, frames.recordingStepStart.first == 0,
-              Int(frames.recordingStepStart.last!) == frames.stepEntryStart.count - 1,
-              frames.stepEntryStart.first == 0, Int(frames.stepEntryStart.last!) == frames.inputs.count,
-              frames.counts.count == frames.inputs.count else { throw fail("inconsistent offsets") }
+        let s = frames.storage
+        guard s.recordingStepStart.count == s.labels.count + 1, s.recordingStepStart.first == 0,
+              Int(s.recordingStepStart.last!) == s.stepEntryStart.count - 1,
+              s.stepEntryStart.first == 0, Int(s.stepEntryStart.last!) == s.inputs.count,
+              s.counts.count == s.inputs.count else { throw fail("inconsistent offsets") }
         for r in 0..<frames.count {
-            guard Int(frames.labels[r]) < shape.outputs else {
-                throw fail("recording \(r) has label \(frames.labels[r]), outside 0..<\(shape.outputs)")
+            guard Int(frames.label(of: r)) < shape.outputs else {
+                throw fail("recording \(r) has label \(frames.label(of: r)), outside 0..<\(shape.outputs)")
             }
-            guard frames.recordingStepStart[r + 1] > frames.recordingStepStart[r] else { throw fail("recording \(r) has no steps") }
-        }
-        for k in 1..<frames.stepEntryStart.count where frames.stepEntryStart[k] < frames.stepEntryStart[k - 1] {
-            throw fail("inconsistent offsets")
-        }
-        if let bad = frames.inputs.first(where: { Int($0) >= shape.inputs }) {
-            throw fail("input index \(bad) is outside 0..<\(shape.inputs)")
+            let steps = frames.stepRange(of: r)
+            guard !steps.isEmpty else { throw fail("recording \(r) has no steps") }
+            for k in steps where s.stepEntryStart[k + 1] < s.stepEntryStart[k] { throw fail("inconsistent offsets") }
+            let entries = Int(s.stepEntryStart[steps.lowerBound])..<Int(s.stepEntryStart[steps.upperBound])
+            if let bad = s.inputs.base[entries].first(where: { Int($0) >= shape.inputs }) {
+                throw fail("input index \(bad) is outside 0..<\(shape.inputs)")
+            }
         }
     }
 

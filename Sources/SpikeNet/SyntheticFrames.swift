@@ -9,7 +9,7 @@ package enum SyntheticFrames {
     package static func make(count: Int, meanSteps: Int, density: Double = 0.011, inputs: Int = NMNIST.inputCount,
                             classes: Int = NMNIST.classCount, windowMicros: Int = 2000, seed: UInt64) -> FrameSet {
         var rng = Xoshiro256(seed: seed)
-        var set = FrameSet(windowMicros: windowMicros, denoiseMicros: nil)
+        var set = FrameSet.Builder(windowMicros: windowMicros, denoiseMicros: nil)
         let spread = max(1, meanSteps / 20)
         for _ in 0..<count {
             let steps = max(1, meanSteps - spread + rng.nextInt(below: 2 * spread + 1))
@@ -25,6 +25,6 @@ package enum SyntheticFrames {
             }
             set.append(label: UInt8(rng.nextInt(below: classes)), steps: list)
         }
-        return set
+        return set.finish()
     }
 }

@@ -250,11 +250,5 @@ package final class TrainingRun {
     }
 
     /// A fingerprint of the training frames, so a checkpoint is not resumed on other data.
-    static func fingerprint(_ frames: FrameSet) -> UInt64 {
-        var f = Fingerprinter()
-        f.mix(frames.labels); f.mix(frames.recordingStepStart); f.mix(frames.stepEntryStart)
-        f.mix(frames.inputs); f.mix(frames.counts)
-        f.mix([UInt64(frames.windowMicros), UInt64(frames.denoiseMicros ?? 0)])
-        return f.value
-    }
+    static func fingerprint(_ frames: FrameSet) -> UInt64 { frames.fingerprint }
 }

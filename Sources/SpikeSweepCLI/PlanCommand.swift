@@ -74,7 +74,7 @@ extension SpikeSweep {
             let seconds = SweepCostPlan.taskSeconds(plan: plan, calibration: calibrationData, recordings: count) { window in
                 if let s = stats[window] { return s }
                 let frames = sample.frames(Framing.Options(windowMicros: window, firstSaccadeOnly: sweep.firstSaccadeOnly))
-                let s = (Double(frames.stepEntryStart.count - 1) / Double(frames.count), Double(frames.inputs.count) / Double(frames.count))
+                let s = (Double(frames.storage.stepEntryStart.count - 1) / Double(frames.count), Double(frames.storage.inputs.count) / Double(frames.count))
                 stats[window] = s
                 return s
             }

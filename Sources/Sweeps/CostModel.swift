@@ -36,8 +36,8 @@ package struct Calibration: Codable, Sendable, Equatable {
         var rows: [[Double]] = []
         for window in windows {
             let frames = dataset.frames(Framing.Options(windowMicros: window), indices: chosen)
-            let steps = Double(frames.stepEntryStart.count - 1) / Double(frames.count)
-            let entries = Double(frames.inputs.count) / Double(frames.count)
+            let steps = Double(frames.storage.stepEntryStart.count - 1) / Double(frames.count)
+            let entries = Double(frames.storage.inputs.count) / Double(frames.count)
             for hidden in hiddens {
                 var h = Hyperparameters()
                 h.hidden = hidden

@@ -17,6 +17,8 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     package let epochs: Int
     package let firstSaccadeOnly: Bool
     package let checkpointDirectory: URL?
+    /// Where frame cache files are kept (shared by every process of the sweep); nil frames in memory.
+    package let frameDirectory: URL?
     /// Makes chosen tasks diverge on purpose: a test double, nil in the shipped tool.
     package let faultInjection: FaultInjector?
     /// Called after every epoch of every task (from worker threads).
@@ -27,9 +29,12 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     /// Told when a task resumes from or stops at a checkpoint.
     package var reporter: Reporter = SilentReporter()
 
-    private let cache = FrameCache(capacity: 2)
+    private let cache: FrameCache
 
-    package init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, faultInjection: FaultInjector? = nil) throws {
+    package init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, frameDirectory: URL? = nil,
+                 faultInjection: FaultInjector? = nil) throws {
+        self.frameDirectory = frameDirectory
+        cache = FrameCache(capacity: frameDirectory == nil ? 2 : 64)
         self.dataset = dataset
         folds = try StratifiedFolds(labels: dataset.labels, folds: spec.folds, seed: spec.seed, stratified: spec.stratified)
         epochs = spec.epochs
@@ -45,7 +50,15 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         let started = Date()
         let h = task.hyperparameters
         let options = Framing.Options(windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros, firstSaccadeOnly: firstSaccadeOnly)
-        let frames = cache.frames(for: options) { dataset.frames(options) }
+        let frames: FrameSet
+        do {
+            frames = try cache.frames(for: options) {
+                guard let frameDirectory else { return dataset.frames(options) }
+                return try FrameCacheFile.frames(of: dataset, options: options, directory: frameDirectory)
+            }
+        } catch {
+            return .unfinished(task, error: "\(error)", seconds: Date().timeIntervalSince(started), worker: worker)
+        }
         let training = frames.subset(folds.trainingIndices(fold: task.fold))
         let validation = frames.subset(folds.validationIndices(fold: task.fold))
         let checkpoint = checkpointPath(of: task)
@@ -145,7 +158,8 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     }
 }
 
-/// Frames per framing options, computed once and shared; keeps the most recent `capacity`.
+/// Frames per framing options, made once and shared by the runner's workers; keeps the most
+/// recent `capacity` (frames mapped from cache files cost no memory of their own).
 final class FrameCache: @unchecked Sendable {
     private let condition = NSCondition()
     private var entries: [(Framing.Options, FrameSet)] = []
@@ -154,7 +168,7 @@ final class FrameCache: @unchecked Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func frames(for options: Framing.Options, make: () -> FrameSet) -> FrameSet {
+    func frames(for options: Framing.Options, make: () throws -> FrameSet) throws -> FrameSet {
         condition.lock()
         while true {
             if let i = entries.firstIndex(where: { $0.0 == options }) {
@@ -168,7 +182,14 @@ final class FrameCache: @unchecked Sendable {
         }
         inProgress.insert(options)
         condition.unlock()
-        let made = make()
+        let made: FrameSet
+        do { made = try make() } catch {
+            condition.lock()
+            inProgress.remove(options)
+            condition.broadcast()
+            condition.unlock()
+            throw error
+        }
         condition.lock()
         inProgress.remove(options)
         entries.append((options, made))

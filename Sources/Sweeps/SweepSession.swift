@@ -55,10 +55,11 @@ package struct SweepSession {
         try ResultsStore(directory: directory, plan: plan, fresh: fresh, reporter: reporter)
     }
 
-    /// The engine runner for this sweep, checkpointing under `results/<name>/checkpoints/`.
+    /// The engine runner for this sweep, checkpointing under `results/<name>/checkpoints/` and
+    /// mapping its frames from cache files in `results/<name>/frames/`.
     package func makeRunner(faultInjection: FaultInjector? = nil) throws -> EngineTaskRunner {
         try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: directory.appendingPathComponent("checkpoints"),
-                             faultInjection: faultInjection)
+                             frameDirectory: directory.appendingPathComponent("frames"), faultInjection: faultInjection)
     }
 }
 

@@ -28,9 +28,9 @@ import Testing
         #expect(source.impliedSplit == .train)
         let dataset = try source.read()
         #expect(dataset.count == 30)
-        #expect(dataset.labels == treeOrder.map(\.label))
-        #expect(dataset.times == treeOrder.flatMap(\.times))
-        #expect(dataset.inputs == treeOrder.flatMap(\.inputs))
+        #expect(Array(dataset.labels) == treeOrder.map(\.label))
+        #expect(Array(dataset.times) == treeOrder.flatMap(\.times))
+        #expect(Array(dataset.inputs) == treeOrder.flatMap(\.inputs))
     }
 
     @Test func readsTheOfficialZipWithoutExtracting() throws {
@@ -45,8 +45,8 @@ import Testing
         #expect(source == .zip(path: zip.path))
         let dataset = try source.read()
         #expect(dataset.split == .train)
-        #expect(dataset.times == treeOrder.flatMap(\.times))
-        #expect(dataset.labels == treeOrder.map(\.label))
+        #expect(Array(dataset.times) == treeOrder.flatMap(\.times))
+        #expect(Array(dataset.labels) == treeOrder.map(\.label))
         // The same recordings from the extracted tree give the same fingerprint.
         try writeTree(root.appendingPathComponent("x"))
         let tree = try DatasetSource.detect(root.appendingPathComponent("x").path).read()
@@ -62,7 +62,7 @@ import Testing
         }
         try list.write(to: root.appendingPathComponent("labels.txt"), atomically: true, encoding: .utf8)
         let dataset = try DatasetSource.detect(root.path).read()
-        #expect(dataset.labels == recordings.reversed().map(\.label))
+        #expect(Array(dataset.labels) == recordings.reversed().map(\.label))
         #expect(dataset.names.first == "30.bs2")
     }
 

@@ -67,14 +67,14 @@ struct FrameFixture: Decodable, CustomTestStringConvertible {
         var eventsInFrames = 0
         for t in 0..<frames.stepCount(of: 0) {
             for e in frames.entryRange(recording: 0, step: t) {
-                let input = Int(frames.inputs[e])
-                entries.append([t, NMNIST.p(ofInput: input), NMNIST.y(ofInput: input), NMNIST.x(ofInput: input), Int(frames.counts[e])])
-                eventsInFrames += Int(frames.counts[e])
+                let input = Int(frames.storage.inputs[e])
+                entries.append([t, NMNIST.p(ofInput: input), NMNIST.y(ofInput: input), NMNIST.x(ofInput: input), Int(frames.storage.counts[e])])
+                eventsInFrames += Int(frames.storage.counts[e])
             }
         }
         #expect(entries.count == fixture.nonzero_entries)
         #expect(eventsInFrames == fixture.events_in_frames)
-        #expect(Int(frames.counts.max() ?? 0) == fixture.max_count)
+        #expect(Int(frames.storage.counts.max() ?? 0) == fixture.max_count)
         // The fixture lists entries in (t, p, y, x) order, which is our (step, input) order.
         #expect(entries == fixture.frames_sparse_t_p_y_x_count)
     }
@@ -121,23 +121,23 @@ struct FrameFixture: Decodable, CustomTestStringConvertible {
         let frames = EventDataset(recordings: [r]).frames(windowMicros: 2000, denoiseMicros: nil)
         // t0 = 1000, t1 = 6999: n = (5999) / 2000 = 2 windows; 3000 falls in window 1; 6999 dropped.
         #expect(frames.stepCount(of: 0) == 2)
-        #expect(Array(frames.inputs[frames.entryRange(recording: 0, step: 0)]) == [35, 1156 + 36])
-        #expect(Array(frames.counts[frames.entryRange(recording: 0, step: 0)]) == [2, 1])
-        #expect(Array(frames.inputs[frames.entryRange(recording: 0, step: 1)]) == [105])
+        #expect(Array(frames.storage.inputs[frames.entryRange(recording: 0, step: 0)]) == [35, 1156 + 36])
+        #expect(Array(frames.storage.counts[frames.entryRange(recording: 0, step: 0)]) == [2, 1])
+        #expect(Array(frames.storage.inputs[frames.entryRange(recording: 0, step: 1)]) == [105])
     }
 
     @Test func aRecordingShorterThanOneWindowIsOneStep() {
         let r = recording([(1, 1, 0, 10), (2, 1, 0, 500)])
         let frames = EventDataset(recordings: [r]).frames(windowMicros: 2000, denoiseMicros: nil)
         #expect(frames.stepCount(of: 0) == 1)
-        #expect(frames.counts.reduce(0) { $0 + Int($1) } == 2)
+        #expect(frames.storage.counts.reduce(0) { $0 + Int($1) } == 2)
     }
 
     @Test func firstSaccadeCropKeepsOnlyTheFirst100Milliseconds() {
         let r = recording([(1, 1, 0, 10), (2, 1, 0, 99_999), (3, 1, 0, 100_000), (4, 1, 0, 250_000)])
         let options = Framing.Options(windowMicros: 1000, denoiseMicros: nil, firstSaccadeOnly: true)
         let frames = EventDataset(recordings: [r]).frames(options)
-        #expect(frames.counts.reduce(0) { $0 + Int($1) } == 1)  // the 99_999 event is in the trailing partial window
+        #expect(frames.storage.counts.reduce(0) { $0 + Int($1) } == 1)  // the 99_999 event is in the trailing partial window
         #expect(frames.stepCount(of: 0) == 99)
     }
 

@@ -23,8 +23,10 @@ import Testing
         var renamed = dataset
         renamed.names = renamed.names.map { "other-" + $0 }
         #expect(PreparedFile.fingerprint(of: renamed) == PreparedFile.fingerprint(of: dataset))
-        var changed = dataset
-        changed.times[3] += 1
+        var times = Array(dataset.times)
+        times[3] += 1
+        let changed = EventDataset(split: dataset.split, names: dataset.names, labels: dataset.labels, eventStart: dataset.eventStart,
+                                   times: SharedBuffer(times), inputs: dataset.inputs)
         #expect(PreparedFile.fingerprint(of: changed) != PreparedFile.fingerprint(of: dataset))
     }
 

@@ -123,7 +123,7 @@ struct DenseReference {
         for (b, r) in batch.enumerated() {
             for t in 0..<frames.stepCount(of: r) {
                 for e in frames.entryRange(recording: r, step: t) {
-                    x[(t * batch.count + b) * inputs + Int(frames.inputs[e])] = Float(frames.counts[e])
+                    x[(t * batch.count + b) * inputs + Int(frames.storage.inputs[e])] = Float(frames.storage.counts[e])
                 }
             }
         }

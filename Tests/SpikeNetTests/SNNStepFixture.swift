@@ -45,7 +45,7 @@ struct SNNStepFixture {
 
     /// The batch as a frame set: recording b's step t holds the non-zero x[t][b][·].
     var frames: FrameSet {
-        var set = FrameSet(windowMicros: 1, denoiseMicros: nil)
+        var set = FrameSet.Builder(windowMicros: 1, denoiseMicros: nil)
         for b in 0..<batch {
             var stepsList: [[(input: UInt16, count: UInt8)]] = []
             for t in 0..<steps {
@@ -58,7 +58,7 @@ struct SNNStepFixture {
             }
             set.append(label: UInt8(labels[b]), steps: stepsList)
         }
-        return set
+        return set.finish()
     }
 
     static func flatten(_ value: Any) -> [Double] {

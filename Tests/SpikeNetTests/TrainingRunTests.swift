@@ -110,12 +110,9 @@ import TestSupport
 
 extension TrainingRunTests {
     @Test func framesThatDoNotFitTheNetworkAreRejected() throws {
-        var badLabel = FrameSet(windowMicros: 2000, denoiseMicros: nil)
-        badLabel.append(label: 12, steps: [[(input: 3, count: 1)]])
-        var badInput = FrameSet(windowMicros: 2000, denoiseMicros: nil)
-        badInput.append(label: 1, steps: [[(input: 2400, count: 1)]])
-        var empty = FrameSet(windowMicros: 2000, denoiseMicros: nil)
-        empty.append(label: 1, steps: [])
+        let badLabel = FrameSet(windowMicros: 2000, denoiseMicros: nil, recordings: [(12, [[(input: 3, count: 1)]])])
+        let badInput = FrameSet(windowMicros: 2000, denoiseMicros: nil, recordings: [(1, [[(input: 2400, count: 1)]])])
+        let empty = FrameSet(windowMicros: 2000, denoiseMicros: nil, recordings: [(1, [])])
         for (frames, text) in [(badLabel, "label 12"), (badInput, "input index 2400"), (empty, "no steps")] {
             do {
                 _ = try TrainingRun(hyperparameters: Self.hyperparameters(), training: frames, options: TrainingOptions(epochs: 1, seed: 1))
