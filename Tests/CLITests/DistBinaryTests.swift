@@ -29,16 +29,19 @@ enum DistBinary {
 @Suite(.serialized, .enabled(if: DistBinary.shouldRun, Comment(rawValue: DistBinary.skipMessage)))
 struct DistBinaryTests {
     /// Runs `script` with bash in a new mount namespace (private propagation: nothing leaks
-    /// out), after bind-mounting an empty file over every Swift runtime library, every
-    /// `libmpi*` and every `libopenblas*` under /usr and /opt.
+    /// out), after bind-mounting an empty file over every Swift runtime library (under /usr,
+    /// /opt and wherever the ordinary build finds libswiftCore.so), every `libmpi*` and every
+    /// `libopenblas*` under /usr and /opt.
     /// `script` gets `root` as $1 (where it writes), then `arguments`.
     static func runWithoutSwiftMPIAndBLAS(_ script: String, in root: URL, arguments: [String]) throws -> CLIRunner.Result {
         let hide = #"""
             set -eu
             empty="$1/empty"; : > "$empty"
-            find /usr /opt -xdev \( -name 'libmpi*.so*' -o -name 'libopenblas*.so*' -o -path '*/lib/swift/linux/*.so*' \
-                -o -name 'libswift*.so*' -o -name 'libFoundation*.so*' -o -name 'lib_Foundation*.so*' -o -name 'libdispatch.so*' \) \
-                \( -type f -o -type l \) -print0 | xargs -0 -r readlink -f | sort -u > "$1/hidden.txt"
+            runtime=$(ldd "\#(CLIRunner.executable.path)" | awk '/libswiftCore\.so/ { print $3 }')
+            { find /usr /opt ${runtime:+"$(dirname "$runtime")"} -xdev \( -name 'libmpi*.so*' -o -name 'libopenblas*.so*' \
+                -o -path '*/lib/swift/linux/*.so*' -o -name 'libswift*.so*' -o -name 'libFoundation*.so*' \
+                -o -name 'lib_Foundation*.so*' -o -name 'libdispatch.so*' -o -name 'libBlocksRuntime.so*' \) \
+                \( -type f -o -type l \) -print0 | xargs -0 -r readlink -f; } | sort -u > "$1/hidden.txt"
             while read -r file; do
                 [ -f "$file" ] && mount --bind "$empty" "$file"
             done < "$1/hidden.txt"
