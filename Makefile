@@ -6,7 +6,7 @@ CONFIG ?= release
 BIN := .build/$(CONFIG)/spikesweep
 DEMO := demo-out
 
-.PHONY: all deps build test demo bench clean slurm-up slurm-down
+.PHONY: all deps build test dist demo bench clean slurm-up slurm-down
 
 all: build
 
@@ -21,6 +21,13 @@ build: deps
 test: deps
 	$(SWIFT) build -c $(CONFIG)
 	$(SWIFT) test -c $(CONFIG)
+
+# One self-contained binary, dist/spikesweep, for nodes without Swift and without MPI (see
+# README "Deployment"): prints its size, its libraries and the oldest glibc it runs on, and
+# fails if it links a Swift runtime, MPI or OpenBLAS, or needs more than it prints (or more
+# than DIST_MAX_GLIBC, when set). Built in .build-dist; `make test` runs it in a namespace.
+dist: deps
+	SWIFT=$(SWIFT) scripts/make-dist
 
 # Synthetic N-MNIST -> prepared file -> statistics -> the smoke sweep -> its leaderboard -> report.html.
 demo: build
@@ -43,4 +50,4 @@ slurm-down:
 	scripts/slurm-local down
 
 clean:
-	rm -rf .build $(DEMO)
+	rm -rf .build .build-dist dist $(DEMO)

@@ -25,6 +25,28 @@ if let cpu = targetCPU {
     hotCSettings.append(.unsafeFlags(["-march=\(cpu)"]))
 }
 
+// Open MPI is loaded at run time, never linked (Sources/CMPILoader): the tool runs on nodes
+// without it and needs it only in MPI mode. Building the loader needs Open MPI's mpi.h, for
+// its prototypes and constants: where pkg-config says it is (Debian: libopenmpi-dev), else
+// where the compiler finds it by itself (a cluster's `module load OpenMPI` sets CPATH).
+// SPIKESWEEP_MPI_INCLUDE=DIR overrides.
+let mpiIncludeFlags: [String] = {
+    if let directory = ProcessInfo.processInfo.environment["SPIKESWEEP_MPI_INCLUDE"], !directory.isEmpty {
+        return ["-I", directory]
+    }
+    let pkgConfig = Process()
+    pkgConfig.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    pkgConfig.arguments = ["pkg-config", "--cflags-only-I", "ompi"]
+    let output = Pipe()
+    pkgConfig.standardOutput = output
+    pkgConfig.standardError = FileHandle.nullDevice
+    guard (try? pkgConfig.run()) != nil else { return [] }
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    pkgConfig.waitUntilExit()
+    guard pkgConfig.terminationStatus == 0 else { return [] }
+    return text.split(whereSeparator: \.isWhitespace).filter { $0.hasPrefix("-I") }.map(String.init)
+}()
+
 let package = Package(
     name: "SpikeSweep",
     products: [
@@ -36,7 +58,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
+        // dlopen of libmpi.so.40; -ldl for glibc before 2.34, where dlopen is not in libc.
+        .target(name: "CMPILoader", cSettings: [.unsafeFlags(mpiIncludeFlags)], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The bottom of the stack: atomic files, fingerprints, seeds, subprocesses, errors, reporting.
         .target(name: "SpikeSupport"),
@@ -45,7 +68,7 @@ let package = Package(
         .target(name: "Sweeps", dependencies: ["SpikeSupport", "SpikeNet", .product(name: "Yams", package: "Yams")]),
         .target(name: "SlurmFiles", path: "slurm", exclude: ["README.md"], sources: ["SlurmFiles.swift"],
                 resources: ["array.sbatch", "mpi.sbatch", "collect.sbatch", "habrok.env", "local.env"].map { .embedInCode($0) }),
-        .target(name: "Cluster", dependencies: ["SpikeSupport", "Sweeps", "CMPI", "SlurmFiles"]),
+        .target(name: "Cluster", dependencies: ["SpikeSupport", "Sweeps", "CMPILoader", "SlurmFiles"]),
         // Every command: parses, calls one library function, prints.
         .target(name: "SpikeSweepCLI", dependencies: [
             "SpikeSupport", "SpikeEvents", "SpikeNet", "Sweeps", "Cluster",

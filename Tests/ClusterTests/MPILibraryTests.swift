@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Cluster
 
@@ -8,6 +9,15 @@ import Cluster
         let line = try MPILibrary.libraryVersion()
         #expect(line.contains("Open MPI"), "library version line: \(line)")
         #expect(try MPILibrary.isInitialized() == false)
+    }
+
+    @Test func saysWhereOpenMPIWasLoadedFrom() throws {
+        let (path, version) = try MPILibrary.location()
+        #expect(path.hasPrefix("/"), "path: \(path)")
+        #expect(path.contains("libmpi.so.40"), "path: \(path)")
+        #expect(FileManager.default.fileExists(atPath: path), "path: \(path)")
+        #expect(version.hasPrefix("Open MPI v"), "version: \(version)")
+        #expect(try MPILibrary.load() == path)
     }
 
     @Test func errorCodesBecomeDescriptiveErrors() throws {
