@@ -14,7 +14,7 @@ package struct SpikeSweep: ParsableCommand {
             """,
         version: ToolVersion.string,
         subcommands: [DataCommand.self, Train.self, Evaluate.self, Bench.self, Sweep.self, LeaderboardCommand.self, Collect.self,
-                      SlurmCommand.self, Final.self, Report.self, Plan.self])
+                      SlurmCommand.self, Final.self, Report.self, Plan.self, Doctor.self])
 
     package init() {}
 

@@ -44,11 +44,30 @@ package final class FolderLock: @unchecked Sendable {
         withExtendedLifetime(lock) {}
     }
 
+    /// Why locks on `path` do not exclude other holders, or nil when they do: with an
+    /// exclusive lock held, a second open of the file must not get one. Some Lustre and NFS
+    /// mounts accept `flock` and enforce nothing, or only within one node.
+    package static func lockIsNotHonoured(_ path: String) -> String? {
+        let probe = open(path, O_RDWR | O_CLOEXEC)
+        guard probe >= 0 else { return "cannot open \(path) again to check its lock (\(String(cString: strerror(errno))))" }
+        defer { close(probe) }
+        if flock(probe, LOCK_EX | LOCK_NB) == 0 {
+            flock(probe, LOCK_UN)
+            return "its file system does not honour flock (a second lock on \((path as NSString).lastPathComponent) was granted)"
+        }
+        return errno == EWOULDBLOCK ? nil : "flock on \((path as NSString).lastPathComponent) fails (\(String(cString: strerror(errno))))"
+    }
+
     private static func take(_ directory: URL, _ file: String, exclusive: Bool) throws -> Int32 {
         let path = directory.appendingPathComponent(file).path
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
         guard fd >= 0 else { throw FileError(path: path, "cannot open lock file: \(String(cString: strerror(errno)))") }
         if flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 {
+            if exclusive, let problem = lockIsNotHonoured(path) {
+                close(fd)
+                throw ToolError("\(directory.path): \(problem); two runs could write these results at once, so none starts here: "
+                    + "put the results on a file system that honours flock (a local disk, or a Lustre/NFS mount with flock enabled)")
+            }
             if exclusive {
                 let owner = Array("pid \(getpid()) on \(ProcessInfo.processInfo.hostName)\n".utf8)
                 _ = ftruncate(fd, 0)
