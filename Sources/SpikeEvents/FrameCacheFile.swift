@@ -176,6 +176,20 @@ package enum FrameCacheFile {
 
     // MARK: - Reading
 
+    /// Offsets monotone and ending where the header says, labels those of the dataset, inputs
+    /// below 2312. O(entries), in plain loops over the mapped memory.
+    static func consistent(_ storage: FrameSet.Storage, steps: Int, entries: Int, labels: SharedBuffer<UInt8>) -> Bool {
+        let rss = storage.recordingStepStart.base, ses = storage.stepEntryStart.base
+        guard rss.first == 0, rss.last == Int32(steps), ses.first == 0, ses.last == Int32(entries) else { return false }
+        for k in 1..<rss.count where rss[k] <= rss[k - 1] { return false }
+        for k in 1..<ses.count where ses[k] < ses[k - 1] { return false }
+        let own = storage.labels.base, theirs = labels.base
+        guard own.count == theirs.count else { return false }
+        for k in 0..<own.count where own[k] != theirs[k] || own[k] >= UInt8(NMNIST.classCount) { return false }
+        for input in storage.inputs.base where Int(input) >= NMNIST.inputCount { return false }
+        return true
+    }
+
     /// Maps a cache file and checks that it holds the frames of `dataset` at `options`: its
     /// header always; every section (CRC-32, offsets, labels, inputs) once per node and file.
     package static func open(path: String, dataset: EventDataset, options: Framing.Options) throws -> FrameSet {
@@ -211,12 +225,7 @@ package enum FrameCacheFile {
                 let crc = Checksum.crc32(UnsafeRawBufferPointer(rebasing: b[offsets[k]..<(offsets[k] + sizes[k])]))
                 guard crc == u32(112 + k * 4) else { throw damaged("section \(k) checksum mismatch") }
             }
-            guard storage.recordingStepStart.first == 0, storage.recordingStepStart.last == Int32(s),
-                  storage.stepEntryStart.first == 0, storage.stepEntryStart.last == Int32(e),
-                  zip(storage.recordingStepStart.dropFirst(), storage.recordingStepStart).allSatisfy({ $0 > $1 }),
-                  zip(storage.stepEntryStart.dropFirst(), storage.stepEntryStart).allSatisfy({ $0 >= $1 }),
-                  storage.labels.allSatisfy({ $0 < NMNIST.classCount }), storage.labels.elementsEqual(dataset.labels),
-                  storage.inputs.allSatisfy({ Int($0) < NMNIST.inputCount }) else { throw damaged("inconsistent sections") }
+            guard consistent(storage, steps: s, entries: e, labels: dataset.labels) else { throw damaged("inconsistent sections") }
         }
         return FrameSet(windowMicros: options.windowMicros, denoiseMicros: options.denoiseMicros, storage: storage)
     }

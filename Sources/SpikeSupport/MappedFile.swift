@@ -66,10 +66,17 @@ package struct FileIdentity: Sendable, Hashable, CustomStringConvertible {
 /// Read-only elements in memory someone else owns: a section of a `MappedFile`, or an array
 /// copied once into storage of its own. Reads like an array (`RandomAccessCollection`,
 /// `withUnsafeBufferPointer`), costs no copy to pass around, and is shared between threads.
+/// Its members are inlinable so that algorithms over it specialize in the module using them
+/// (a generic, unspecialized walk costs a metadata lookup per element).
 package struct SharedBuffer<Element>: RandomAccessCollection, @unchecked Sendable {
-    package let base: UnsafeBufferPointer<Element>
-    private let owner: AnyObject?
+    package typealias Index = Int
+    package typealias Indices = Range<Int>
+    package typealias SubSequence = Slice<UnsafeBufferPointer<Element>>
 
+    package let base: UnsafeBufferPointer<Element>
+    @usableFromInline let owner: AnyObject?
+
+    @inlinable
     package init(_ base: UnsafeBufferPointer<Element>, owner: AnyObject?) {
         self.base = base
         self.owner = owner
@@ -83,16 +90,25 @@ package struct SharedBuffer<Element>: RandomAccessCollection, @unchecked Sendabl
 
     package init() { self.init([]) }
 
-    package var startIndex: Int { 0 }
-    package var endIndex: Int { base.count }
+    @inlinable package var startIndex: Int { 0 }
+    @inlinable package var endIndex: Int { base.count }
+    @inlinable package var indices: Range<Int> { 0..<base.count }
+    @inlinable package func index(after i: Int) -> Int { i + 1 }
+    @inlinable package func index(before i: Int) -> Int { i - 1 }
 
     @inlinable
     package subscript(i: Int) -> Element { base[i] }
 
+    /// A slice shares the storage (valid while this buffer, or a copy of it, is alive).
+    @inlinable
+    package subscript(range: Range<Int>) -> Slice<UnsafeBufferPointer<Element>> { base[range] }
+
+    @inlinable
     package func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
         try withExtendedLifetime(owner) { try body(base) }
     }
 
+    @inlinable
     package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withExtendedLifetime(owner) { try body(UnsafeRawBufferPointer(base)) }
     }
