@@ -41,6 +41,9 @@ extension SpikeSweep {
         @Option(parsing: .unconditional, help: "Slurm array elements to size (default: as many as tasks, at most 64).")
         var arraySize: Int?
 
+        @Option(parsing: .unconditional, help: "Cores of a node, on which a frame cache is built (default: this machine's).")
+        var coresPerNode: Int?
+
         @Flag(help: "Print one JSON object.")
         var json = false
 
@@ -69,15 +72,6 @@ extension SpikeSweep {
             } else {
                 calibrationData = try Calibration.read(path: calibration)
             }
-            let plan = SweepPlan(spec: sweep, datasetFingerprint: 0)
-            var stats: [Int: (Double, Double)] = [:]
-            let seconds = SweepCostPlan.taskSeconds(plan: plan, calibration: calibrationData, recordings: count) { window in
-                if let s = stats[window] { return s }
-                let frames = sample.frames(Framing.Options(windowMicros: window, firstSaccadeOnly: sweep.firstSaccadeOnly))
-                let s = (Double(frames.storage.stepEntryStart.count - 1) / Double(frames.count), Double(frames.storage.inputs.count) / Double(frames.count))
-                stats[window] = s
-                return s
-            }
             let workerCounts = try ranks.map { text in
                 try text.split(separator: ",").map { part -> Int in
                     guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else {
@@ -86,8 +80,9 @@ extension SpikeSweep {
                     return n
                 }
             } ?? Array(Set([1, ProcessInfo.processInfo.activeProcessorCount])).sorted()
-            let result = SweepCostPlan(plan: plan, taskSeconds: seconds, recordings: count, workers: workerCounts,
-                                       arraySize: arraySize ?? min(64, plan.tasks.count))
+            let result = SweepCostPlan.estimate(spec: sweep, calibration: calibrationData, sample: sample, recordings: count,
+                                                workers: workerCounts, arraySize: arraySize,
+                                                coresPerNode: coresPerNode ?? ProcessInfo.processInfo.activeProcessorCount)
             if json {
                 try Console.json(result)
             } else {

@@ -19,6 +19,9 @@ package struct Calibration: Codable, Sendable, Equatable {
     package var evaluate: [Double]
     /// What was measured: (hidden, window, steps, entries, train s/rec, eval s/rec).
     package var samples: [[Double]]
+    /// Seconds to denoise and frame one recording on one core (building a frame cache);
+    /// nil in calibrations made before it was measured.
+    package var framing: Double?
 
     package func trainSeconds(hidden: Int, steps: Double, entries: Double) -> Double {
         max(0, train[0] * Double(hidden) * steps + train[1] * Double(hidden) * entries + train[2] * steps + train[3])
@@ -34,8 +37,11 @@ package struct Calibration: Codable, Sendable, Equatable {
                                hiddens: [Int] = [100, 400, 800], windows: [Int] = [500, 1000, 2000]) throws -> Calibration {
         let chosen = Array(0..<min(recordings, dataset.count))
         var rows: [[Double]] = []
+        var framing: [Double] = []
         for window in windows {
+            let f0 = DispatchTime.now().uptimeNanoseconds
             let frames = dataset.frames(Framing.Options(windowMicros: window), indices: chosen)
+            framing.append(Double(DispatchTime.now().uptimeNanoseconds - f0) / 1e9 / Double(max(1, chosen.count)))
             let steps = Double(frames.storage.stepEntryStart.count - 1) / Double(frames.count)
             let entries = Double(frames.storage.inputs.count) / Double(frames.count)
             for hidden in hiddens {
@@ -61,7 +67,8 @@ package struct Calibration: Codable, Sendable, Equatable {
             return leastSquares(x, y)
         }
         return Calibration(host: ProcessInfo.processInfo.hostName, date: ISO8601DateFormatter().string(from: Date()),
-                           toolVersion: ToolVersion.string, train: fit(4), evaluate: fit(5), samples: rows)
+                           toolVersion: ToolVersion.string, train: fit(4), evaluate: fit(5), samples: rows,
+                           framing: framing.reduce(0, +) / Double(max(1, framing.count)))
     }
 
     package static func read(path: String) throws -> Calibration {
@@ -123,6 +130,9 @@ package struct SweepCostPlan: Codable, Sendable {
     package var arraySize: Int
     package var arrayElementSeconds: Double
     package var suggestedTimeLimit: String
+    /// Building the frame caches (one per window and denoise setting), once, on all cores of
+    /// the node whose task needs it first; included in the wall times above.
+    package var frameCacheSeconds: Double
 
     /// Predicted seconds of every task of `plan`.
     package static func taskSeconds(plan: SweepPlan, calibration: Calibration, recordings: Int,
@@ -150,17 +160,20 @@ package struct SweepCostPlan: Codable, Sendable {
         return loads.max() ?? 0
     }
 
-    package init(plan: SweepPlan, taskSeconds: [Double], recordings: Int, workers: [Int], arraySize: Int) {
+    /// - Parameter frameCacheSeconds: building every frame cache the plan needs.
+    package init(plan: SweepPlan, taskSeconds: [Double], recordings: Int, workers: [Int], arraySize: Int, frameCacheSeconds: Double = 0) {
         name = plan.spec.name
         tasks = plan.tasks.count
         self.recordings = recordings
+        self.frameCacheSeconds = frameCacheSeconds
         coreSeconds = taskSeconds.reduce(0, +)
         longestTaskSeconds = taskSeconds.max() ?? 0
-        shapes = workers.map { Shape(workers: $0, wallSeconds: Self.makespan(taskSeconds, workers: $0)) }
+        shapes = workers.map { Shape(workers: $0, wallSeconds: frameCacheSeconds + Self.makespan(taskSeconds, workers: $0)) }
         self.arraySize = max(1, arraySize)
+        let partition = ArrayPartition(size: self.arraySize)
         var perElement = [Double](repeating: 0, count: self.arraySize)
-        for (i, s) in taskSeconds.enumerated() { perElement[i % self.arraySize] += s }
-        arrayElementSeconds = perElement.max() ?? 0
+        for task in plan.tasks { perElement[partition.element(of: task)] += taskSeconds[task.index] }
+        arrayElementSeconds = frameCacheSeconds + (perElement.max() ?? 0)
         // 25% margin plus 10 minutes for start-up and data loading, rounded up to 15 minutes.
         let limit = (arrayElementSeconds * 1.25 + 600) / 900
         let minutes = Int(limit.rounded(.up)) * 15
@@ -171,8 +184,32 @@ package struct SweepCostPlan: Codable, Sendable {
         func hours(_ s: Double) -> String { Format.duration(s) }
         var lines = ["plan \(name): \(tasks) tasks on \(recordings) recordings",
                      String(format: "  compute: %.2f core-hours (longest task %@)", coreSeconds / 3600, hours(longestTaskSeconds))]
+        if frameCacheSeconds > 0 { lines.append("  frame caches: \(hours(frameCacheSeconds)) to build, once (included below)") }
         for s in shapes { lines.append("  wall time with \(s.workers) worker\(s.workers == 1 ? "" : "s")/ranks: \(hours(s.wallSeconds))") }
         lines.append("  Slurm array of \(arraySize) elements (one core each): slowest element \(hours(arrayElementSeconds)); suggested --array-size \(arraySize) --time \(suggestedTimeLimit)")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension SweepCostPlan {
+    /// Plans `spec` on `recordings` recordings whose frames look like `sample`'s, for each
+    /// count of workers (or ranks) in `workers` and a Slurm array of `arraySize` elements.
+    /// - Parameter coresPerNode: the cores a frame cache is built on.
+    package static func estimate(spec: SweepSpec, calibration: Calibration, sample: EventDataset, recordings: Int,
+                                 workers: [Int], arraySize: Int?, coresPerNode: Int) -> SweepCostPlan {
+        let plan = SweepPlan(spec: spec, datasetFingerprint: 0)
+        var stats: [Int: (steps: Double, entries: Double)] = [:]
+        let seconds = taskSeconds(plan: plan, calibration: calibration, recordings: recordings) { window in
+            if let s = stats[window] { return s }
+            let frames = sample.frames(Framing.Options(windowMicros: window, firstSaccadeOnly: spec.firstSaccadeOnly))
+            let s = (Double(frames.storage.stepEntryStart.count - 1) / Double(frames.count),
+                     Double(frames.storage.inputs.count) / Double(frames.count))
+            stats[window] = s
+            return s
+        }
+        let framings = Set(plan.configurations.map { Framing.Options(windowMicros: $0.windowMicros, denoiseMicros: $0.denoiseMicros) }).count
+        let cache = Double(framings) * Double(recordings) * (calibration.framing ?? 0) / Double(max(1, coresPerNode))
+        return SweepCostPlan(plan: plan, taskSeconds: seconds, recordings: recordings, workers: workers,
+                             arraySize: arraySize ?? min(64, plan.tasks.count), frameCacheSeconds: cache)
     }
 }
