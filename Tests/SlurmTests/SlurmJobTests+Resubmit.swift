@@ -129,4 +129,81 @@ extension SlurmJobTests {
         #expect(try latestCollectLog(dir).contains("collected 8 of 8 tasks from 5 shards"))
         try expectSameResults(dir, as: reference, "after resubmitting the cancelled elements")
     }
+
+    /// Configuration 1's tasks (array elements 2 and 3 of 4) diverge in a test tool passed with
+    /// SPIKESWEEP_BIN through sbatch. collect lists them with their errors, exits 4 and prints a
+    /// `--retry-failed` command. A resubmit of elements 1-2 runs only element 2 (a note names
+    /// element 1, which has nothing to run); the command collect prints next, run in a shell,
+    /// completes the sweep, and folds.csv shows attempt 2 for the retried tasks.
+    @Test func failedTasksAreRetriedByTheCommandCollectPrints() throws {
+        let reference = try Self.reference.get()
+        let cwd = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: cwd) }
+        let plannedIDs = SweepPlan(spec: try SweepSpec.load(path: Self.smoke.path), datasetFingerprint: 0).configIDs
+        _ = try submit([Self.smoke.path, "--mode", "array", "--array-size", "4"], in: cwd,
+                       environment: ["SPIKESWEEP_BIN": CLIRunner.testTool.path, "SPIKESWEEP_TEST_FAIL_CONFIGS": plannedIDs[1]])
+        let dir = cwd.appendingPathComponent("results/smoke")
+        try waitForAll(dir)
+        let plan = try SweepPlan.load(resultsDirectory: dir)
+        #expect(plan.tasks[2].configID == plannedIDs[1] && plan.tasks[3].configID == plannedIDs[1])
+
+        let arrayJob = try #require(try SlurmTestCluster.submittedJobs(dir).first { $0.kind == "array" }).id
+        for element in [2, 3] {
+            let fields = try jobFields("\(arrayJob)_\(element)")
+            #expect(fields["JobState"] == "FAILED" && fields["ExitCode"] == "4:0", "element \(element): \(fields)")
+        }
+        let collectJob = try jobFields(try latestCollectJob(dir))
+        #expect(collectJob["JobState"] == "FAILED" && collectJob["ExitCode"] == "4:0", "\(collectJob)")
+        let collect = try latestCollectLog(dir)
+        #expect(collect.contains("collected 6 of 8 tasks"), "\(collect)")
+        #expect(collect.contains("failed: 2 tasks") && !collect.contains("missing:"), "\(collect)")
+        let listed = listedTasks(collect)
+        #expect(listed.count == 2, "\(collect)")
+        for index in [2, 3] {
+            let task = plan.tasks[index]
+            #expect(listed.contains { $0.hasPrefix("  \(task.id) task \(index), config \(task.configID) ") && $0.contains("(array element \(index)): ")
+                        && $0.contains("diverged") }, "task \(index) not listed with its error:\n\(collect)")
+        }
+        let command = try resubmitCommand(collect)
+        #expect(command.hasSuffix(" slurm resubmit \(dir.path) --elements 2-3 --retry-failed"), "\(command)")
+
+        // Without --retry-failed a failure is a result: nothing to resubmit.
+        let withoutRetry = try CLIRunner.run(["slurm", "resubmit", dir.path, "--elements", "2"], currentDirectory: cwd)
+        #expect(withoutRetry.status == 1 && withoutRetry.stderr == "Error: \(dir.path): every task has a result; nothing to resubmit\n",
+                "\(withoutRetry.stderr)")
+
+        // A mix: element 1 is complete and left out with a note, element 2 is submitted alone.
+        let mixed = try CLIRunner.run(["slurm", "resubmit", dir.path, "--elements", "1,2", "--retry-failed"],
+                                      environment: ["SPIKESWEEP_BIN": "", "SPIKESWEEP_TEST_FAIL_CONFIGS": ""], currentDirectory: cwd)
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        #expect(mixed.stderr == "spikesweep: leaving out element 1: nothing to run\n", "\(mixed.stderr)")
+        #expect(mixed.stdout.contains(": elements 2 of 4 (array indices 2)"), "\(mixed.stdout)")
+        let jobs = try SlurmTestCluster.submittedJobs(dir)
+        #expect(jobs.map(\.kind) == ["array", "collect", "array", "collect"] && jobs[2].elements == [2], "\(jobs)")
+        try waitForAll(dir)
+        let second = try latestCollectLog(dir)
+        #expect(second.contains("collected 7 of 8 tasks") && second.contains("failed: 1 task"), "\(second)")
+        let next = try resubmitCommand(second)
+        #expect(next.hasSuffix(" slurm resubmit \(dir.path) --elements 3 --retry-failed"), "\(next)")
+
+        // The printed command, with the fault gone, completes the sweep.
+        let retry = try runInShell(next, in: cwd)
+        #expect(retry.status == 0, "\(retry.stdout)\(retry.stderr)")
+        try waitForAll(dir)
+        let finalCollect = try jobFields(try latestCollectJob(dir))
+        #expect(finalCollect["JobState"] == "COMPLETED" && finalCollect["ExitCode"] == "0:0", "\(finalCollect)")
+        #expect(try latestCollectLog(dir).contains("collected 8 of 8 tasks"))
+
+        // Attempt 2 for the retried tasks (the last column), 1 for the others; otherwise the
+        // local run's results.
+        let rows = ResultFiles.rows(dir.appendingPathComponent("folds.csv"))
+        #expect(rows.count == 8)
+        let retried = Set([plan.tasks[2].id, plan.tasks[3].id])
+        for row in rows {
+            #expect(row.last == (retried.contains(row[0]) ? "2" : "1") && row[3] == "ok" && row[row.count - 2].isEmpty, "\(row)")
+        }
+        func withoutAttempt(_ rows: [String]) -> [String] { rows.map { String($0[..<$0.lastIndex(of: ",")!]) } }
+        #expect(withoutAttempt(ResultFiles.folds(dir)) == withoutAttempt(ResultFiles.folds(reference)), "folds.csv differs from the local run")
+        #expect(ResultFiles.epochs(dir) == ResultFiles.epochs(reference), "epochs.csv differs from the local run")
+        #expect(try ResultFiles.leaderboard(dir) == ResultFiles.leaderboard(reference), "leaderboard differs from the local run")
+    }
 }
