@@ -12,24 +12,25 @@ import TestSupport
 ///   seconds (default 1), sends SIGTERM, waits as long again, sends SIGKILL, and exits with
 ///   status 1 whatever the ranks did. The ranks stop on that SIGTERM and checkpoint within a
 ///   batch, but while mpirun tears the job down rank 0's `MPI_Finalize` takes about 2 s, so with
-///   the default second it is killed before it reports. `--mca odls_base_sigkill_timeout 5` gives
+///   the default second it is killed before it reports. `--mca odls_base_sigkill_timeout 8` gives
 ///   it the time: rank 0 says it stopped (on SIGTERM, whichever signal mpirun got) and exits 75.
 extension MPISweepTests {
-    /// Two tasks of 16 epochs, about 9 s each on an idle 2-core machine (longer when busy): both
+    /// Two tasks of 22 epochs, about 13 s each on an idle 2-core machine (longer when busy): both
     /// are still training when mpirun's SIGTERM reaches the ranks `killTimeout` s after the signal.
     static let stopSpec = """
         name: stop
         data: {synthetic: {count: 600, seed: 5}}
         cv: {folds: 2}
-        epochs: 16
+        epochs: 22
         seed: 2
         grid: {hidden: [384]}
         fixed: {window_us: 1000, batch_size: 16}
         """
 
     /// The seconds mpirun waits before its SIGTERM and again before its SIGKILL in the tests
-    /// that pass `--mca odls_base_sigkill_timeout`: rank 0 needs about 2.5 s from SIGTERM to exit.
-    static let killTimeout = 5
+    /// that pass `--mca odls_base_sigkill_timeout`. Rank 0 needs about 2.5 s from SIGTERM to
+    /// exit; with 5 s it was once killed first on a busy machine (the cause was not found).
+    static let killTimeout = 8
 
     /// The stop spec run locally, once, as the reference every interrupted run must equal.
     static let stopReference: Result<URL, Error> = Result {
@@ -112,7 +113,7 @@ extension MPISweepTests {
     }
 
     /// SIGTERM, SIGINT (Ctrl-C) and SIGHUP to an mpirun started with
-    /// `--mca odls_base_sigkill_timeout 5`: mpirun turns each into SIGTERM for the ranks 5 s
+    /// `--mca odls_base_sigkill_timeout 8`: mpirun turns each into SIGTERM for the ranks 8 s
     /// later; both checkpoint, rank 0 says it stopped, and the rerun resumes. mpirun itself exits
     /// 1 (Open MPI's status for a job it aborted), not 75.
     @Test(.serialized, arguments: [SIGTERM, SIGINT, SIGHUP])
