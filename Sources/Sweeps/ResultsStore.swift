@@ -25,7 +25,9 @@ package final class ResultsStore: ResultsSink, @unchecked Sendable {
     private var outcomes: [TaskOutcome] = []
     /// The outcome that counts per task (`Leaderboard.latestOutcomes`' rule), kept up to date.
     private var latest: [String: TaskOutcome] = [:]
-    /// Rows recorded per task (attempts so far).
+    /// The highest attempt recorded per task. Each row carries its attempt, and `collect` copies
+    /// shard rows into `folds.csv`, so the same attempt may be read from two files: counting
+    /// rows would count it twice.
     private var attempts: [String: Int] = [:]
 
     private var foldsFile: String { shard.map { ResultsFiles.shardFiles(element: $0).folds } ?? "folds.csv" }
@@ -93,7 +95,7 @@ package final class ResultsStore: ResultsSink, @unchecked Sendable {
         try ResultsFiles.upgrade(directory.appendingPathComponent(foldsFile))
         outcomes = try ResultsFiles.readAll(directory: directory)
         latest = Leaderboard.latestOutcomes(outcomes)
-        for o in outcomes { attempts[o.taskID, default: 0] += 1 }
+        for o in outcomes { attempts[o.taskID] = max(attempts[o.taskID] ?? 0, o.attempt) }
     }
 
     static func readManifest(_ url: URL) throws -> Manifest {

@@ -75,6 +75,11 @@ struct SlurmJobTests {
         #expect(mpi.contains("on 2 ranks"), "\(mpi)")
         #expect(try log(dir, "collect-").contains("collected 8 of 8 tasks"))
         try expectSameResults(dir, as: reference, "MPI job")
+        // status names the ended job's final state, which Slurm still remembers.
+        let mpiJob = try #require(try SlurmTestCluster.submittedJobs(dir).first { $0.kind == "mpi" }).id
+        let status = try CLIRunner.run(["slurm", "status", dir.path])
+        #expect(status.status == 0 && status.stdout.contains("sweep smoke: mpi mode, 8 tasks, 8/8 done"), "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.split(separator: "\n").contains { $0.hasPrefix("MPI job \(mpiJob): ended: COMPLETED") }, "\(status.stdout)")
         let again = try CLIRunner.run(["slurm", "resubmit", dir.path])
         #expect(again.status != 0 && again.stderr.contains("every task has a result; nothing to resubmit"), "\(again.stderr)")
     }

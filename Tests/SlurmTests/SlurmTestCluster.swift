@@ -20,6 +20,17 @@ enum SlurmTestCluster {
         (try? Slurm.queue())?.map(\.id)
     }
 
+    /// Ids of the queued or running jobs submitted from `directory` (squeue's working directory
+    /// of a job; other users of the cluster submit from elsewhere); nil when squeue fails.
+    static func jobs(submittedFrom directory: URL) -> [String]? {
+        guard let run = try? ProgramRun.run("squeue", ["-h", "-r", "-o", "%i|%Z"]), run.status == 0 else { return nil }
+        let path = directory.standardizedFileURL.path
+        return run.stdout.split(whereSeparator: \.isNewline).compactMap { line in
+            let fields = line.split(separator: "|", maxSplits: 1).map(String.init)
+            return fields.count == 2 && URL(fileURLWithPath: fields[1]).standardizedFileURL.path == path ? fields[0] : nil
+        }
+    }
+
     /// Waits until none of `jobs` (nor their array elements) is queued or running.
     static func waitUntilDone(_ jobs: [String], timeout: TimeInterval = 300) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -63,6 +63,31 @@ import Testing
         #expect(reread.map(\.validationAccuracy) == [0.5, 0.25])
     }
 
+    /// Each retry of a task records the attempt after the highest one recorded, also for an
+    /// array element whose failed rows `collect` has copied into folds.csv (read twice then).
+    @Test func aRetryRecordsTheNextAttemptAlsoAfterCollectCopiedTheFailures() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        do { _ = try ResultsStore(directory: dir, plan: plan) }  // manifest and spec
+        let task = plan.tasks[0]
+        for accuracy in [nil, nil, 0.5] {
+            do {
+                let shard = try ResultsStore(directory: dir, plan: plan, shard: 0)
+                try shard.record(outcome(task, accuracy), task: task)
+            }
+            _ = try Collector.collect(directory: dir)
+        }
+        let shardFiles = ResultsFiles.shardFiles(element: 0)
+        let shardRows = try ResultsFiles.read(directory: dir, folds: shardFiles.folds, epochs: shardFiles.epochs)
+        #expect(shardRows.map(\.attempt) == [1, 2, 3])
+        #expect(try ResultsFiles.read(directory: dir).map(\.attempt) == [3])
+        // The folder's own files: a local --retry-failed after the merged rows.
+        let store = try ResultsStore(directory: dir, plan: plan)
+        try store.record(outcome(plan.tasks[1], nil), task: plan.tasks[1])
+        try store.record(outcome(plan.tasks[1], 0.25), task: plan.tasks[1])
+        #expect(try ResultsFiles.read(directory: dir).map(\.attempt) == [3, 1, 2])
+    }
+
     @Test func aSecondRunOnTheSameFolderIsRefused() throws {
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("p")

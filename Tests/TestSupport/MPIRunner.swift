@@ -30,10 +30,11 @@ package enum MPIRunner {
     /// and the ob1 messaging layer starts about twice as fast as the default.
     package static let environment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1"]
 
-    /// `mpirun` arguments for `ranks` copies of `spikesweep arguments…`.
-    package static func arguments(ranks: Int, oversubscribe: Bool = false, _ arguments: [String],
+    /// `mpirun` arguments for `ranks` copies of `spikesweep arguments…`; `options` (e.g.
+    /// `--mca NAME VALUE`) go to mpirun itself.
+    package static func arguments(ranks: Int, oversubscribe: Bool = false, options: [String] = [], _ arguments: [String],
                                   executable: URL = CLIRunner.executable) -> [String] {
-        ["-np", String(ranks)] + (oversubscribe ? ["--oversubscribe"] : []) + [executable.path] + arguments
+        ["-np", String(ranks)] + (oversubscribe ? ["--oversubscribe"] : []) + options + [executable.path] + arguments
     }
 
     /// Runs `mpirun -np ranks spikesweep arguments…` and waits at most `timeout` seconds
@@ -66,6 +67,90 @@ package enum MPIRunner {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         return process
+    }
+
+    /// Starts `mpirun -np ranks [options…] spikesweep arguments…` with its output captured, for
+    /// tests that signal it mid-run; `wait` collects the output and the status.
+    package static func start(ranks: Int, options: [String] = [], _ arguments: [String],
+                              environment: [String: String] = [:]) throws -> Job {
+        guard let mpirun else { throw MPIRunnerError(missingMessage) }
+        let job = Job(makeProcess(Self.arguments(ranks: ranks, options: options, arguments), environment: environment, mpirun: mpirun))
+        try job.start()
+        return job
+    }
+
+    /// A running `mpirun` whose stdout and stderr are drained while it runs.
+    package final class Job: @unchecked Sendable {
+        /// How it ended: exit status (128 + N when killed by signal N), and its output.
+        package struct Ended: Sendable {
+            package var status: Int32
+            package var stdout: String
+            package var stderr: String
+        }
+
+        package let process: Process
+        private let out = Pipe(), err = Pipe()
+        private let drained = DispatchGroup()
+        private var stdout = Data(), stderr = Data()
+
+        init(_ process: Process) {
+            self.process = process
+            process.standardOutput = out
+            process.standardError = err
+        }
+
+        /// Spawns mpirun from a thread that blocks no signal. A child inherits the signal mask
+        /// of the thread that spawns it (Foundation's `Process` does not reset it), and the test
+        /// runner's threads block SIGHUP, SIGINT, SIGTERM, SIGUSR1…: mpirun, whose handlers are
+        /// plain `sigaction`s, would never see the signals the tests send it.
+        func start() throws {
+            final class Outcome: @unchecked Sendable { var error: Error? }
+            let outcome = Outcome()
+            let spawned = DispatchSemaphore(value: 0)
+            let spawner = Thread { [process] in
+                var none = sigset_t()
+                sigemptyset(&none)
+                pthread_sigmask(SIG_SETMASK, &none, nil)
+                do { try process.run() } catch { outcome.error = error }
+                spawned.signal()
+            }
+            spawner.start()
+            spawned.wait()
+            if let error = outcome.error { throw error }
+            drained.enter()
+            DispatchQueue.global().async { self.stdout = self.out.fileHandleForReading.readDataToEndOfFile(); self.drained.leave() }
+            drained.enter()
+            DispatchQueue.global().async { self.stderr = self.err.fileHandleForReading.readDataToEndOfFile(); self.drained.leave() }
+        }
+
+        package var pid: pid_t { process.processIdentifier }
+        package var isRunning: Bool { process.isRunning }
+
+        /// Sends `signal` to mpirun (not to its ranks).
+        package func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+        /// Waits at most `timeout` seconds for mpirun to end; past that, kills it and its ranks
+        /// and reports status -1 with "timed out" appended to stderr.
+        package func wait(timeout: TimeInterval) -> Ended {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            var timedOut = false
+            if process.isRunning {
+                timedOut = true
+                for rank in MPIRunner.children(of: pid) { kill(rank, SIGKILL) }
+                kill(pid, SIGKILL)
+            }
+            process.waitUntilExit()
+            drained.wait()
+            var result = Ended(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                               stderr: String(decoding: stderr, as: UTF8.self))
+            if process.terminationReason == .uncaughtSignal { result.status = 128 + process.terminationStatus }
+            if timedOut {
+                result.status = -1
+                result.stderr += "\nmpirun timed out after \(timeout) s\n"
+            }
+            return result
+        }
     }
 
     private static func makeProcess(_ arguments: [String], environment: [String: String], mpirun: URL) -> Process {
