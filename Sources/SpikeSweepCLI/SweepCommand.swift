@@ -23,7 +23,10 @@ extension SpikeSweep {
                 go to RESULTS/<name>/shards/element-I.*.csv; `spikesweep collect` merges the shards.
 
                 SIGUSR1, SIGTERM, SIGHUP or Ctrl-C stop a run cleanly: running tasks save a checkpoint \
-                mid-epoch and the run exits with status 75; running it again resumes them. A full \
+                mid-epoch and the run exits with status 75; running it again resumes them. Under \
+                mpirun, send SIGUSR1 to mpirun (it forwards it to every rank); mpirun turns SIGTERM, \
+                SIGINT and SIGHUP into a kill of the ranks after odls_base_sigkill_timeout seconds \
+                (default 1; give --mca odls_base_sigkill_timeout 8 for clean stops) and exits 1. A full \
                 disk stops it the same way (status 74): no result is lost and no failure recorded.
 
                 A task whose training diverges is a result (status failed, with its error): a rerun \
@@ -96,7 +99,7 @@ extension SpikeSweep {
             options.allowLarge = allowLarge
             let report = try LocalSweep.run(options)
             let summary = report.summary
-            let counts = "\(summary.tasksRun) tasks run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
+            let counts = "\(Format.count(summary.tasksRun, "task")) run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
                 + (summary.tasksInterrupted > 0 ? ", \(summary.tasksInterrupted) checkpointed" : "") + ") in "
                 + Format.duration(summary.seconds)
             if let board = report.leaderboard { print(board.top(10).table, terminator: "") }
@@ -162,7 +165,7 @@ extension SpikeSweep {
                 failure.endJob()
             }
             print(report.leaderboard.top(10).table, terminator: "")
-            print("\(report.tasksRun) tasks run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed"
+            print("\(Format.count(report.tasksRun, "task")) run (\(report.tasksSkipped) already done, \(report.tasksFailed) failed"
                 + (report.tasksInterrupted > 0 ? ", \(report.tasksInterrupted) checkpointed" : "") + ") in "
                 + "\(Format.duration(report.seconds)) on \(Format.count(report.ranks, "rank")) (tasks per rank: "
                 + report.tasksPerRank.map(String.init).joined(separator: " ") + "); results in \(report.directory.path)/")

@@ -121,8 +121,14 @@ struct MPISweepTests {
             ((try? FileManager.default.contentsOfDirectory(atPath: checkpointDir.path)) ?? [])
                 .filter { $0.hasSuffix(".ckpt") && !$0.hasPrefix(".") }
         }
-        // Kill once two tasks are recorded and both ranks are mid-training (each has a checkpoint).
-        while (Self.rows(folds).count < 2 || checkpoints().count < 2) && Date() < deadline && mpirun.isRunning { usleep(2_000) }
+        // Kill once two tasks are recorded and both ranks are mid-training: two checkpoints of
+        // tasks without a result (a finished task's checkpoint lingers until rank 0 says it
+        // recorded the result).
+        func midTraining() -> Int {
+            let recorded = Set(Self.rows(folds).map { $0[0] })
+            return checkpoints().filter { !recorded.contains(String($0.dropLast(".ckpt".count))) }.count
+        }
+        while (Self.rows(folds).count < 2 || midTraining() < 2) && Date() < deadline && mpirun.isRunning { usleep(2_000) }
         let victim = try #require(MPIRunner.rankProcess(1, of: mpirun.processIdentifier), "rank 1 not found among mpirun's children")
         #expect(kill(victim, SIGKILL) == 0)
         deadline = Date().addingTimeInterval(60)
