@@ -199,7 +199,15 @@ struct Coordinator {
         let wallStart = Date()
         let coordinatorCPUStart = ProcessClock.threadCPUSeconds()
         let processCPUStart = ProcessClock.processCPUSeconds()
-        trainer.start()
+        // Rank 0 trains only once every rank has proven it runs the same build, spec and data:
+        // a job with a mismatched rank records nothing.
+        var trainerStarted = false
+        func startTrainerOnceAllSaidHello() {
+            guard !trainerStarted, state.awaitingHello.isEmpty else { return }
+            trainerStarted = true
+            trainer.start()
+        }
+        startTrainerOnceAllSaidHello()
         var backoff = Backoff(options.poll)
         while true {
             var didWork = false
@@ -221,6 +229,7 @@ struct Coordinator {
                         throw ToolError("refusing rank \(source): \(mismatch); every rank must load the same spec and data")
                     }
                     try handOut(queue, to: source, state: &state)
+                    startTrainerOnceAllSaidHello()
                 case .result(let outcome):
                     guard let task = state.inFlight.removeValue(forKey: source), task.id == outcome.taskID else {
                         throw ToolError("rank \(source) sent a result for task \(outcome.taskID), which it was not running")
@@ -242,6 +251,7 @@ struct Coordinator {
         let coordinatorCPU = ProcessClock.threadCPUSeconds() - coordinatorCPUStart
         let processCPU = ProcessClock.processCPUSeconds() - processCPUStart
         let seconds = Date().timeIntervalSince(wallStart)
+        do { try store.finish() } catch { stop.fail("\(error)") }
         var board = store.leaderboard
         if stop.failure == nil {
             do { board = try store.writeLeaderboards() } catch { stop.fail("\(error)") }
