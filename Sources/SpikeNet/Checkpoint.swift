@@ -77,7 +77,9 @@ package struct Checkpoint: Sendable {
             w.append(floats: set.w1); w.append(floats: set.b1); w.append(floats: set.w2); w.append(floats: set.b2)
         }
         w.append(Checksum.crc32(w.bytes))
-        do { try AtomicFile.write(w.bytes, to: path) } catch let error as FileError {
+        // One process trains a task at a time, so its checkpoint has one writer: a fixed
+        // temporary name that the task's cleanup removes directly, even after a killed writer.
+        do { try AtomicFile.write(w.bytes, to: path, temporary: AtomicFile.singleWriterTemporary(of: path)) } catch let error as FileError {
             throw TrainingError.checkpoint(path: path, problem: error.problem)
         }
     }

@@ -13,6 +13,11 @@ package struct TrainingOptions: Sendable {
     /// When set, a checkpoint is written here at every epoch end and, if the file exists when
     /// the run starts, the run resumes from it.
     package var checkpointPath: String?
+    /// Whether the last epoch writes a checkpoint too. A sweep task returns its result at once
+    /// and deletes its checkpoint when the result is recorded, so it skips that write (a task
+    /// killed in between reruns its last epoch from the checkpoint before it); `train` keeps it,
+    /// so that a later run with more epochs continues from the end.
+    package var checkpointsLastEpoch = true
     /// Test hook: make the run diverge at a given batch, so that callers can exercise failures.
     package var faultInjection: FaultInjection?
     /// Asked after every training batch; when it returns true the run writes a checkpoint that
@@ -230,7 +235,7 @@ package final class TrainingRun {
                                        trainAccuracy: Double(correct) / Double(training.count),
                                        validationAccuracy: validationAccuracy)
             history.append(metrics)
-            try writeCheckpoint(partialEpoch: nil)
+            if epoch < options.epochs || options.checkpointsLastEpoch { try writeCheckpoint(partialEpoch: nil) }
             progress?(metrics)
             if stopAtEpochEnd { throw TrainingError.stopped(epoch: epoch, batchesDone: batches) }
         }

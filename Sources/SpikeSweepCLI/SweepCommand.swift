@@ -63,6 +63,9 @@ extension SpikeSweep {
         @Flag(help: "Run a sweep of more than \(SweepSpec.taskLimit) tasks.")
         var allowLarge = false
 
+        @Flag(help: "Print the run's summary as one JSON object on stdout (local runs), instead of the leaderboard.")
+        var json = false
+
         @Option(parsing: .unconditional, help: ArgumentHelp("Split the sweep into N array elements (with --array-element).", valueName: "N"))
         var arraySize: Int?
 
@@ -99,6 +102,12 @@ extension SpikeSweep {
             options.allowLarge = allowLarge
             let report = try LocalSweep.run(options)
             let summary = report.summary
+            if json {
+                struct Output: Encodable { var directory: String; var status: Int32; var summary: SweepRunSummary }
+                try Console.json(Output(directory: report.directory.path, status: report.status.rawValue, summary: summary))
+                if report.status != .complete { throw ExitCode(report.status.rawValue) }
+                return
+            }
             let counts = "\(Format.count(summary.tasksRun, "task")) run (\(summary.tasksSkipped) already done, \(summary.tasksFailed) failed"
                 + (summary.tasksInterrupted > 0 ? ", \(summary.tasksInterrupted) checkpointed" : "") + ") in "
                 + Format.duration(summary.seconds)

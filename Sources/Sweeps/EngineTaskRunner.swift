@@ -30,11 +30,14 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     package var reporter: Reporter = SilentReporter()
 
     private let cache: FrameCache
+    /// `checkpointDirectory` as a path ending in "/" (building paths per task with URLs costs more).
+    private let checkpointFolder: String?
 
     package init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, frameDirectory: URL? = nil,
                  faultInjection: FaultInjector? = nil) throws {
         self.frameDirectory = frameDirectory
         cache = FrameCache(capacity: frameDirectory == nil ? 2 : 64)
+        checkpointFolder = checkpointDirectory.map { $0.path.hasSuffix("/") ? $0.path : $0.path + "/" }
         self.dataset = dataset
         folds = try StratifiedFolds(labels: dataset.labels, folds: spec.folds, seed: spec.seed, stratified: spec.stratified)
         epochs = spec.epochs
@@ -48,6 +51,13 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
 
     package func run(_ task: SweepTask, worker: String) -> TaskOutcome {
         let started = Date()
+        var outcome = train(task, worker: worker, started: started)
+        // The task's time includes releasing what it allocated (the run is gone by now).
+        outcome.seconds = Date().timeIntervalSince(started)
+        return outcome
+    }
+
+    private func train(_ task: SweepTask, worker: String, started: Date) -> TaskOutcome {
         let h = task.hyperparameters
         let options = Framing.Options(windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros, firstSaccadeOnly: firstSaccadeOnly)
         let frames: FrameSet
@@ -65,9 +75,10 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         var lastEpochEnd = started
         var epochSeconds: [Int: Double] = [:]
         let stop = stopSignal
-        let trainingOptions = TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
+        var trainingOptions = TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
                                               faultInjection: faultInjection?(task),
                                               stopRequested: stop.map { s -> @Sendable () -> Bool in { s.isRequested } })
+        trainingOptions.checkpointsLastEpoch = false
         func elapsed() -> Double { Date().timeIntervalSince(started) }
         let run: TrainingRun
         do {
@@ -128,17 +139,13 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         }
     }
 
-    /// The task's result is recorded: its checkpoint (and any temporary file a killed writer
-    /// left beside it, `.<id>.ckpt.tmp-<pid>`) is no longer needed. Only the process running
+    /// The task's result is recorded: its checkpoint (and the temporary file a killed writer
+    /// may have left beside it, `.<id>.ckpt.tmp`) is no longer needed. Only the process running
     /// a task touches its files.
     package func recorded(_ task: SweepTask) {
-        guard let directory = checkpointDirectory else { return }
-        let fm = FileManager.default
-        try? fm.removeItem(at: directory.appendingPathComponent("\(task.id).ckpt"))
-        let stalePrefix = ".\(task.id).ckpt.tmp-"
-        for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(stalePrefix) {
-            try? fm.removeItem(at: directory.appendingPathComponent(name))
-        }
+        guard let path = checkpointPath(of: task) else { return }
+        unlink(path)
+        unlink(AtomicFile.singleWriterTemporary(of: path))
     }
 
     /// Removes the checkpoints of tasks whose result is already recorded: a process killed
@@ -154,7 +161,7 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     }
 
     func checkpointPath(of task: SweepTask) -> String? {
-        checkpointDirectory?.appendingPathComponent("\(task.id).ckpt").path
+        checkpointFolder.map { $0 + task.id + ".ckpt" }
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import SpikeSupport
 
 /// What a sweep run did.
-package struct SweepRunSummary: Sendable {
+package struct SweepRunSummary: Sendable, Codable {
     package var tasksTotal: Int
     package var tasksRun: Int
     package var tasksSkipped: Int
@@ -11,6 +11,7 @@ package struct SweepRunSummary: Sendable {
     package var tasksInterrupted: Int
     /// Tasks the environment kept from finishing (they run again on the next run).
     package var tasksUnfinished: Int
+    /// From the first task handed out to the last one recorded.
     package var seconds: Double
 }
 

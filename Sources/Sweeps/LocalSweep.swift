@@ -76,6 +76,7 @@ package enum LocalSweep {
         o.stop.arm()
         let summary = LocalExecutor(workers: o.workers, workerPrefix: prefix)
             .run(plan: session.plan, store: store, runner: runner, policy: o.policy, progress: progress, scope: scope, stop: o.stop)
+        do { try store.finish() } catch { o.stop.fail("\(error)") }
         var board: Leaderboard?
         if o.element == nil, o.stop.failure == nil {
             do { board = try store.writeLeaderboards() } catch { o.stop.fail("\(error)") }

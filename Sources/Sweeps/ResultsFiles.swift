@@ -74,40 +74,11 @@ package enum ResultsFiles {
     }
 
     /// Appends text to a CSV file (writing the header first when the file is new), dropping a
-    /// partial last line left by a crash, and fsyncs.
+    /// partial last line left by a crash, and fsyncs. (`AppendFile` is the kept-open form.)
     static func append(_ text: String, to url: URL, header: [String]) throws {
-        let path = url.path
-        func fail(_ what: String) -> FileError { FileError(path: path, "\(what): \(String(cString: strerror(errno)))") }
-        let fd = open(path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw fail("cannot open") }
-        defer { close(fd) }
-        var size = lseek(fd, 0, SEEK_END)
-        if size > 0 {
-            // Cut back to the last complete line.
-            var last: UInt8 = 0
-            _ = pread(fd, &last, 1, size - 1)
-            if last != 10 {
-                let chunk = Int(min(size, 1 << 16))
-                var buffer = [UInt8](repeating: 0, count: chunk)
-                _ = pread(fd, &buffer, chunk, size - off_t(chunk))
-                let keep = buffer.lastIndex(of: 10).map { size - off_t(chunk) + off_t($0) + 1 } ?? 0
-                guard ftruncate(fd, keep) == 0 else { throw fail("cannot repair") }
-                size = keep
-            }
-        }
-        var bytes = Array(text.utf8)
-        if size == 0 { bytes = Array(CSV.line(header).utf8) + bytes }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, size + off_t(offset)) }
-            guard n > 0 else {
-                let error = fail("cannot write")
-                _ = ftruncate(fd, size)  // leave no partial row behind
-                throw error
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0 else { throw fail("cannot sync") }
+        let file = try AppendFile(path: url.path, header: header)
+        try file.append(text)
+        try file.sync()
     }
 
     /// Rewrites a `folds.csv` of the version without the attempt column in today's format.
@@ -180,5 +151,138 @@ package enum ResultsFiles {
             outcomes.append(outcome)
         }
         return outcomes
+    }
+}
+
+/// A CSV file open for appending rows: opened once (a partial last line left by a crash is cut
+/// off, the header written when the file is new), each row written at once — a process killed
+/// after `append` returns has lost nothing, the page cache holds it — and made durable with
+/// `sync` (by `BackgroundSync` in a results store, so that tasks do not wait for the disk).
+final class AppendFile: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private var size: off_t
+
+    init(path: String, header: [String]) throws {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
+        size = lseek(fd, 0, SEEK_END)
+        do {
+            if size > 0 {
+                // Cut back to the last complete line.
+                var last: UInt8 = 0
+                _ = pread(fd, &last, 1, size - 1)
+                if last != 10 {
+                    let chunk = Int(min(size, 1 << 16))
+                    var buffer = [UInt8](repeating: 0, count: chunk)
+                    _ = pread(fd, &buffer, chunk, size - off_t(chunk))
+                    let keep = buffer.lastIndex(of: 10).map { size - off_t(chunk) + off_t($0) + 1 } ?? 0
+                    guard ftruncate(fd, keep) == 0 else { throw fail("cannot repair") }
+                    size = keep
+                }
+            }
+            if size == 0 { try append(CSV.line(header)) }
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit { close(fd) }
+
+    private func fail(_ what: String) -> FileError { FileError(path: path, "\(what): \(String(cString: strerror(errno)))") }
+
+    /// Writes `text` at the end; on failure (a full disk) no partial row is left behind.
+    func append(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, size + off_t(offset)) }
+            guard n > 0 else {
+                let error = fail("cannot write")
+                _ = ftruncate(fd, size)
+                throw error
+            }
+            offset += n
+        }
+        size += off_t(bytes.count)
+    }
+
+    /// Makes everything appended so far durable.
+    func sync() throws {
+        guard fsync(fd) == 0 else { throw fail("cannot sync") }
+    }
+}
+
+/// fsyncs a store's files in the background, at most `delay` after rows are appended, in
+/// order (epochs before folds): the rows of that interval share one fsync and no task waits
+/// for the disk. A failed fsync is kept and thrown by the next `check` (the next row) or by
+/// `finish`.
+final class BackgroundSync: @unchecked Sendable {
+    /// How long rows may wait for their fsync (a machine crash within it loses them; a killed
+    /// process does not).
+    static let delay = 0.02
+    private let condition = NSCondition()
+    private var files: [AppendFile] = []
+    private var pending = false, closing = false, running = false
+    private var failure: Error?
+    private var thread: Thread?
+
+    /// Files appended since the last sync; `files` in the order they are synced.
+    func dirty(_ files: [AppendFile]) {
+        condition.lock(); defer { condition.unlock() }
+        for f in files where !self.files.contains(where: { $0 === f }) { self.files.append(f) }
+        pending = true
+        if thread == nil {
+            let t = Thread { self.loop() }  // holds self until the loop ends (after finish)
+            t.stackSize = 1 << 20
+            thread = t
+            t.start()
+        }
+        condition.signal()
+    }
+
+    /// Throws the first failed fsync, if any.
+    func check() throws {
+        condition.lock(); defer { condition.unlock() }
+        if let failure { throw failure }
+    }
+
+    /// Syncs what is pending, lets the thread end, throws a failed fsync.
+    /// Rows recorded afterwards start a new thread.
+    func finish() throws {
+        condition.lock()
+        closing = true
+        condition.signal()
+        while pending || running || thread != nil { condition.wait() }
+        closing = false
+        condition.unlock()
+        try check()
+    }
+
+    private func loop() {
+        condition.lock()
+        while true {
+            while !pending && !closing { condition.wait() }
+            if !pending && closing { break }
+            let gather = Date().addingTimeInterval(Self.delay)  // let rows gather
+            while !closing && Date() < gather { _ = condition.wait(until: gather) }
+            pending = false
+            running = true
+            let toSync = files
+            condition.unlock()
+            var firstError: Error?
+            for f in toSync {
+                do { try f.sync() } catch { if firstError == nil { firstError = error } }
+            }
+            condition.lock()
+            running = false
+            if failure == nil { failure = firstError }
+            condition.broadcast()
+        }
+        thread = nil
+        condition.broadcast()
+        condition.unlock()
     }
 }

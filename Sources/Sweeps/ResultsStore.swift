@@ -29,6 +29,9 @@ package final class ResultsStore: ResultsSink, @unchecked Sendable {
     /// shard rows into `folds.csv`, so the same attempt may be read from two files: counting
     /// rows would count it twice.
     private var attempts: [String: Int] = [:]
+    /// This store's two files, opened on the first row, and their background fsync.
+    private var files: (epochs: AppendFile, folds: AppendFile)?
+    private let syncer = BackgroundSync()
 
     private var foldsFile: String { shard.map { ResultsFiles.shardFiles(element: $0).folds } ?? "folds.csv" }
     private var epochsFile: String { shard.map { ResultsFiles.shardFiles(element: $0).epochs } ?? "epochs.csv" }
@@ -126,23 +129,29 @@ package final class ResultsStore: ResultsSink, @unchecked Sendable {
     /// Ids of tasks that have a result row (ok or failed).
     package var finishedTaskIDs: Set<String> { Set(latestOutcomes.keys) }
 
-    /// Appends a task's epochs and its fold row, each fsynced, epochs first: a crash between
-    /// the two re-runs the task, and the duplicate epoch rows are dropped on reading. The row
-    /// records which attempt at the task it is.
-    /// - Throws: `FileError` when a row cannot be written (then no partial row is left).
+    /// Appends a task's epochs and its fold row, epochs first: a crash between the two re-runs
+    /// the task, and the duplicate epoch rows are dropped on reading. The rows are written at
+    /// once (a killed process loses none) and fsynced in the background within milliseconds,
+    /// epochs before folds (`BackgroundSync`); `finish` waits for it. The row records which
+    /// attempt at the task it is.
+    /// - Throws: `FileError` when a row cannot be written (then no partial row is left), or
+    ///   when an earlier fsync failed.
     package func record(_ outcome: TaskOutcome, task: SweepTask) throws {
         guard outcome.status.isResult else {
             throw ToolError("task \(outcome.taskID) has no result to record (\(outcome.status.rawValue))")
         }
         lock.lock(); defer { lock.unlock() }
+        try syncer.check()
+        if files == nil {
+            files = (try AppendFile(path: directory.appendingPathComponent(epochsFile).path, header: ResultsFiles.epochsHeader),
+                     try AppendFile(path: directory.appendingPathComponent(foldsFile).path, header: ResultsFiles.foldsHeader))
+        }
         var row = outcome
         row.attempt = (attempts[task.id] ?? 0) + 1
         let epochLines = ResultsFiles.epochRows(row)
-        if !epochLines.isEmpty {
-            try ResultsFiles.append(epochLines, to: directory.appendingPathComponent(epochsFile), header: ResultsFiles.epochsHeader)
-        }
-        try ResultsFiles.append(ResultsFiles.foldRow(row, task: task), to: directory.appendingPathComponent(foldsFile),
-                                header: ResultsFiles.foldsHeader)
+        if !epochLines.isEmpty { try files!.epochs.append(epochLines) }
+        try files!.folds.append(ResultsFiles.foldRow(row, task: task))
+        syncer.dirty([files!.epochs, files!.folds])
         // Keep what a reader of the files gets, so that a leaderboard written now equals one
         // computed later from the files.
         let stored = ResultsFiles.asWritten(row)
@@ -150,6 +159,14 @@ package final class ResultsStore: ResultsSink, @unchecked Sendable {
         attempts[task.id] = row.attempt
         if Leaderboard.counts(stored, over: latest[task.id]) { latest[task.id] = stored }
     }
+
+    /// Waits until every row recorded so far is on disk.
+    /// - Throws: `FileError` when an fsync failed.
+    package func finish() throws {
+        try syncer.finish()
+    }
+
+    deinit { try? syncer.finish() }
 
     // MARK: - Leaderboards
 

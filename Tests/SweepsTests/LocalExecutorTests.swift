@@ -59,7 +59,7 @@ import TestSupport
         let checkpoints = root.appendingPathComponent("checkpoints")
         let runner = try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: checkpoints)
         // What a writer killed mid-checkpoint leaves behind.
-        try Data([1, 2, 3]).write(to: checkpoints.appendingPathComponent(".\(plan.tasks[0].id).ckpt.tmp-99999"))
+        try Data([1, 2, 3]).write(to: checkpoints.appendingPathComponent(".\(plan.tasks[0].id).ckpt.tmp"))
         let outcome = runner.run(plan.tasks[0], worker: "t")
         #expect(outcome.status == .ok)
         // The checkpoint stays until the result is recorded (a failed write must not lose it).

@@ -43,6 +43,26 @@ import Testing
         #expect(md.contains("| 1 | 31.00% | 0.82 | 0.9 | 16 | 3/3 |"))
     }
 
+    @Test func rowsAreInTheFileAtOnceAndFinishCanBeCalledBetweenRows() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("p")
+        let store = try ResultsStore(directory: dir, plan: plan)
+        func rows() throws -> Int {
+            try String(contentsOf: dir.appendingPathComponent("folds.csv"), encoding: .utf8).split(separator: "\n").count - 1
+        }
+        try store.record(outcome(plan.tasks[0], 0.5), task: plan.tasks[0])
+        #expect(try rows() == 1, "a row is written before record returns (only its fsync is deferred)")
+        try store.finish()
+        try store.record(outcome(plan.tasks[1], 0.25), task: plan.tasks[1])
+        try store.record(outcome(plan.tasks[2], 0.75), task: plan.tasks[2])
+        try store.finish()
+        try store.finish()
+        #expect(try rows() == 3)
+        #expect(store.finishedTaskIDs == Set(plan.tasks.prefix(3).map(\.id)))
+        let text = try String(contentsOf: dir.appendingPathComponent("folds.csv"), encoding: .utf8)
+        #expect(plan.tasks.prefix(3).allSatisfy { text.contains($0.id) })
+    }
+
     @Test func aPartialLastRowFromACrashIsDropped() throws {
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("p")
