@@ -32,6 +32,12 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     private let cache: FrameCache
     /// `checkpointDirectory` as a path ending in "/" (building paths per task with URLs costs more).
     private let checkpointFolder: String?
+    /// Ids of tasks that may have checkpoint files: those with a file in the folder when the
+    /// runner was made, and those this runner started with more than one epoch (a one-epoch
+    /// task writes one only when stopped, and is then not recorded). `recorded` looks for files
+    /// of these alone, so that short tasks cost no file-system lookups.
+    private var mayHaveCheckpoint: Set<String>
+    private let checkpointLock = NSLock()
 
     package init(dataset: EventDataset, spec: SweepSpec, checkpointDirectory: URL?, frameDirectory: URL? = nil,
                  faultInjection: FaultInjector? = nil) throws {
@@ -47,6 +53,8 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         if let checkpointDirectory {
             try? FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
         }
+        let names = checkpointDirectory.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) } ?? []
+        mayHaveCheckpoint = Set(names.map(Self.taskID(ofCheckpointFile:)))
     }
 
     package func run(_ task: SweepTask, worker: String) -> TaskOutcome {
@@ -72,6 +80,9 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         let training = frames.subset(folds.trainingIndices(fold: task.fold))
         let validation = frames.subset(folds.validationIndices(fold: task.fold))
         let checkpoint = checkpointPath(of: task)
+        if checkpoint != nil && epochs > 1 {
+            checkpointLock.lock(); mayHaveCheckpoint.insert(task.id); checkpointLock.unlock()
+        }
         var lastEpochEnd = started
         var epochSeconds: [Int: Double] = [:]
         let stop = stopSignal
@@ -143,6 +154,13 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     /// may have left beside it, `.<id>.ckpt.tmp`) is no longer needed. Only the process running
     /// a task touches its files.
     package func recorded(_ task: SweepTask) {
+        checkpointLock.lock()
+        let present = mayHaveCheckpoint.remove(task.id) != nil
+        checkpointLock.unlock()
+        if present { removeCheckpointFiles(of: task) }
+    }
+
+    private func removeCheckpointFiles(of task: SweepTask) {
         guard let path = checkpointPath(of: task) else { return }
         unlink(path)
         unlink(AtomicFile.singleWriterTemporary(of: path))
@@ -153,11 +171,14 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     package func removeCheckpoints(ofRecorded finished: Set<String>, in plan: SweepPlan) {
         guard let directory = checkpointDirectory,
               let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        let stale = Set(names.compactMap { name -> String? in
-            let id = name.hasPrefix(".") ? String(name.dropFirst().prefix(12)) : String(name.prefix(12))
-            return finished.contains(id) ? id : nil
-        })
-        for task in plan.tasks where stale.contains(task.id) { recorded(task) }
+        let stale = Set(names.map(Self.taskID(ofCheckpointFile:)).filter(finished.contains))
+        for task in plan.tasks where stale.contains(task.id) { removeCheckpointFiles(of: task) }
+    }
+
+    /// `<id>.ckpt`, `.<id>.ckpt.tmp`, `<id>.ckpt.unusable…` → `<id>`.
+    static func taskID(ofCheckpointFile name: String) -> String {
+        let bare = name.hasPrefix(".") ? name.dropFirst() : Substring(name)
+        return String(bare.prefix { $0 != "." })
     }
 
     func checkpointPath(of task: SweepTask) -> String? {

@@ -42,16 +42,16 @@ package enum ResultsFiles {
     // MARK: - Writing
 
     /// How wall times and throughput are written (and so what a reader gets back).
-    static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
-    static func rate(_ value: Double) -> String { String(format: "%.1f", value) }
+    static func seconds(_ value: Double) -> String { Format.fixed(value, decimals: 3).text }
+    static func rate(_ value: Double) -> String { Format.fixed(value, decimals: 1).text }
 
     /// `outcome` as a reader of the files gets it back (times rounded as written).
     static func asWritten(_ outcome: TaskOutcome) -> TaskOutcome {
         var stored = outcome
-        stored.seconds = Double(seconds(outcome.seconds)) ?? outcome.seconds
-        stored.recordingsPerSecond = Double(rate(outcome.recordingsPerSecond)) ?? outcome.recordingsPerSecond
+        stored.seconds = Format.fixed(outcome.seconds, decimals: 3).value
+        stored.recordingsPerSecond = Format.fixed(outcome.recordingsPerSecond, decimals: 1).value
         for i in stored.epochs.indices {
-            stored.epochs[i].seconds = Double(seconds(stored.epochs[i].seconds)) ?? stored.epochs[i].seconds
+            stored.epochs[i].seconds = Format.fixed(stored.epochs[i].seconds, decimals: 3).value
         }
         return stored
     }
