@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(name: "spikesweep-testtool", dependencies: ["SpikeSweepCLI"], path: "Tests/TestTool"),
         .target(name: "TestSupport", dependencies: ["SpikeSupport", "SpikeEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
-        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
         // OpenBLAS serves the dense reference the engine is checked against; the tool does not link it.
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import SpikeEvents
+import SpikeNet
 import SpikeSupport
 import Sweeps
 
@@ -187,21 +188,48 @@ extension SpikeSweep {
     struct LeaderboardCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "leaderboard",
-            abstract: "Show a sweep's configurations ranked by mean fold accuracy.")
+            abstract: "Show a sweep's configurations ranked by mean fold accuracy.",
+            discussion: """
+                Every configuration is trained on the same folds, so each complete one is compared with the \
+                best fold by fold (paired t-test, p adjusted with Holm's method for the number of \
+                comparisons): "vs best" shows that p, with ≈ where it is at least 0.05 — not distinguishable \
+                from the best on these folds — and the note under the table names the cheapest such \
+                configuration (least training time per fold).
+
+                Examples:
+                  spikesweep leaderboard results/table1 --top 10
+                  spikesweep leaderboard results/table1 --where 'hidden>=400 and beta==0.9'
+                  spikesweep leaderboard results/table1 --by window_us
+                  spikesweep leaderboard results/table1 --compare 3f2a91c0 b07d (ids or unique prefixes)
+                """)
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, md, json }
 
         @Argument(help: "A sweep results folder (results/<name>).")
         var resultsDirectory: String
 
-        @Option(parsing: .unconditional, help: "Show only the best N configurations.")
+        @Option(parsing: .unconditional, help: "Show only the best N configurations (after --where).")
         var top: Int?
 
         @Option(help: "table, csv, md or json.")
         var format: Format = .table
 
+        @Option(name: .customLong("where"), help: ArgumentHelp("Only configurations matching a condition: KEY OP VALUE clauses joined by 'and', OP one of == != >= <= > <.", valueName: "condition"))
+        var condition: String?
+
+        @Option(help: ArgumentHelp("The mean accuracy per value of one parameter (over the configurations with it).", valueName: "parameter"))
+        var by: String?
+
+        @Option(parsing: .upToNextOption, help: ArgumentHelp("Two configurations fold by fold, with the paired t-test.", valueName: "id id"))
+        var compare: [String] = []
+
         func validate() throws {
             if let top, top < 1 { throw ToolError("--top must be >= 1, got \(top)") }
+            if !compare.isEmpty && compare.count != 2 { throw ToolError("--compare takes two configuration ids, got \(compare.count)") }
+            if let by, Hyperparameter.named(by) == nil {
+                throw ToolError("--by: unknown parameter '\(by)'; parameters: \(Hyperparameter.all.map(\.key).joined(separator: ", "))")
+            }
+            if let condition { _ = try Leaderboard.Condition(condition) }
         }
 
         func run() throws {
@@ -209,6 +237,17 @@ extension SpikeSweep {
             let plan = try SweepPlan.load(resultsDirectory: directory)
             let outcomes = try ResultsFiles.readAll(directory: directory)
             var board = Leaderboard(plan: plan, outcomes: outcomes)
+            if compare.count == 2 {
+                print(try board.comparison(compare[0], compare[1]), terminator: "")
+                return
+            }
+            if let condition { board = board.filtered(try Leaderboard.Condition(condition)) }
+            if let by, let parameter = Hyperparameter.named(by) {
+                let values = plan.spec.grid.first { $0.0 == parameter }?.1.map(\.description)
+                    ?? Array(Set(board.rows.compactMap { $0.parameters[parameter.key] })).sorted()
+                print(Leaderboard.table(board.effect(of: parameter, values: values)), terminator: "")
+                return
+            }
             if let top { board = board.top(top) }
             switch format {
             case .table: print(board.table, terminator: "")

@@ -41,6 +41,14 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         package var foldsTotal: Int
         package var foldsFailed: Int
         package var meanTrainSeconds: Double?
+        /// Validation accuracy of each fold (index = fold), nil where the fold has no `ok` result.
+        package var foldAccuracies: [Double?]
+        /// Holm-adjusted two-sided p of the paired t-test over folds against the best row
+        /// (`PairedTest`); nil for the best row itself, incomplete rows and single folds.
+        package var pVersusBest: Double?
+        /// True for the best row and the rows whose `pVersusBest` is at least `PairedTest.alpha`
+        /// (not distinguishable from the best on these folds); nil where there is no comparison.
+        package var withinNoiseOfBest: Bool?
 
         /// Every fold has an `ok` result: only then does the mean compare with other complete rows.
         package var isComplete: Bool { foldsDone == foldsTotal }
@@ -57,6 +65,11 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     package var folds: Int
     package var epochs: Int
     package var rows: [Row]
+    /// The configuration with the smallest mean training time per fold among those within
+    /// noise of the best (nil without a complete best row).
+    package var cheapestWithinNoise: String?
+    /// How many rows were compared with the best, and how many (the best included) are within noise of it.
+    package var comparedWithBest = 0, withinNoise = 0
 
     /// Builds the leaderboard of `plan` from outcomes; for a task seen more than once, an
     /// `ok` outcome wins over a failure and a later row over an earlier one.
@@ -79,12 +92,15 @@ package struct Leaderboard: Codable, Sendable, Equatable {
             let done = tasks.compactMap { byTask[$0.id] }
             let ok = done.filter { $0.status == .ok }
             let stats = FoldStatistics(ok.compactMap(\.validationAccuracy))
+            var byFold = [Double?](repeating: nil, count: tasks.count)
+            for o in ok where o.fold >= 0 && o.fold < byFold.count { byFold[o.fold] = o.validationAccuracy }
             let seconds = ok.map(\.seconds)
             rows.append(Row(rank: 0, configID: plan.configIDs[c], label: plan.label(ofConfig: c),
                             parameters: Dictionary(uniqueKeysWithValues: Hyperparameter.all.map { ($0.key, $0.value(in: config).description) }),
                             meanAccuracy: stats.mean, stdAccuracy: stats.standardDeviation, minAccuracy: stats.min, maxAccuracy: stats.max,
                             foldsDone: ok.count, foldsTotal: tasks.count, foldsFailed: done.count - ok.count,
-                            meanTrainSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +) / Double(seconds.count)))
+                            meanTrainSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +) / Double(seconds.count),
+                            foldAccuracies: byFold))
         }
         // Complete configurations first, then those with some folds, then those with none;
         // each group by mean accuracy, equal means in grid order (a stable sort).
@@ -96,7 +112,37 @@ package struct Leaderboard: Codable, Sendable, Equatable {
             return a < b
         }
         self.rows = order.enumerated().map { rank, i in var r = rows[i]; r.rank = rank + 1; return r }
+        compareWithBest()
     }
+
+    /// Fills `pVersusBest` and `withinNoiseOfBest`: each complete row against the first (when
+    /// it is complete), paired over folds, Holm-adjusted over all those comparisons.
+    private mutating func compareWithBest() {
+        guard let best = rows.first, best.isComplete, folds >= 2 else { return }
+        let bestFolds = best.foldAccuracies.compactMap { $0 }
+        rows[0].withinNoiseOfBest = true
+        var compared: [(row: Int, p: Double)] = []
+        for i in rows.indices.dropFirst() where rows[i].isComplete {
+            if let result = PairedTest.compare(bestFolds, rows[i].foldAccuracies.compactMap { $0 }) { compared.append((i, result.p)) }
+        }
+        for (c, adjusted) in PairedTest.holm(compared.map(\.p)).enumerated() {
+            rows[compared[c].row].pVersusBest = adjusted
+            rows[compared[c].row].withinNoiseOfBest = adjusted >= PairedTest.alpha
+        }
+        comparedWithBest = compared.count
+        withinNoise = rows.filter { $0.withinNoiseOfBest == true }.count
+        cheapestWithinNoise = rows.filter { $0.withinNoiseOfBest == true && $0.meanTrainSeconds != nil }
+            .min { $0.meanTrainSeconds! < $1.meanTrainSeconds! }?.configID
+    }
+
+    /// "best", "≈ 0.214" (within noise), "0.0440" or "" (no comparison).
+    static func versusBest(_ r: Row) -> String {
+        guard let within = r.withinNoiseOfBest else { return "" }
+        guard let p = r.pVersusBest else { return "best" }
+        return (within ? "≈ " : "") + Self.pValue(p)
+    }
+
+    static func pValue(_ p: Double) -> String { p >= 0.001 ? String(format: "%.3f", p) : String(format: "%.1e", p) }
 
     /// The outcome that counts for each task among repeated rows: an `ok` one wins over a
     /// failure, and otherwise the later row over the earlier one.
@@ -127,12 +173,15 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     package var csv: String {
         let parameterNames = Hyperparameter.all.map(\.key)
         var out = CSV.line(["rank", "config_id", "mean_accuracy", "std_accuracy", "min_accuracy", "max_accuracy",
-                            "folds_done", "folds_total", "folds_failed", "mean_train_seconds"] + parameterNames)
+                            "folds_done", "folds_total", "folds_failed", "mean_train_seconds"] + parameterNames
+                            + ["p_vs_best", "within_noise_of_best"])
         for r in rows {
             out += CSV.line([String(r.rank), r.configID, Self.number(r.meanAccuracy), Self.number(r.stdAccuracy),
                              Self.number(r.minAccuracy), Self.number(r.maxAccuracy), String(r.foldsDone),
                              String(r.foldsTotal), String(r.foldsFailed), Self.number(r.meanTrainSeconds, 2)]
-                            + parameterNames.map { r.parameters[$0] ?? "" })
+                            + parameterNames.map { r.parameters[$0] ?? "" }
+                            + [r.pVersusBest.map { "\($0)" } ?? "",
+                               r.withinNoiseOfBest.map { $0 ? (r.pVersusBest == nil ? "best" : "yes") : "no" } ?? ""])
         }
         return out
     }
@@ -145,22 +194,23 @@ package struct Leaderboard: Codable, Sendable, Equatable {
             out += "Fixed: " + Hyperparameter.all.compactMap { p in fixed[p.key].map { "\(p.key) = \($0)" } }
                 .joined(separator: ", ") + ".\n\n"
         }
-        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ") + " | Folds |\n"
-        out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count) + "---:|\n"
+        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ") + " | Folds | p vs best |\n"
+        out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count) + "---:|---:|\n"
         for r in rows {
             let accuracy = r.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
             let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
             let folds = r.foldsText
             out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.key] ?? "" }.joined(separator: " | ")
-                + " | \(folds) |\n"
+                + " | \(folds) | \(Self.versusBest(r)) |\n"
         }
+        if let note = noiseNote { out += "\n" + note + "\n" }
         return out
     }
 
     /// A plain-text table for terminals.
     package var table: String {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
-        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + ["folds", "s/fold", "config"]
+        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + ["folds", "s/fold", "vs best", "config"]
         var lines: [[String]] = [header]
         func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
         for r in rows {
@@ -168,13 +218,25 @@ package struct Leaderboard: Codable, Sendable, Equatable {
             for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
             line.append(r.foldsText)
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
+            line.append(Self.versusBest(r))
             line.append(r.configID)
             lines.append(line)
         }
-        let widths = header.indices.map { i in lines.map { $0[i].count }.max() ?? 0 }
-        return lines.map { line in
-            line.enumerated().map { i, f in f + String(repeating: " ", count: widths[i] - f.count) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n") + "\n"
+        return TextTable.render(lines) + (noiseNote.map { $0 + "\n" } ?? "")
+    }
+
+    /// What "vs best" means, and the cheapest configuration within noise of the best.
+    package var noiseNote: String? {
+        guard comparedWithBest > 0 else { return nil }
+        var note = "vs best: paired t-test over the \(folds) folds against rank 1, p adjusted (Holm) for its \(comparedWithBest) "
+            + "comparisons; ≈ marks p ≥ \(PairedTest.alpha): \(withinNoise) configurations, the best included, are not distinguishable from it."
+        if let id = cheapestWithinNoise {
+            note += " Cheapest of them: \(id)"
+            if let row = rows.first(where: { $0.configID == id }) {
+                note += " (rank \(row.rank), \(row.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-") s per fold)"
+            }
+            note += "."
+        }
+        return note
     }
 }

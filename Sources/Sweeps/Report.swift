@@ -37,19 +37,9 @@ package struct SweepReport {
     /// that value), with the best and worst configuration mean; parameters sorted by how much
     /// their value moves the mean (max − min of the value means), the study's argument for which
     /// parameters matter.
-    package var parameterEffects: [(parameter: Hyperparameter, spread: Double, values: [(value: String, mean: Double, best: Double, worst: Double)])] {
-        var result: [(Hyperparameter, Double, [(String, Double, Double, Double)])] = []
-        for (parameter, values) in plan.spec.grid {
-            var perValue: [(String, Double, Double, Double)] = []
-            for value in values {
-                let means = leaderboard.rows.filter { $0.parameters[parameter.key] == value.description }.compactMap(\.meanAccuracy)
-                guard !means.isEmpty else { continue }
-                perValue.append((value.description, means.reduce(0, +) / Double(means.count), means.max()!, means.min()!))
-            }
-            let valueMeans = perValue.map(\.1)
-            result.append((parameter, (valueMeans.max() ?? 0) - (valueMeans.min() ?? 0), perValue))
-        }
-        return result.sorted { $0.1 > $1.1 }.map { (parameter: $0.0, spread: $0.1, values: $0.2.map { (value: $0.0, mean: $0.1, best: $0.2, worst: $0.3) }) }
+    package var parameterEffects: [Leaderboard.Effect] {
+        plan.spec.grid.map { parameter, values in leaderboard.effect(of: parameter, values: values.map(\.description)) }
+            .sorted { $0.spread > $1.spread }
     }
 
     /// Total task time in core-hours (each task ran on one core).
@@ -108,15 +98,18 @@ package struct SweepReport {
     func rankingTable(limit: Int) -> String {
         let swept = plan.spec.sweptParameters
         var s = "<table><tr><th>rank</th><th>accuracy</th><th>± std</th><th>min</th><th>max</th>"
-        s += swept.map { "<th>\(SVG.escape($0.header))</th>" }.joined() + "<th>folds</th><th>s / fold</th></tr>\n"
+        s += swept.map { "<th>\(SVG.escape($0.header))</th>" }.joined() + "<th>folds</th><th>s / fold</th><th>p vs best</th></tr>\n"
         func pct(_ v: Double?) -> String { v.map { String(format: "%.2f", $0 * 100) } ?? "—" }
         for r in leaderboard.rows.prefix(limit) {
             s += "<tr><td>\(r.rank)</td><td>\(pct(r.meanAccuracy))</td><td>\(pct(r.stdAccuracy))</td><td>\(pct(r.minAccuracy))</td><td>\(pct(r.maxAccuracy))</td>"
             s += swept.map { "<td>\(SVG.escape(r.parameters[$0.key] ?? ""))</td>" }.joined()
-            s += "<td>\(r.foldsText)</td><td>\(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "—")</td></tr>\n"
+            s += "<td>\(r.foldsText)</td><td>\(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "—")</td>"
+            s += "<td>\(SVG.escape(Leaderboard.versusBest(r)))</td></tr>\n"
         }
-        if leaderboard.rows.count > limit { s += "<tr><td colspan=\"\(7 + swept.count)\" class=\"note\">… \(leaderboard.rows.count - limit) more in leaderboard.csv</td></tr>\n" }
-        return s + "</table>\n"
+        if leaderboard.rows.count > limit { s += "<tr><td colspan=\"\(8 + swept.count)\" class=\"note\">… \(leaderboard.rows.count - limit) more in leaderboard.csv</td></tr>\n" }
+        s += "</table>\n"
+        if let note = leaderboard.noiseNote { s += "<p class=\"note\">\(SVG.escape(note))</p>\n" }
+        return s
     }
 
     func topChart(count: Int) -> String {
@@ -141,7 +134,7 @@ package struct SweepReport {
         return svg.rendered + "\n"
     }
 
-    func effectChart(_ effect: (parameter: Hyperparameter, spread: Double, values: [(value: String, mean: Double, best: Double, worst: Double)])) -> String {
+    func effectChart(_ effect: Leaderboard.Effect) -> String {
         var svg = SVG(width: 340, height: 230)
         let left = 50.0, bottom = 190.0, top = 34.0
         let y = LinearScale(domain: LinearScale.padded(effect.values.flatMap { [$0.best, $0.worst] }, lo: 0, hi: 1), range: (bottom, top))

@@ -87,12 +87,34 @@ import TestSupport
         #expect(run.status == 0, "\(run.stderr)")
         let dir = root.appendingPathComponent("small").path
         let md = try CLIRunner.run(["leaderboard", dir, "--format", "md"])
-        #expect(md.stdout.contains("| Rank | Accuracy | ± std | n_hidden | Folds |"))
+        #expect(md.stdout.contains("| Rank | Accuracy | ± std | n_hidden | Folds | p vs best |"))
         let json = try CLIRunner.run(["leaderboard", dir, "--format", "json", "--top", "1"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((object?["rows"] as? [Any])?.count == 1)
         let csv = try CLIRunner.run(["leaderboard", dir, "--format", "csv"])
         #expect(csv.stdout == (try String(contentsOfFile: dir + "/leaderboard.csv", encoding: .utf8)))
+        // Queries: --where keeps ranks, --by averages per value, --compare pairs the folds.
+        let rows = ResultFiles.rows(URL(fileURLWithPath: dir + "/leaderboard.csv"))
+        let (best, second) = (rows[0][1], rows[1][1])
+        let only16 = try CLIRunner.run(["leaderboard", dir, "--where", "hidden >= 12 and beta==0.9"])
+        #expect(only16.status == 0 && only16.stdout.split(separator: "\n").count >= 2, "\(only16.stderr)")
+        #expect(!only16.stdout.contains(" 8 ") && only16.stdout.contains(" 16 "), "\(only16.stdout)")
+        let none = try CLIRunner.run(["leaderboard", dir, "--where", "hidden > 100"])
+        #expect(none.status == 0 && !none.stdout.split(separator: "\n").dropFirst().contains { $0.first?.isNumber == true }, "no rows: \(none.stdout)")
+        let by = try CLIRunner.run(["leaderboard", dir, "--by", "hidden"])
+        #expect(by.stdout.hasPrefix("hidden  configs  mean") && by.stdout.contains("spread of the means: "), "\(by.stdout)")
+        let compared = try CLIRunner.run(["leaderboard", dir, "--compare", best, String(second.prefix(6))])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        #expect(compared.stdout.contains("paired t-test over 2 folds: mean difference +"), "\(compared.stdout)")
+        for (arguments, message) in [(["--where", "hiden > 3"], "--where: unknown parameter 'hiden' in 'hiden > 3'"),
+                                     (["--where", "hidden ~ 3"], "--where: cannot read 'hidden ~ 3'"),
+                                     (["--by", "depth"], "--by: unknown parameter 'depth'"),
+                                     (["--compare", best], "--compare takes two configuration ids, got 1"),
+                                     (["--compare", best, "zzzz"], "no configuration zzzz in sweep small")] {
+            let refused = try CLIRunner.run(["leaderboard", dir] + arguments)
+            #expect(refused.status != 0 && refused.stderr.hasPrefix("Error: " + message) && refused.stderr.split(separator: "\n").count == 1,
+                    "\(arguments): \(refused.stderr)")
+        }
         let missing = try CLIRunner.run(["leaderboard", root.appendingPathComponent("nope").path])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("not a sweep results folder"))

@@ -68,7 +68,11 @@ import Testing
         #expect(board.markdown.contains("| Rank | Accuracy | ± std | β | n_hidden | Folds |"))
         #expect(board.markdown.contains("| 1 | 40.00% | 0.00 | 0.9 | 32 | 3/3 |"))
         let table = board.table.split(separator: "\n")
-        #expect(table[0].hasPrefix("rank  accuracy  std     min     max     beta  hidden  folds  s/fold  config"))
-        #expect(table[1].hasPrefix("1     0.4000    0.0000  0.4000  0.4000  0.9   32      3/3    2.0     \(plan.configIDs[3])"))
+        #expect(table[0].hasPrefix("rank  accuracy  std     min     max     beta  hidden  folds  s/fold  vs best  config"))
+        #expect(table[1].hasPrefix("1     0.4000    0.0000  0.4000  0.4000  0.9   32      3/3    2.0     best     \(plan.configIDs[3])"))
+        // Every fold 0.1 worse than the next configuration: the paired test separates them all.
+        #expect(table[2].hasPrefix("2     0.3000    0.0000  0.3000  0.3000  0.9   16      3/3    2.0     0.0e+00  \(plan.configIDs[2])"))
+        #expect(csv[2].hasSuffix(",0.0,no") && csv[1].hasSuffix(",,best"))
+        #expect(board.withinNoise == 1 && board.cheapestWithinNoise == plan.configIDs[3])
     }
 }
