@@ -62,6 +62,16 @@ package struct Hyperparameter: Sendable, Hashable, Comparable, CustomStringConve
     package static func == (a: Hyperparameter, b: Hyperparameter) -> Bool { a.key == b.key }
     package func hash(into hasher: inout Hasher) { hasher.combine(key) }
     package static func < (a: Hyperparameter, b: Hyperparameter) -> Bool { a.position < b.position }
+
+    /// Takes any real number in its range (a search may draw it from a continuous distribution).
+    package var isReal: Bool { if case .real = rule { return true }; return false }
+    /// Takes whole numbers (`denoise_us` also off).
+    package var isWholeNumber: Bool {
+        switch rule {
+        case .integer, .optionalInteger: return true
+        default: return false
+        }
+    }
     private var position: Int { Self.all.firstIndex(of: self) ?? Int.max }
 
     // MARK: - Values

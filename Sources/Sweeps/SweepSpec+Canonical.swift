@@ -27,12 +27,16 @@ extension SweepSpec {
         out += "data: {\(data)}\n"
         out += "cv: {folds: \(folds), stratified: \(stratified)}\n"
         out += "epochs: \(epochs)\nseed: \(seed)\nfirst_saccade: \(firstSaccadeOnly)\n"
-        if !grid.isEmpty {
+        if !grid.isEmpty || !sampled.isEmpty {
             out += "grid:\n"
             for (p, values) in grid { out += "  \(p.key): [\(values.map(yamlValue).joined(separator: ", "))]\n" }
+            for (p, distribution) in sampled { out += "  \(p.key): \(distribution.yaml)\n" }
+        }
+        if search.strategy != .grid {
+            out += "search: {strategy: \(search.strategy.rawValue), samples: \(search.samples), seed: \(search.seed)}\n"
         }
         let base = firstConfiguration
-        let swept = Set(grid.map(\.parameter))
+        let swept = Set(sweptParameters)
         let pinned = Hyperparameter.all.filter { !swept.contains($0) }
         if !pinned.isEmpty {
             out += "fixed:\n"

@@ -55,23 +55,31 @@ package struct SweepSpec: Sendable, Equatable {
     package var grid: [(parameter: Hyperparameter, values: [ParameterValue])]
     /// Pinned parameters.
     package var fixed: [Hyperparameter: ParameterValue]
+    /// Parameters drawn from distributions (`search.strategy` random or sobol), canonical order.
+    package var sampled: [(parameter: Hyperparameter, distribution: Distribution)] = []
+    package var search = SearchSettings()
+    /// The drawn points: `search.samples` rows, one value per `sampled` parameter.
+    package var sampledPoints: [[ParameterValue]] = []
 
     package static func == (a: SweepSpec, b: SweepSpec) -> Bool {
         a.name == b.name && a.data == b.data && a.test == b.test && a.folds == b.folds && a.stratified == b.stratified
             && a.epochs == b.epochs && a.seed == b.seed && a.firstSaccadeOnly == b.firstSaccadeOnly
             && a.grid.elementsEqual(b.grid) { $0.parameter == $1.parameter && $0.values == $1.values }
             && a.fixed == b.fixed
+            && a.sampled.elementsEqual(b.sampled) { $0.parameter == $1.parameter && $0.distribution == $1.distribution }
+            && a.search == b.search && a.sampledPoints == b.sampledPoints
     }
 
     /// The most tasks a sweep may have unless `--allow-large` is given: a typo in a grid
     /// (a few extra values in several keys) multiplies into millions of tasks.
     package static let taskLimit = 100_000
 
-    /// Configurations in the grid (the product of its value counts), or nil beyond Int.
+    /// Configurations: the product of the grid's value counts, times the sampled points when
+    /// there are any; nil beyond Int.
     package var configurationCount: Int? {
-        grid.reduce(Optional(1)) { n, entry in
+        (grid.map(\.values.count) + (sampled.isEmpty ? [] : [search.samples])).reduce(Optional(1)) { n, count in
             n.flatMap { n in
-                let (product, overflow) = n.multipliedReportingOverflow(by: entry.values.count)
+                let (product, overflow) = n.multipliedReportingOverflow(by: count)
                 return overflow ? nil : product
             }
         }
@@ -82,7 +90,7 @@ package struct SweepSpec: Sendable, Equatable {
     package func checkSize(allowLarge: Bool, file: String) throws {
         let configs = configurationCount
         let tasks = configs.flatMap { c -> Int? in let (t, o) = c.multipliedReportingOverflow(by: folds); return o ? nil : t }
-        let counts = grid.map { "\($0.values.count)" }.joined(separator: " x ")
+        let counts = (grid.map { "\($0.values.count)" } + (sampled.isEmpty ? [] : ["\(search.samples) samples"])).joined(separator: " x ")
         guard let tasks else {
             throw SpecError(file: file, line: nil, keyPath: "grid", message: "\(counts) values is more configurations than can be counted")
         }
@@ -99,10 +107,12 @@ package struct SweepSpec: Sendable, Equatable {
         var base = Hyperparameters()
         for (p, v) in fixed { p.set(v, in: &base) }
         for (p, values) in grid { p.set(values[0], in: &base) }
+        if let point = sampledPoints.first { for (entry, v) in zip(sampled, point) { entry.parameter.set(v, in: &base) } }
         return base
     }
 
-    /// Every configuration of the grid, in canonical order (first parameter slowest).
+    /// Every configuration, in canonical order: the grid's (first parameter slowest), each
+    /// crossed with every sampled point (points fastest).
     package var configurations: [Hyperparameters] {
         var base = Hyperparameters()
         for (p, v) in fixed { p.set(v, in: &base) }
@@ -116,11 +126,18 @@ package struct SweepSpec: Sendable, Equatable {
                 }
             }
         }
-        return result
+        guard !sampled.isEmpty else { return result }
+        return result.flatMap { config in
+            sampledPoints.map { point -> Hyperparameters in
+                var c = config
+                for (entry, v) in zip(sampled, point) { entry.parameter.set(v, in: &c) }
+                return c
+            }
+        }
     }
 
-    /// The swept parameters, in canonical order.
-    package var sweptParameters: [Hyperparameter] { grid.map(\.parameter) }
+    /// The swept parameters (grid and sampled), in canonical order.
+    package var sweptParameters: [Hyperparameter] { (grid.map(\.parameter) + sampled.map(\.parameter)).sorted() }
 
     /// Reads and validates a spec file.
     package static func load(path: String) throws -> SweepSpec {
@@ -154,7 +171,7 @@ struct SpecParser {
             throw fail(nil, "", "not valid YAML: \(error)")
         }
         guard let root else { throw fail(nil, "", "spec is empty") }
-        let top = try mapping(root, "", allowed: ["name", "data", "cv", "epochs", "seed", "grid", "fixed", "first_saccade"])
+        let top = try mapping(root, "", allowed: ["name", "data", "cv", "epochs", "seed", "grid", "fixed", "first_saccade", "search"])
 
         guard let nameNode = top["name"] else { throw fail(root, "name", "missing (every sweep needs a name; results go to results/<name>/)") }
         let name = try string(nameNode, "name")
@@ -207,14 +224,24 @@ struct SpecParser {
         let firstSaccade = try top["first_saccade"].map { try bool($0, "first_saccade") } ?? false
 
         var grid: [(Hyperparameter, [ParameterValue])] = []
+        var sampled: [(parameter: Hyperparameter, distribution: Distribution)] = []
+        var sampledNodes: [Hyperparameter: (Node, String)] = [:]
         var gridLines: [Hyperparameter: Int] = [:]
         if let gridNode = top["grid"] {
             let g = try mapping(gridNode, "grid", allowed: Hyperparameter.all.map(\.key))
             for (key, valueNode) in g.pairs {
                 let parameter = Hyperparameter.named(key)!
                 let path = "grid.\(key)"
+                if case .mapping = valueNode {
+                    let (distribution, kindPath) = try self.distribution(valueNode, parameter, path)
+                    sampled.append((parameter, distribution))
+                    sampledNodes[parameter] = (valueNode, kindPath)
+                    gridLines[parameter] = valueNode.mark?.line
+                    continue
+                }
                 guard case .sequence(let seq) = valueNode else {
-                    throw fail(valueNode, path, "expected a list of values, e.g. \(key): [\(parameter.example)]")
+                    throw fail(valueNode, path, "expected a list of values, e.g. \(key): [\(parameter.example)], "
+                                + "or a distribution, e.g. {choice: [...]}, {uniform: [lo, hi]}, {loguniform: [lo, hi]}, {int: [lo, hi]}")
                 }
                 guard !seq.isEmpty else { throw fail(valueNode, path, "empty list (give at least one value)") }
                 var values: [ParameterValue] = []
@@ -230,6 +257,53 @@ struct SpecParser {
             }
         }
         grid.sort { $0.0 < $1.0 }
+        sampled.sort { $0.parameter < $1.parameter }
+
+        var search = SearchSettings()
+        if let searchNode = top["search"] {
+            let m = try mapping(searchNode, "search", allowed: ["strategy", "samples", "seed"])
+            if let node = m["strategy"] {
+                let text = try string(node, "search.strategy")
+                guard let strategy = SearchSettings.Strategy(rawValue: text) else {
+                    throw fail(node, "search.strategy", "unknown strategy '\(text)'; one of: \(SearchSettings.Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                search.strategy = strategy
+            }
+            if let node = m["samples"] {
+                guard search.strategy != .grid else {
+                    throw fail(node, "search.samples", "only for strategy random or sobol (a grid runs every combination)")
+                }
+                search.samples = try integer(node, "search.samples")
+                guard search.samples >= 1 else { throw fail(node, "search.samples", "must be >= 1, got \(search.samples)") }
+            }
+            if let node = m["seed"] {
+                let value = try integer(node, "search.seed")
+                guard value >= 0 else { throw fail(node, "search.seed", "must be >= 0, got \(value)") }
+                search.seed = UInt64(value)
+            }
+            if search.strategy != .grid {
+                guard !sampled.isEmpty else {
+                    throw fail(m["strategy"], "search.strategy", "\(search.strategy.rawValue) samples distributions, but every grid parameter is a list; "
+                                + "give at least one as e.g. lr: {loguniform: [1e-4, 2e-2]}")
+                }
+                guard m["samples"] != nil else { throw fail(searchNode, "search.samples", "missing (how many points to draw, e.g. samples: 20)") }
+            }
+        }
+        if search.strategy == .grid, let first = sampled.first, let (node, kindPath) = sampledNodes[first.parameter] {
+            throw fail(node, kindPath, "a distribution needs search: {strategy: random or sobol, samples: N}; a grid takes a list")
+        }
+        var points: [[ParameterValue]] = []
+        if !sampled.isEmpty {
+            do {
+                guard let drawn = try search.points(sampled) else {
+                    throw fail(top["search"], "search.samples", "fewer than \(search.samples) distinct points in \(search.samples * SearchSettings.drawsPerSample) draws "
+                                + "(values are rounded to \(SearchSettings.significantDigits) significant digits); lower samples or widen the distributions")
+                }
+                points = drawn
+            } catch let error as ParameterError {
+                throw fail(top["search"], "search", error.message)
+            }
+        }
 
         var fixed: [Hyperparameter: ParameterValue] = [:]
         if let fixedNode = top["fixed"] {
@@ -243,7 +317,67 @@ struct SpecParser {
             }
         }
         return SweepSpec(name: name, data: data, test: test, folds: folds, stratified: stratified, epochs: epochs,
-                         seed: seed, firstSaccadeOnly: firstSaccade, grid: grid, fixed: fixed)
+                         seed: seed, firstSaccadeOnly: firstSaccade, grid: grid, fixed: fixed,
+                         sampled: sampled, search: search, sampledPoints: points)
+    }
+
+    /// Reads `{choice: [...]}`, `{uniform: [lo, hi]}`, `{loguniform: [lo, hi]}` or
+    /// `{int: [lo, hi], step: S, log: true}` for `parameter`; returns it and its key path.
+    func distribution(_ node: Node, _ parameter: Hyperparameter, _ path: String) throws -> (Distribution, String) {
+        let kinds = ["choice", "uniform", "loguniform", "int"]
+        let m = try mapping(node, path, allowed: kinds + ["step", "log"])
+        let given = m.pairs.map(\.0).filter(kinds.contains)
+        guard given.count == 1, let kind = given.first, let body = m[kind] else {
+            throw fail(node, path, given.isEmpty ? "a distribution needs one of: \(kinds.joined(separator: ", "))"
+                                                 : "give one distribution, not \(given.joined(separator: " and "))")
+        }
+        let kindPath = "\(path).\(kind)"
+        for option in ["step", "log"] where m[option] != nil && kind != "int" {
+            throw fail(m[option], "\(path).\(option)", "only for int distributions")
+        }
+        guard case .sequence(let items) = body else {
+            throw fail(body, kindPath, kind == "choice" ? "expected a list of values" : "expected [lo, hi]")
+        }
+        func bound(_ i: Int) throws -> ParameterValue {
+            let v = try value(items[i], parameter, "\(kindPath)[\(i)]")
+            return v
+        }
+        switch kind {
+        case "choice":
+            guard !items.isEmpty else { throw fail(body, kindPath, "empty list (give at least one value)") }
+            var values: [ParameterValue] = []
+            for i in items.indices {
+                let v = try bound(i)
+                if let first = values.firstIndex(of: v) { throw fail(items[i], "\(kindPath)[\(i)]", "\(v) is listed twice (also at [\(first)])") }
+                values.append(v)
+            }
+            return (.choice(values), kindPath)
+        case "uniform", "loguniform":
+            guard parameter.isReal else {
+                throw fail(body, kindPath, "\(parameter.key) takes \(parameter.isWholeNumber ? "whole numbers: use {int: [lo, hi]}" : "listed values: use {choice: [...]}")")
+            }
+            guard items.count == 2 else { throw fail(body, kindPath, "expected [lo, hi], got \(items.count) value\(items.count == 1 ? "" : "s")") }
+            guard case .number(let lo) = try bound(0), case .number(let hi) = try bound(1) else { throw fail(body, kindPath, "expected numbers") }
+            guard lo < hi else { throw fail(body, kindPath, "lower bound must be < upper bound, got [\(Format.shortest(lo)), \(Format.shortest(hi))]") }
+            if kind == "loguniform" {
+                guard lo > 0 else { throw fail(body, kindPath, "lower bound must be > 0 for a log scale, got \(Format.shortest(lo))") }
+                return (.logUniform(lo, hi), kindPath)
+            }
+            return (.uniform(lo, hi), kindPath)
+        default:
+            guard parameter.isWholeNumber else {
+                throw fail(body, kindPath, "\(parameter.key) is not a whole number: use \(parameter.isReal ? "{uniform: [lo, hi]}" : "{choice: [...]}")")
+            }
+            guard items.count == 2 else { throw fail(body, kindPath, "expected [lo, hi], got \(items.count) value\(items.count == 1 ? "" : "s")") }
+            guard case .integer(let lo) = try bound(0), case .integer(let hi) = try bound(1) else { throw fail(body, kindPath, "expected whole numbers, not off") }
+            guard lo < hi else { throw fail(body, kindPath, "lower bound must be < upper bound, got [\(lo), \(hi)]") }
+            let step = try m["step"].map { try integer($0, "\(path).step") } ?? 1
+            guard step >= 1 else { throw fail(m["step"], "\(path).step", "must be >= 1, got \(step)") }
+            let isLog = try m["log"].map { try bool($0, "\(path).log") } ?? false
+            if isLog && step != 1 { throw fail(m["step"], "\(path).step", "a log scale takes no step") }
+            if isLog && lo < 1 { throw fail(body, kindPath, "lower bound must be >= 1 for a log scale, got \(lo)") }
+            return (.integer(lo, hi, step: step, log: isLog), kindPath)
+        }
     }
 
     // MARK: - Typed readers

@@ -57,6 +57,37 @@ struct MPISweepTests {
         return url
     }
 
+    /// Every rank draws a random or Sobol search's configurations itself, from the spec alone:
+    /// rank 0 refuses a rank whose plan differs, and the results equal a local run's.
+    @Test(arguments: ["random", "sobol"])
+    func sampledSearchesDrawTheSameConfigurationsOnEveryRank(strategy: String) throws {
+        try #require(MPIRunner.mpirun != nil, Comment(rawValue: MPIRunner.missingMessage))
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let specURL = try writeSpec(root, """
+            name: search
+            data: {synthetic: {count: 200, seed: 1}}
+            cv: {folds: 2}
+            epochs: 1
+            grid:
+              beta: {uniform: [0.7, 0.95]}
+              lr: {loguniform: [1e-3, 2e-2]}
+              hidden: {int: [8, 48], log: true}
+            search: {strategy: \(strategy), samples: 5, seed: 7}
+            fixed: {batch_size: 32}
+            """, name: "search.yaml")
+        let local = try CLIRunner.run(["sweep", specURL.path, "--workers", "2", "--results", root.appendingPathComponent("local").path, "--quiet"])
+        try #require(local.status == 0, "\(local.stderr)")
+        let reference = Self.foldResults(root.appendingPathComponent("local/search"))
+        #expect(reference.count == 10)
+        let results = root.appendingPathComponent("np2")
+        let run = try MPIRunner.run(ranks: 2, ["sweep", specURL.path, "--results", results.path])
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("[rank 1] task "), "rank 1 ran tasks: \(run.stderr)")
+        #expect(Self.foldResults(results.appendingPathComponent("search")) == reference)
+        let configs = Set(Self.rows(results.appendingPathComponent("search/folds.csv")).map { $0[1] })
+        #expect(configs.count == 5)
+    }
+
     @Test func oneTwoAndThreeRanksGiveTheLocalRunsFoldAccuracies() throws {
         try #require(MPIRunner.mpirun != nil, Comment(rawValue: MPIRunner.missingMessage))
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
