@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SpikeNet
 import Sweeps
@@ -91,5 +92,31 @@ import Sweeps
         let error = #expect(throws: SpecError.self) { try SweepSpec.parse(text, file: "s.yaml") }
         #expect(error?.description == expected)
         #expect(error?.description.contains("\n") == false)
+    }
+}
+
+/// The shipped specs of the study's two searches are its grids (paper, Tables 1 and 2).
+@Suite struct StudySpecTests {
+    static let sweeps = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../sweeps").standardized
+
+    func grid(_ file: String) throws -> (SweepSpec, [String: [String]]) {
+        let spec = try SweepSpec.load(path: Self.sweeps.appendingPathComponent(file).path)
+        return (spec, Dictionary(uniqueKeysWithValues: spec.grid.map { ($0.parameter.key, $0.values.map(\.description)) }))
+    }
+
+    @Test func table1IsThePapersFirstSearch() throws {
+        let (spec, grid) = try grid("table1.yaml")
+        #expect(grid == ["beta": ["0.7", "0.9", "0.95"], "hidden": ["100", "200", "400", "800"],
+                         "window_us": ["500", "1000", "2000"], "target_ratio": ["0.8/0.2", "0.95/0.05"]])
+        #expect(spec.folds == 5 && spec.epochs == 3 && spec.configurationCount == 72)
+        #expect(spec.firstConfiguration.batchSize == 128)
+    }
+
+    @Test func table2IsThePapersSecondSearch() throws {
+        let (spec, grid) = try grid("table2.yaml")
+        #expect(grid == ["beta": ["0.8", "0.9", "0.95"], "hidden": ["400", "800", "1200"], "batch_size": ["64", "128", "256"]])
+        #expect(spec.folds == 2 && spec.epochs == 15 && spec.configurationCount == 27)
+        let first = spec.firstConfiguration
+        #expect(first.windowMicros == 2000 && first.targetRatio.description == "0.8/0.2")
     }
 }
