@@ -194,7 +194,7 @@ extension SpikeSweep {
                 best fold by fold (paired t-test, p adjusted with Holm's method for the number of \
                 comparisons): "vs best" shows that p, with ≈ where it is at least 0.05 — not distinguishable \
                 from the best on these folds — and the note under the table names the cheapest such \
-                configuration (least training time per fold).
+                configuration (least training time per fold). It takes 3 folds or more.
 
                 Examples:
                   spikesweep leaderboard results/table1 --top 10

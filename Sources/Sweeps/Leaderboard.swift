@@ -116,9 +116,11 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     }
 
     /// Fills `pVersusBest` and `withinNoiseOfBest`: each complete row against the first (when
-    /// it is complete), paired over folds, Holm-adjusted over all those comparisons.
+    /// it is complete), paired over folds, Holm-adjusted over all those comparisons. Not with
+    /// 2 folds: a t-test with one degree of freedom separates almost nothing, and every row
+    /// would be "within noise".
     private mutating func compareWithBest() {
-        guard let best = rows.first, best.isComplete, folds >= 2 else { return }
+        guard let best = rows.first, best.isComplete, folds >= PairedTest.minimumFolds else { return }
         let bestFolds = best.foldAccuracies.compactMap { $0 }
         rows[0].withinNoiseOfBest = true
         var compared: [(row: Int, p: Double)] = []

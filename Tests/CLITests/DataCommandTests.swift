@@ -56,4 +56,46 @@ import TestSupport
         #expect(result.status != 0)
         #expect(result.stderr.contains("bad.spk: checksum mismatch"))
     }
+
+    /// The dataset and the frame caches are mapped and verified once per node: a byte flipped
+    /// in either after that is caught before training, naming the file.
+    @Test func aByteFlippedInADatasetOrFrameCacheIsRefusedNamingTheFile() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("d.spk")
+        #expect(try CLIRunner.run(["data", "synth", "-o", data.path, "--count", "60", "--seed", "1"]).status == 0)
+        let spec = root.appendingPathComponent("fc.yaml")
+        try "name: fc\ndata: {train: \(data.path)}\ncv: {folds: 2}\nepochs: 1\ngrid: {hidden: [8]}\nfixed: {batch_size: 16}\n"
+            .write(to: spec, atomically: true, encoding: .utf8)
+        let results = root.appendingPathComponent("r")
+        let dir = results.appendingPathComponent("fc")
+        func sweep() throws -> CLIRunner.Result {
+            // Forget the recorded rows so that the tasks (and their frame loading) run again.
+            for file in ["folds.csv", "epochs.csv"] { try? FileManager.default.removeItem(at: dir.appendingPathComponent(file)) }
+            return try CLIRunner.run(["sweep", spec.path, "--results", results.path, "--quiet"])
+        }
+        func flip(_ url: URL, at fraction: Double) throws {
+            var bytes = [UInt8](try Data(contentsOf: url))
+            bytes[Int(Double(bytes.count) * fraction)] ^= 0x10
+            try Data(bytes).write(to: url)
+        }
+        let first = try sweep()
+        try #require(first.status == 0, "\(first.stderr)")
+        let caches = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("frames").path).filter { $0.hasSuffix(".spkf") }
+        let cache = dir.appendingPathComponent("frames").appendingPathComponent(try #require(caches.first))
+        #expect(caches.count == 1)
+        #expect(try sweep().status == 0, "verified once, then used as it is")
+
+        try flip(cache, at: 0.6)
+        let damagedCache = try sweep()
+        #expect(damagedCache.status == 74, "\(damagedCache.stderr)")
+        #expect(damagedCache.stderr.contains("\(cache.path): damaged frame cache (section "), "\(damagedCache.stderr)")
+        try FileManager.default.removeItem(at: cache)
+        #expect(try sweep().status == 0, "a deleted cache is rebuilt")
+
+        try flip(data, at: 0.6)
+        let damagedData = try sweep()
+        #expect(damagedData.status != 0)
+        #expect(damagedData.stderr.contains("\(data.path): checksum mismatch"), "\(damagedData.stderr)")
+        #expect(damagedData.stderr.split(separator: "\n").filter { $0.hasPrefix("Error: ") }.count == 1)
+    }
 }

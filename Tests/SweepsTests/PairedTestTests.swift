@@ -39,13 +39,7 @@ import Testing
         for (mine, theirs) in zip(adjusted, board.vs_best.map(\.p_holm)) { #expect(close(mine, theirs), "\(mine) vs \(theirs)") }
 
         // The same table as a sweep of 8 configurations on 5 folds.
-        let spec = try SweepSpec.parse("""
-            name: noise
-            data: {synthetic: {count: 100}}
-            cv: {folds: 5}
-            epochs: 1
-            grid: {hidden: [10, 11, 12, 13, 14, 15, 16, 17]}
-            """, file: "noise.yaml")
+        let spec = try SweepSpec.parse(Self.noiseSpec, file: "noise.yaml")
         let plan = SweepPlan(spec: spec, datasetFingerprint: 1)
         let outcomes = plan.tasks.map { task in
             TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .ok,
@@ -67,7 +61,25 @@ import Testing
         #expect(leaderboard.markdown.contains("| Folds | p vs best |"))
         #expect(leaderboard.markdown.contains("Cheapest of them: \(plan.configIDs[2]) (rank "))
         #expect(leaderboard.table.contains("≈ 0.214"))
+
+        // Two folds: no comparison with the best (one degree of freedom separates almost nothing).
+        let twoFolds = SweepPlan(spec: try SweepSpec.parse(Self.noiseSpec.replacingOccurrences(of: "folds: 5", with: "folds: 2"), file: "noise.yaml"),
+                                 datasetFingerprint: 1)
+        let board2 = Leaderboard(plan: twoFolds, outcomes: twoFolds.tasks.map { task in
+            TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .ok,
+                        validationAccuracy: board.accuracies[task.configIndex][task.fold], trainAccuracy: 0.5, trainLoss: 1,
+                        epochs: [], seconds: 1, recordingsPerSecond: 1, worker: "t", error: nil)
+        })
+        #expect(board2.rows.allSatisfy { $0.pVersusBest == nil && $0.withinNoiseOfBest == nil } && board2.noiseNote == nil)
     }
+
+    static let noiseSpec = """
+        name: noise
+        data: {synthetic: {count: 100}}
+        cv: {folds: 5}
+        epochs: 1
+        grid: {hidden: [10, 11, 12, 13, 14, 15, 16, 17]}
+        """
 
     @Test func edgeCases() throws {
         #expect(PairedTest.compare([0.9], [0.8]) == nil, "one fold: no test")
