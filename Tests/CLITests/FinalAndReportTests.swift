@@ -60,4 +60,40 @@ import TestSupport
         #expect(notResults.status != 0)
         #expect(notResults.stderr.contains("not a sweep results folder"))
     }
+
+    /// The committed reports render in a real browser (headless Chromium): the screenshot is
+    /// far from blank and the page logs nothing to the console. A page that does log is caught,
+    /// so the check can fail.
+    @Test func reportsRenderInHeadlessChromiumWithoutConsoleMessages() throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {
+            print("skipped: headless Chromium not found (Debian package chromium; scripts/install-deps installs it)")
+            return
+        }
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        func render(_ page: URL, _ name: String) throws -> (bytes: Int, console: [String]) {
+            let png = root.appendingPathComponent("\(name).png")
+            let run = try CLIRunner.run(executable: URL(fileURLWithPath: chromium),
+                                        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+                                         "--user-data-dir=\(root.appendingPathComponent("profile-\(name)").path)",
+                                         "--screenshot=\(png.path)", "--window-size=1200,2600", page.absoluteString])
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+            let size = (try? FileManager.default.attributesOfItem(atPath: png.path)[.size] as? Int) ?? 0
+            return (size, run.stderr.split(separator: "\n").filter { $0.contains(":CONSOLE") }.map(String.init))
+        }
+        let blank = root.appendingPathComponent("blank.html")
+        try "<!doctype html><html><body></body></html>".write(to: blank, atomically: true, encoding: .utf8)
+        let empty = try render(blank, "blank")
+        #expect(empty.bytes > 0 && empty.console.isEmpty)
+        let noisy = root.appendingPathComponent("noisy.html")
+        try "<!doctype html><html><body><script>console.error('broken')</script></body></html>".write(to: noisy, atomically: true, encoding: .utf8)
+        #expect(try render(noisy, "noisy").console.count == 1, "a console message is seen")
+
+        let results = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../results").standardized
+        for sweep in ["nmnist-small-table1", "nmnist-small-table2"] {
+            let page = results.appendingPathComponent("\(sweep)/report.html")
+            let shot = try render(page, sweep)
+            #expect(shot.bytes > 5 * empty.bytes, "\(sweep): screenshot of \(shot.bytes) bytes, a blank page's is \(empty.bytes)")
+            #expect(shot.console.isEmpty, "\(sweep): \(shot.console)")
+        }
+    }
 }
