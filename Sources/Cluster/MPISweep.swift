@@ -3,17 +3,13 @@ import SpikeEvents
 import SpikeSupport
 import Sweeps
 
-/// What an MPI sweep needs from the command line.
-package struct MPISweepOptions: Sendable {
-    package var specPath: String
-    package var resultsRoot: URL
-    /// Move existing results of a different spec aside (rank 0 only touches the folder).
-    package var fresh = false
+/// What an MPI sweep needs from the command line: the common settings and how the ranks work
+/// together.
+package struct MPISweepOptions: Sendable, CarriesSweepSettings {
+    package var settings: SweepSettings
     /// Where each rank's progress and notices go, given its rank (the command line prefixes
     /// ranks ≥ 1 with `[rank N]`, and `--quiet` silences them all).
     package var reporter: @Sendable (_ rank: Int) -> Reporter = { _ in SilentReporter() }
-    /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
-    package var faultInjection: FaultInjector?
     /// The build version this rank announces to the others (a test tool may pose as another build).
     package var toolVersion = ToolVersion.string
     /// The launch detected from the environment, if any (checked against MPI's own view).
@@ -23,17 +19,9 @@ package struct MPISweepOptions: Sendable {
     /// runs Open MPI's progress engine, plus a `nanosleep`) measured about 15 µs of CPU here, so
     /// 4 ms keeps an idle coordinator under 0.5% of a core while delaying a hand-out by at most 4 ms.
     package var poll: ClosedRange<Double> = 0.000_25...0.004
-    /// Stops this rank between batches (running tasks checkpoint). On rank 0 it also stops the
-    /// sweep: no more tasks are handed out, and an environment failure stops it this way too.
-    package var stop = StopSignal()
-    /// Which recorded tasks run again (`--retry-failed`).
-    package var policy = RerunPolicy()
-    /// Run a sweep of more than `SweepSpec.taskLimit` tasks.
-    package var allowLarge = false
 
-    package init(specPath: String, resultsRoot: URL) {
-        self.specPath = specPath
-        self.resultsRoot = resultsRoot
+    package init(_ settings: SweepSettings) {
+        self.settings = settings
     }
 }
 

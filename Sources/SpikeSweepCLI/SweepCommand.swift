@@ -92,15 +92,10 @@ extension SpikeSweep {
                 try runMPI(launch: launch)
                 return
             }
-            var options = LocalSweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
+            var options = LocalSweepOptions(settings())
             options.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
-            options.fresh = fresh
             options.element = arraySize.map { (partition: ArrayPartition(size: $0), index: arrayElement!) }
             options.reporter = ConsoleReporter(quiet: quiet)
-            options.faultInjection = SpikeSweep.dependencies.faultInjection
-            options.stop = Self.installStop()
-            options.policy = RerunPolicy(retryFailed: retryFailed)
-            options.allowLarge = allowLarge
             let report = try LocalSweep.run(options)
             let summary = report.summary
             if json {
@@ -120,6 +115,17 @@ extension SpikeSweep {
             }
             Self.explain(report.status, failed: summary.tasksFailed, interrupted: summary.tasksInterrupted,
                          signal: report.stoppedBy, failure: report.failure)
+        }
+
+        /// What a local run and an MPI rank both take from the command line (installs the stop signals).
+        func settings() -> SweepSettings {
+            var settings = SweepSettings(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
+            settings.fresh = fresh
+            settings.faultInjection = SpikeSweep.dependencies.faultInjection
+            settings.stop = Self.installStop()
+            settings.policy = RerunPolicy(retryFailed: retryFailed)
+            settings.allowLarge = allowLarge
+            return settings
         }
 
         /// The signals that stop a run cleanly (a second Ctrl-C ends it at once). While the run
@@ -157,15 +163,10 @@ extension SpikeSweep {
                 Console.error("spikesweep: --workers is ignored under MPI (every rank trains one task at a time)")
             }
             let quiet = self.quiet
-            var options = MPISweepOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
-            options.fresh = fresh
+            var options = MPISweepOptions(settings())
             options.reporter = { rank in ConsoleReporter(prefix: rank == 0 ? "" : "[rank \(rank)] ", quiet: quiet) }
-            options.faultInjection = SpikeSweep.dependencies.faultInjection
             options.toolVersion = SpikeSweep.dependencies.toolVersion
             options.launch = launch
-            options.stop = Self.installStop()
-            options.policy = RerunPolicy(retryFailed: retryFailed)
-            options.allowLarge = allowLarge
             let report: MPISweepReport
             do {
                 guard let rankZero = try MPISweep.run(options) else { return }

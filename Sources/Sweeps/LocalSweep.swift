@@ -1,21 +1,17 @@
 import Foundation
 import SpikeSupport
 
-/// What `spikesweep sweep` needs to run a sweep in this process.
-package struct LocalSweepOptions: Sendable {
+/// What every executor of a sweep takes from the command line, wherever it runs.
+package struct SweepSettings: Sendable {
     package var specPath: String
     package var resultsRoot: URL
-    /// In-process workers, each training one task at a time on one thread.
-    package var workers = 1
-    /// Move existing results of a different spec aside first.
+    /// Move existing results of a different spec aside first (only the process that owns the
+    /// results folder touches it: rank 0 under MPI).
     package var fresh = false
-    /// Run only this Slurm array element's tasks, into its own shard.
-    package var element: (partition: ArrayPartition, index: Int)?
-    package var reporter: Reporter = SilentReporter()
     /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
     package var faultInjection: FaultInjector?
     /// Stops the run between batches (running tasks checkpoint); also how an environment
-    /// failure stops it.
+    /// failure stops it. Under MPI, on rank 0 it also stops handing out tasks.
     package var stop = StopSignal()
     /// Which recorded tasks run again (`--retry-failed`).
     package var policy = RerunPolicy()
@@ -25,6 +21,35 @@ package struct LocalSweepOptions: Sendable {
     package init(specPath: String, resultsRoot: URL) {
         self.specPath = specPath
         self.resultsRoot = resultsRoot
+    }
+}
+
+/// Options that carry `SweepSettings` and read them through as if they were their own
+/// members (`options.fresh` is `options.settings.fresh`).
+@dynamicMemberLookup
+package protocol CarriesSweepSettings {
+    var settings: SweepSettings { get set }
+}
+
+extension CarriesSweepSettings {
+    package subscript<T>(dynamicMember keyPath: WritableKeyPath<SweepSettings, T>) -> T {
+        get { settings[keyPath: keyPath] }
+        set { settings[keyPath: keyPath] = newValue }
+    }
+}
+
+/// What `spikesweep sweep` needs to run a sweep in this process: the common settings and how
+/// to run it here.
+package struct LocalSweepOptions: Sendable, CarriesSweepSettings {
+    package var settings: SweepSettings
+    /// In-process workers, each training one task at a time on one thread.
+    package var workers = 1
+    /// Run only this Slurm array element's tasks, into its own shard.
+    package var element: (partition: ArrayPartition, index: Int)?
+    package var reporter: Reporter = SilentReporter()
+
+    package init(_ settings: SweepSettings) {
+        self.settings = settings
     }
 }
 
