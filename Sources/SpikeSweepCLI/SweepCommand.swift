@@ -201,7 +201,7 @@ extension SpikeSweep {
                   spikesweep leaderboard results/table1 --top 10
                   spikesweep leaderboard results/table1 --where 'hidden>=400 and beta==0.9'
                   spikesweep leaderboard results/table1 --by window_us
-                  spikesweep leaderboard results/table1 --compare 3f2a91c0 b07d (ids or unique prefixes)
+                  spikesweep leaderboard results/table1 --compare 3f2a91c0 b07d
                 """)
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, md, json }
@@ -221,7 +221,7 @@ extension SpikeSweep {
         @Option(help: ArgumentHelp("The mean accuracy per value of one parameter (over the configurations with it).", valueName: "parameter"))
         var by: String?
 
-        @Option(parsing: .upToNextOption, help: ArgumentHelp("Two configurations fold by fold, with the paired t-test.", valueName: "id id"))
+        @Option(parsing: .upToNextOption, help: ArgumentHelp("Two configurations (ids or unique prefixes) fold by fold, with the paired t-test.", valueName: "id id"))
         var compare: [String] = []
 
         func validate() throws {

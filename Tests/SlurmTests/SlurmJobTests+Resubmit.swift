@@ -95,8 +95,8 @@ extension SlurmJobTests {
         let markdown = try String(contentsOf: dir.appendingPathComponent("leaderboard.md"), encoding: .utf8)
         let tableRows = markdown.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| Rank") }
         #expect(tableRows.count == 4, "\(markdown)")
-        #expect(tableRows.prefix(2).allSatisfy { $0.hasSuffix(" | 2/2 |") && !$0.contains("—") }, "\(markdown)")
-        #expect(tableRows.suffix(2).allSatisfy { $0.hasSuffix(" | 1/2 incomplete |") && $0.split(separator: "|")[2].trimmingCharacters(in: .whitespaces) == "—" },
+        #expect(tableRows.prefix(2).allSatisfy { $0.hasSuffix(" | 2/2 |  |") && !$0.contains("—") }, "\(markdown)")
+        #expect(tableRows.suffix(2).allSatisfy { $0.hasSuffix(" | 1/2 incomplete |  |") && $0.split(separator: "|")[2].trimmingCharacters(in: .whitespaces) == "—" },
                 "\(markdown)")
 
         // slurm status: the cancelled elements ended without their tasks.
