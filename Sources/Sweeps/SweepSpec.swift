@@ -275,6 +275,10 @@ struct SpecParser {
                 }
                 search.samples = try integer(node, "search.samples")
                 guard search.samples >= 1 else { throw fail(node, "search.samples", "must be >= 1, got \(search.samples)") }
+                // Points are drawn when the spec is read: bound them before any is drawn.
+                guard search.samples <= SweepSpec.taskLimit else {
+                    throw fail(node, "search.samples", "must be <= \(SweepSpec.taskLimit), got \(search.samples)")
+                }
             }
             if let node = m["seed"] {
                 let value = try integer(node, "search.seed")
