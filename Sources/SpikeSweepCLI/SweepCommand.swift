@@ -244,9 +244,10 @@ extension SpikeSweep {
             }
             if let condition { board = board.filtered(try Leaderboard.Condition(condition)) }
             if let by, let parameter = Hyperparameter.named(by) {
-                let values = plan.spec.grid.first { $0.0 == parameter }?.1.map(\.description)
-                    ?? Array(Set(board.rows.compactMap { $0.parameters[parameter.key] })).sorted()
-                print(Leaderboard.table(board.effect(of: parameter, values: values)), terminator: "")
+                // Listed values in the spec's order; drawn ones in five groups by value.
+                let effect = plan.spec.grid.first { $0.parameter == parameter }
+                    .map { board.effect(of: parameter, values: $0.values.map(\.description)) } ?? board.binnedEffect(of: parameter)
+                print(Leaderboard.table(effect), terminator: "")
                 return
             }
             if let top { board = board.top(top) }

@@ -99,6 +99,32 @@ extension Leaderboard {
         })
     }
 
+    /// The effect of a parameter drawn from a distribution (a value per configuration): the
+    /// configurations with a mean, ordered by the parameter's value and split into `bins` groups
+    /// of (nearly) equal size, each labelled by its range ("0.000108–0.00153"). Parameters
+    /// with at most `bins` distinct values get one group per value.
+    package func binnedEffect(of parameter: Hyperparameter, bins: Int = 5) -> Effect {
+        let rowsWithMean = rows.filter { $0.meanAccuracy != nil && $0.parameters[parameter.key] != nil }
+        let distinct = Set(rowsWithMean.map { $0.parameters[parameter.key]! })
+        func number(_ row: Row) -> Double { Double(row.parameters[parameter.key]!) ?? .infinity }
+        guard distinct.count > bins, rowsWithMean.allSatisfy({ number($0).isFinite }) else {
+            let values = distinct.sorted { (Double($0) ?? .infinity, $0) < (Double($1) ?? .infinity, $1) }
+            return effect(of: parameter, values: values)
+        }
+        let sorted = rowsWithMean.sorted { number($0) < number($1) }
+        var values: [Effect.Value] = []
+        for b in 0..<bins {
+            let group = Array(sorted[(b * sorted.count / bins)..<((b + 1) * sorted.count / bins)])
+            guard let first = group.first, let last = group.last else { continue }
+            let means = group.compactMap(\.meanAccuracy)
+            let stats = FoldStatistics(means)
+            values.append(Effect.Value(value: "\(first.parameters[parameter.key]!)–\(last.parameters[parameter.key]!)",
+                                       configurations: means.count, mean: stats.mean!, standardDeviation: stats.standardDeviation,
+                                       best: stats.max!, worst: stats.min!))
+        }
+        return Effect(parameter: parameter, values: values)
+    }
+
     /// `leaderboard --by`: one line per value.
     package static func table(_ effect: Effect) -> String {
         var lines = [[effect.parameter.key, "configs", "mean", "std", "best", "worst"]]

@@ -38,7 +38,8 @@ package struct SweepReport {
     /// their value moves the mean (max − min of the value means), the study's argument for which
     /// parameters matter.
     package var parameterEffects: [Leaderboard.Effect] {
-        plan.spec.grid.map { parameter, values in leaderboard.effect(of: parameter, values: values.map(\.description)) }
+        (plan.spec.grid.map { parameter, values in leaderboard.effect(of: parameter, values: values.map(\.description)) }
+            + plan.spec.sampled.map { leaderboard.binnedEffect(of: $0.parameter) })
             .sorted { $0.spread > $1.spread }
     }
 
@@ -84,8 +85,8 @@ package struct SweepReport {
             """
         page += "<h2>Ranking</h2>\n" + rankingTable(limit: 20)
         page += "<h2>Top configurations and their folds</h2>\n<p class=\"note\">Dots: mean fold accuracy; bar: ± one standard deviation; whiskers: worst and best fold.</p>\n" + topChart(count: 15)
-        if !plan.spec.grid.isEmpty {
-            page += "<h2>Which parameters matter</h2>\n<p class=\"note\">For each value of a swept parameter: the mean accuracy of all configurations with that value (dot) and the range of their means (line). Panels are ordered by how far the value moves the mean.</p>\n<div class=\"grid\">\n"
+        if !plan.spec.sweptParameters.isEmpty {
+            page += "<h2>Which parameters matter</h2>\n<p class=\"note\">For each value of a swept parameter (for a parameter drawn from a distribution, for each fifth of its drawn values): the mean accuracy of all configurations with that value (dot) and the range of their means (line). Panels are ordered by how far the value moves the mean.</p>\n<div class=\"grid\">\n"
             for effect in parameterEffects { page += effectChart(effect) }
             page += "</div>\n"
         }

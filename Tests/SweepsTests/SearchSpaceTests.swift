@@ -54,6 +54,27 @@ import Testing
         #expect(decades.keys.sorted() == [-4, -3, -2], "\(decades)")
     }
 
+    @Test func drawnParametersAreSummarisedInFiveGroupsByValue() throws {
+        let spec = try SweepSpec.parse(Self.base + "cv: {folds: 2}\ngrid: {lr: {loguniform: [1e-4, 1e-2]}, hidden: {choice: [16, 32]}}\n"
+                                       + "search: {strategy: sobol, samples: 20}\n", file: "s.yaml")
+        let plan = SweepPlan(spec: spec, datasetFingerprint: 1)
+        // Accuracy grows with lr: each group's mean must be above the previous one.
+        let outcomes = plan.tasks.map { task in
+            TaskOutcome(taskID: task.id, configID: task.configID, fold: task.fold, status: .ok,
+                        validationAccuracy: 0.5 + log10(plan.configurations[task.configIndex].learningRate) / 10, trainAccuracy: 0.5,
+                        trainLoss: 1, epochs: [], seconds: 1, recordingsPerSecond: 1, worker: "t", error: nil)
+        }
+        let board = Leaderboard(plan: plan, outcomes: outcomes)
+        let lr = board.binnedEffect(of: Hyperparameter.named("lr")!)
+        #expect(lr.values.count == 5 && lr.values.allSatisfy { $0.configurations == 4 })
+        #expect(zip(lr.values, lr.values.dropFirst()).allSatisfy { $0.mean < $1.mean }, "\(lr.values.map(\.mean))")
+        #expect(lr.values.allSatisfy { $0.value.contains("–") })
+        let hidden = board.binnedEffect(of: Hyperparameter.named("hidden")!)
+        #expect(hidden.values.map(\.value) == ["16", "32"], "few distinct values: one group each")
+        let text = Leaderboard.table(lr)
+        #expect(text.hasPrefix("lr") && text.split(separator: "\n").count == 7, "\(text)")
+    }
+
     @Test func sobolMatchesScipyBeforeItsShift() throws {
         struct Fixture: Decodable { var points: [[UInt32]] }
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sobol.json")
