@@ -6,8 +6,7 @@ package enum AtomicFile {
     /// - Parameter temporary: the temporary file (default `.<name>.tmp-<pid>` beside `path`); a
     ///   file with a single writer may use a fixed name, which a cleanup can then find directly.
     package static func write(_ bytes: [UInt8], to path: String, temporary: String? = nil) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = temporary ?? (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        let temporary = temporary ?? singleWriterTemporary(of: path) + "-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FileError(path: path, "cannot create: \(String(cString: strerror(errno)))") }
         var ok = true

@@ -214,9 +214,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
         let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + ["folds", "s/fold", "vs best", "config"]
         var lines: [[String]] = [header]
-        func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
         for r in rows {
-            var line: [String] = [String(r.rank), f4(r.meanAccuracy), f4(r.stdAccuracy), f4(r.minAccuracy), f4(r.maxAccuracy)]
+            var line: [String] = [String(r.rank), Self.f4(r.meanAccuracy), Self.f4(r.stdAccuracy), Self.f4(r.minAccuracy), Self.f4(r.maxAccuracy)]
             for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
             line.append(r.foldsText)
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")

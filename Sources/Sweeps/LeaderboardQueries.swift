@@ -40,24 +40,19 @@ extension Leaderboard {
         package func matches(_ row: Row) -> Bool {
             clauses.allSatisfy { clause in
                 let actual = row.parameters[clause.parameter.key] ?? ""
-                if let a = Double(actual), let b = Double(clause.value) {
-                    switch clause.op {
-                    case "==": return a == b
-                    case "!=": return a != b
-                    case ">=": return a >= b
-                    case "<=": return a <= b
-                    case ">": return a > b
-                    default: return a < b
-                    }
-                }
-                switch clause.op {
-                case "==": return actual == clause.value
-                case "!=": return actual != clause.value
-                case ">=": return actual >= clause.value
-                case "<=": return actual <= clause.value
-                case ">": return actual > clause.value
-                default: return actual < clause.value
-                }
+                if let a = Double(actual), let b = Double(clause.value) { return Self.holds(clause.op, a, b) }
+                return Self.holds(clause.op, actual, clause.value)
+            }
+        }
+
+        static func holds<T: Comparable>(_ op: String, _ a: T, _ b: T) -> Bool {
+            switch op {
+            case "==": return a == b
+            case "!=": return a != b
+            case ">=": return a >= b
+            case "<=": return a <= b
+            case ">": return a > b
+            default: return a < b
             }
         }
     }
@@ -91,11 +86,7 @@ extension Leaderboard {
     /// configuration mean are left out).
     package func effect(of parameter: Hyperparameter, values: [String]) -> Effect {
         Effect(parameter: parameter, values: values.compactMap { value in
-            let means = rows.filter { $0.parameters[parameter.key] == value }.compactMap(\.meanAccuracy)
-            let stats = FoldStatistics(means)
-            guard let mean = stats.mean, let best = stats.max, let worst = stats.min else { return nil }
-            return Effect.Value(value: value, configurations: means.count, mean: mean, standardDeviation: stats.standardDeviation,
-                                best: best, worst: worst)
+            Effect.Value(value, means: rows.filter { $0.parameters[parameter.key] == value }.compactMap(\.meanAccuracy))
         })
     }
 
@@ -112,15 +103,11 @@ extension Leaderboard {
             return effect(of: parameter, values: values)
         }
         let sorted = rowsWithMean.sorted { number($0) < number($1) }
-        var values: [Effect.Value] = []
-        for b in 0..<bins {
-            let group = Array(sorted[(b * sorted.count / bins)..<((b + 1) * sorted.count / bins)])
-            guard let first = group.first, let last = group.last else { continue }
-            let means = group.compactMap(\.meanAccuracy)
-            let stats = FoldStatistics(means)
-            values.append(Effect.Value(value: "\(first.parameters[parameter.key]!)–\(last.parameters[parameter.key]!)",
-                                       configurations: means.count, mean: stats.mean!, standardDeviation: stats.standardDeviation,
-                                       best: stats.max!, worst: stats.min!))
+        let values = (0..<bins).compactMap { b -> Effect.Value? in
+            let group = sorted[(b * sorted.count / bins)..<((b + 1) * sorted.count / bins)]
+            guard let first = group.first, let last = group.last else { return nil }
+            return Effect.Value("\(first.parameters[parameter.key]!)–\(last.parameters[parameter.key]!)",
+                                means: group.compactMap(\.meanAccuracy))
         }
         return Effect(parameter: parameter, values: values)
     }
@@ -128,9 +115,8 @@ extension Leaderboard {
     /// `leaderboard --by`: one line per value.
     package static func table(_ effect: Effect) -> String {
         var lines = [[effect.parameter.key, "configs", "mean", "std", "best", "worst"]]
-        func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
         for v in effect.values {
-            lines.append([v.value, String(v.configurations), f4(v.mean), f4(v.standardDeviation), f4(v.best), f4(v.worst)])
+            lines.append([v.value, String(v.configurations), Self.f4(v.mean), Self.f4(v.standardDeviation), Self.f4(v.best), Self.f4(v.worst)])
         }
         return TextTable.render(lines) + String(format: "spread of the means: %.2f points\n", effect.spread * 100)
     }
@@ -141,15 +127,14 @@ extension Leaderboard {
     package func comparison(_ first: String, _ second: String) throws -> String {
         let a = try row(matching: first), b = try row(matching: second)
         var lines = [["fold", "\(a.configID) (rank \(a.rank))", "\(b.configID) (rank \(b.rank))", "difference"]]
-        func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
         var paired: ([Double], [Double]) = ([], [])
         for fold in 0..<max(a.foldAccuracies.count, b.foldAccuracies.count) {
             let x = fold < a.foldAccuracies.count ? a.foldAccuracies[fold] : nil
             let y = fold < b.foldAccuracies.count ? b.foldAccuracies[fold] : nil
             if let x, let y { paired.0.append(x); paired.1.append(y) }
-            lines.append([String(fold), f4(x), f4(y), x.flatMap { x in y.map { String(format: "%+.4f", x - $0) } } ?? "-"])
+            lines.append([String(fold), Self.f4(x), Self.f4(y), x.flatMap { x in y.map { String(format: "%+.4f", x - $0) } } ?? "-"])
         }
-        lines.append(["mean", f4(a.meanAccuracy), f4(b.meanAccuracy), ""])
+        lines.append(["mean", Self.f4(a.meanAccuracy), Self.f4(b.meanAccuracy), ""])
         var out = TextTable.render(lines)
         out += "\(a.label) vs \(b.label)\n"
         guard let test = PairedTest.compare(paired.0, paired.1) else {
@@ -173,6 +158,21 @@ extension Leaderboard {
         }
         return matches[0]
     }
+}
+
+extension Leaderboard.Effect.Value {
+    /// The statistics of `means` (configuration mean accuracies) under `label`; nil without any.
+    init?(_ label: String, means: [Double]) {
+        let stats = FoldStatistics(means)
+        guard let mean = stats.mean, let best = stats.max, let worst = stats.min else { return nil }
+        self.init(value: label, configurations: means.count, mean: mean, standardDeviation: stats.standardDeviation,
+                  best: best, worst: worst)
+    }
+}
+
+extension Leaderboard {
+    /// An accuracy or statistic in terminal tables: 4 decimals, "-" when missing.
+    static func f4(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
 }
 
 /// Columns padded to their widest cell, two spaces apart.
