@@ -135,16 +135,22 @@ struct Coordinator {
                                        allowLarge: options.allowLarge)
         let store = try session.openStore(fresh: options.fresh)
         let runner = try session.makeRunner(faultInjection: options.faultInjection)
-        runner.removeCheckpoints(ofRecorded: Set(store.latestOutcomes.keys), in: session.plan)
         let stop = options.stop
         runner.reporter = reporter
         runner.stopSignal = stop
         let plan = session.plan
-        let queue = TaskScheduler(plan: plan, skipping: options.policy.skippedTaskIDs(store.latestOutcomes), stop: stop)
-        let total = plan.tasks.count
-        let skipped = total - queue.count
-        let launcher = options.launch?.launcher ?? "MPI"
         let progress = SweepProgress(plan: plan, known: store.latestOutcomes, recordings: session.dataset.count, reporter: reporter)
+        // Rungs are barriers: a rank asking for work while the rung's last tasks are out waits
+        // (parked) until the next rung opens.
+        let queue = RungScheduler(plan: plan, results: store, policy: options.policy, stop: stop,
+                                  keepCheckpoints: { runner.keepCheckpoints(of: $0) },
+                                  onRung: { state, rung, count in
+                                      progress.rungStarted(state, rung: rung, tasks: count)
+                                      options.rungOpened?(rung)
+                                  })
+        let total = queue.total
+        let skipped = queue.alreadyDone
+        let launcher = options.launch?.launcher ?? "MPI"
         runner.epochObserver = { task, metrics in progress.epochFinished(task, epoch: metrics.epoch) }
         progress.started(executor: "\(Format.count(mpi.size, "rank")) (\(launcher))", skipped: skipped)
 
@@ -153,6 +159,8 @@ struct Coordinator {
             let cpuStart = ProcessClock.threadCPUSeconds()
             while let task = queue.next() {
                 inbox.add(task, runner.run(task, worker: "rank 0"))
+                // The coordinator records it and gives it back; the next task waits for that
+                // only at a rung's barrier.
             }
             inbox.finish(cpuSeconds: ProcessClock.threadCPUSeconds() - cpuStart)
         }
@@ -202,8 +210,10 @@ struct Coordinator {
             let (outcomes, trainerFinished) = inbox.drain()
             for (task, outcome) in outcomes {
                 if handle(task, outcome, from: 0) { runner.recorded(task) }
+                queue.returned(task)
                 didWork = true
             }
+            if !outcomes.isEmpty { try handOutToParked(queue, state: &state) }
             if let pendingMessage = try mpi.pendingMessage() {
                 didWork = true
                 let source = pendingMessage.source
@@ -225,7 +235,9 @@ struct Coordinator {
                     if handle(task, outcome, from: source) {
                         try MPISweep.send(.recorded(task.id), to: source, over: mpi, as: options.toolVersion)
                     }
+                    queue.returned(task)
                     try handOut(queue, to: source, state: &state)
+                    try handOutToParked(queue, state: &state)
                 case .failure(let why):
                     throw ToolError("rank \(source) cannot run: \(why)")
                 case .task, .shutdown, .recorded:
@@ -249,20 +261,32 @@ struct Coordinator {
                               tasksTotal: total, tasksRun: recorded, tasksSkipped: skipped, tasksFailed: state.failed,
                               tasksPerRank: state.tasksPerRank, tasksInterrupted: state.interrupted, tasksUnfinished: state.unfinished,
                               stoppedBy: stop.signal, failure: stop.failure,
-                              status: .of(tasks: plan.tasks, latest: store.latestOutcomes, stop: stop),
+                              status: .of(plan: plan, latest: store.latestOutcomes, stop: stop),
                               seconds: seconds, coordinatorCPUSeconds: coordinatorCPU,
                               rankZeroOverheadCPUSeconds: max(0, processCPU - inbox.trainerCPUSeconds))
     }
 
-    /// Sends `rank` its next task, or shutdown when none is left.
-    private func handOut(_ queue: TaskScheduler, to rank: Int, state: inout LoopState) throws {
-        if let task = queue.next() {
+    /// Sends `rank` its next task, or shutdown when none is left; parks it while the current
+    /// rung's last tasks are out.
+    private func handOut(_ queue: RungScheduler, to rank: Int, state: inout LoopState) throws {
+        switch queue.take() {
+        case .task(let task):
             state.inFlight[rank] = task
             try MPISweep.send(.task(task), to: rank, over: mpi, as: options.toolVersion)
-        } else {
+        case .wait:
+            state.parked.append(rank)
+        case .done:
             state.shutDown += 1
             try MPISweep.send(.shutdown, to: rank, over: mpi, as: options.toolVersion)
         }
+    }
+
+    /// Hands work (or shutdown) to the parked ranks once a rung has opened or the sweep ended.
+    private func handOutToParked(_ queue: RungScheduler, state: inout LoopState) throws {
+        guard !state.parked.isEmpty else { return }
+        let parked = state.parked
+        state.parked = []
+        for rank in parked { try handOut(queue, to: rank, state: &state) }
     }
 
     func decode(_ bytes: [UInt8], from source: Int) throws -> SweepMessage {
@@ -281,6 +305,8 @@ struct Coordinator {
 struct LoopState {
     var awaitingHello: Set<Int>
     var inFlight: [Int: SweepTask] = [:]
+    /// Ranks waiting for the next rung, in the order they asked.
+    var parked: [Int] = []
     var shutDown = 0
     var tasksPerRank: [Int]
     var failed = 0

@@ -129,7 +129,7 @@ package enum MessageError: Error, CustomStringConvertible, Sendable, Equatable {
 /// may change with the format version.
 package enum MessageEnvelope {
     package static let magic: [UInt8] = Array("SSWP".utf8)
-    package static let formatVersion: UInt16 = 2
+    package static let formatVersion: UInt16 = 3
     /// The version this build announces (a test tool may pose as another build by passing its
     /// own to `encode` and `decode`).
     package static let toolVersion = ToolVersion.string

@@ -58,6 +58,8 @@ package struct CLIDependencies: Sendable {
     package var faultInjection: FaultInjector?
     /// The build version MPI ranks announce to each other.
     package var toolVersion: String
+    /// Called when a sweep's rung starts handing out tasks (nil: nothing).
+    package var rungOpened: (@Sendable (Int) -> Void)?
 
     package init(faultInjection: FaultInjector? = nil, toolVersion: String = ToolVersion.string) {
         self.faultInjection = faultInjection

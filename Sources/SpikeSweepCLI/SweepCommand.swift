@@ -122,6 +122,7 @@ extension SpikeSweep {
             var settings = SweepSettings(specPath: spec, resultsRoot: URL(fileURLWithPath: results))
             settings.fresh = fresh
             settings.faultInjection = SpikeSweep.dependencies.faultInjection
+            settings.rungOpened = SpikeSweep.dependencies.rungOpened
             settings.stop = Self.installStop()
             settings.policy = RerunPolicy(retryFailed: retryFailed)
             settings.allowLarge = allowLarge

@@ -9,14 +9,25 @@ package struct CollectResult: Sendable {
     /// row over an earlier one).
     package var outcomes: [TaskOutcome]
     package var leaderboard: Leaderboard
-    /// Tasks without any row.
+    /// Tasks without any row (in a halving sweep: of the rung it has reached).
     package var missing: [SweepTask]
     /// Tasks whose only rows are failures.
     package var failed: [SweepTask]
     /// Shards merged.
     package var shards: Int
 
-    package var isComplete: Bool { missing.isEmpty && failed.isEmpty }
+    /// A halving sweep's rungs: which configurations entered each rung reached so far, and
+    /// the rung it has reached (nil once the last one is done).
+    package var rungs: RungProgress
+
+    package var isComplete: Bool { missing.isEmpty && failed.isEmpty && rungs.isFinished }
+
+    /// A halving sweep stands between two rungs: every rung so far is done and the next one has
+    /// no result yet (its array job may start).
+    package var isBetweenRungs: Bool {
+        guard let r = rungs.current, r > 0 else { return false }
+        return missing.count == rungs.currentTasks.count && failed.allSatisfy { $0.rung < r }
+    }
 }
 
 /// Merges the shards of a Slurm array sweep (and any rows already in `folds.csv`) into
@@ -38,9 +49,11 @@ package enum Collector {
             }
             var folds = CSV.line(ResultsFiles.foldsHeader)
             var epochs = CSV.line(ResultsFiles.epochsHeader)
-            var merged: [TaskOutcome] = [], missing: [SweepTask] = [], failed: [SweepTask] = []
+            var merged: [TaskOutcome] = [], failed: [SweepTask] = []
+            let rungs = plan.progress(latest: latest)
+            let missing = rungs.currentTasks.filter { latest[$0.id] == nil }
             for task in plan.tasks {
-                guard let outcome = latest[task.id] else { missing.append(task); continue }
+                guard let outcome = latest[task.id] else { continue }
                 merged.append(outcome)
                 if outcome.status != .ok { failed.append(task) }
                 folds += ResultsFiles.foldRow(outcome, task: task)
@@ -52,7 +65,7 @@ package enum Collector {
             try AtomicFile.write(Array(board.csv.utf8), to: directory.appendingPathComponent("leaderboard.csv").path)
             try AtomicFile.write(Array(board.markdown.utf8), to: directory.appendingPathComponent("leaderboard.md").path)
             result = CollectResult(plan: plan, outcomes: merged, leaderboard: board, missing: missing, failed: failed,
-                                   shards: ResultsFiles.shardElements(in: directory).count)
+                                   shards: ResultsFiles.shardElements(in: directory).count, rungs: rungs)
         }
         return result!
     }

@@ -8,13 +8,13 @@ package typealias FaultInjector = @Sendable (SweepTask) -> FaultInjection?
 
 /// Runs sweep tasks with the SNN engine: frames for the task's (window, denoise) are made once
 /// and shared by every worker, the fold's recordings are split off, and one single-threaded
-/// `TrainingRun` trains and validates. Checkpoints go to `checkpointDirectory/<task id>.ckpt`
-/// at every epoch end and are removed when the task is done, so a killed or preempted task
-/// resumes where it stopped.
+/// `TrainingRun` trains and validates. Checkpoints go to `checkpointDirectory/<lineage>.ckpt`
+/// (`SweepTask.lineage`: the task's own id, or its first rung's in a halving sweep) at every
+/// epoch end and are removed when the task is done, so a killed or preempted task resumes where
+/// it stopped; a halving rung's checkpoint stays for the next rung to continue from.
 package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     package let dataset: EventDataset
     package let folds: StratifiedFolds
-    package let epochs: Int
     package let firstSaccadeOnly: Bool
     package let checkpointDirectory: URL?
     /// Where frame cache files are kept (shared by every process of the sweep); nil frames in memory.
@@ -46,7 +46,6 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         checkpointFolder = checkpointDirectory.map { $0.path.hasSuffix("/") ? $0.path : $0.path + "/" }
         self.dataset = dataset
         folds = try StratifiedFolds(labels: dataset.labels, folds: spec.folds, seed: spec.seed, stratified: spec.stratified)
-        epochs = spec.epochs
         firstSaccadeOnly = spec.firstSaccadeOnly
         self.checkpointDirectory = checkpointDirectory
         self.faultInjection = faultInjection
@@ -80,16 +79,16 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         let training = frames.subset(folds.trainingIndices(fold: task.fold))
         let validation = frames.subset(folds.validationIndices(fold: task.fold))
         let checkpoint = checkpointPath(of: task)
-        if checkpoint != nil && epochs > 1 {
-            checkpointLock.lock(); mayHaveCheckpoint.insert(task.id); checkpointLock.unlock()
+        if checkpoint != nil && (task.epochs > 1 || task.keepsCheckpoint) {
+            checkpointLock.lock(); mayHaveCheckpoint.insert(task.lineage); checkpointLock.unlock()
         }
         var lastEpochEnd = started
         var epochSeconds: [Int: Double] = [:]
         let stop = stopSignal
-        var trainingOptions = TrainingOptions(epochs: epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
+        var trainingOptions = TrainingOptions(epochs: task.epochs, seed: task.seed, threads: 1, checkpointPath: checkpoint,
                                               faultInjection: faultInjection?(task),
                                               stopRequested: stop.map { s -> @Sendable () -> Bool in { s.isRequested } })
-        trainingOptions.checkpointsLastEpoch = false
+        trainingOptions.checkpointsLastEpoch = task.keepsCheckpoint
         func elapsed() -> Double { Date().timeIntervalSince(started) }
         let run: TrainingRun
         do {
@@ -102,7 +101,8 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         } catch {
             return .unfinished(task, error: "\(error)", seconds: elapsed(), worker: worker)
         }
-        if let at = run.resumedFrom {
+        // A later rung continuing from the previous rung's end is the plan, not a resume.
+        if let at = run.resumedFrom, !(at.epoch == task.priorEpochs + 1 && at.batchesDone == 0) {
             reporter.warn("task \(task.id) (config \(task.configID), fold \(task.fold)): resuming from its checkpoint at epoch \(at.epoch), batch \(at.batchesDone + 1)")
         }
         do {
@@ -112,7 +112,8 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
                 lastEpochEnd = now
                 self.epochObserver?(task, metrics)
             }
-            let records = result.epochs.map {
+            // A later rung records its own epochs (the earlier ones are the previous rung's rows).
+            let records = result.epochs.filter { $0.epoch > task.priorEpochs }.map {
                 EpochRecord(epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy,
                             validationAccuracy: $0.validationAccuracy ?? .nan, seconds: epochSeconds[$0.epoch] ?? 0)
             }
@@ -140,7 +141,11 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     private func makeRun(_ task: SweepTask, _ h: Hyperparameters, _ training: FrameSet, _ validation: FrameSet,
                          _ options: TrainingOptions) throws -> TrainingRun {
         do {
-            return try TrainingRun(hyperparameters: h, training: training, validation: validation, options: options)
+            let run = try TrainingRun(hyperparameters: h, training: training, validation: validation, options: options)
+            if run.epochsDone > task.epochs, let path = options.checkpointPath {
+                throw TrainingError.checkpoint(path: path, problem: "holds \(run.epochsDone) epochs, more than the task's \(task.epochs)")
+            }
+            return run
         } catch TrainingError.checkpoint(let path, let problem) where FileManager.default.fileExists(atPath: path) {
             let aside = FileSystem.unusedName(path + ".unusable")
             try FileSystem.move(path, to: aside)
@@ -151,28 +156,37 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     }
 
     /// The task's result is recorded: its checkpoint (and the temporary file a killed writer
-    /// may have left beside it, `.<id>.ckpt.tmp`) is no longer needed. Only the process running
-    /// a task touches its files.
+    /// may have left beside it, `.<lineage>.ckpt.tmp`) is no longer needed, unless the next
+    /// rung continues from it. Only the process running a task touches its files while it runs.
     package func recorded(_ task: SweepTask) {
+        guard !task.keepsCheckpoint else { return }
         checkpointLock.lock()
-        let present = mayHaveCheckpoint.remove(task.id) != nil
+        let present = mayHaveCheckpoint.remove(task.lineage) != nil
         checkpointLock.unlock()
-        if present { removeCheckpointFiles(of: task) }
+        if present { removeCheckpointFiles(lineage: task.lineage) }
     }
 
-    private func removeCheckpointFiles(of task: SweepTask) {
-        guard let path = checkpointPath(of: task) else { return }
+    private func removeCheckpointFiles(lineage: String) {
+        guard let folder = checkpointFolder else { return }
+        let path = folder + lineage + ".ckpt"
         unlink(path)
         unlink(AtomicFile.singleWriterTemporary(of: path))
     }
 
-    /// Removes the checkpoints of tasks whose result is already recorded: a process killed
-    /// between recording a result and dropping its checkpoint leaves one behind.
-    package func removeCheckpoints(ofRecorded finished: Set<String>, in plan: SweepPlan) {
+    /// Removes the checkpoint files of every run but `lineages` (`RungScheduler` says which
+    /// are needed whenever it works out the sweep's progress): a process killed between
+    /// recording a result and dropping its checkpoint leaves one behind, and a halving rung
+    /// leaves those of the configurations it did not promote. Set-aside `.unusable` files of
+    /// finished runs go too.
+    package func keepCheckpoints(of lineages: Set<String>) {
         guard let directory = checkpointDirectory,
               let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        let stale = Set(names.map(Self.taskID(ofCheckpointFile:)).filter(finished.contains))
-        for task in plan.tasks where stale.contains(task.id) { removeCheckpointFiles(of: task) }
+        for name in names where !lineages.contains(Self.taskID(ofCheckpointFile: name)) {
+            unlink(directory.appendingPathComponent(name).path)
+        }
+        checkpointLock.lock()
+        mayHaveCheckpoint.formIntersection(lineages)
+        checkpointLock.unlock()
     }
 
     /// `<id>.ckpt`, `.<id>.ckpt.tmp`, `<id>.ckpt.unusable…` → `<id>`.
@@ -182,7 +196,7 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     }
 
     func checkpointPath(of task: SweepTask) -> String? {
-        checkpointFolder.map { $0 + task.id + ".ckpt" }
+        checkpointFolder.map { $0 + task.lineage + ".ckpt" }
     }
 }
 

@@ -40,7 +40,12 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         package var foldsDone: Int
         package var foldsTotal: Int
         package var foldsFailed: Int
+        /// Training seconds per fold, summed over the rungs it ran (one rung in a plain sweep).
         package var meanTrainSeconds: Double?
+        /// The rung the configuration reached (0-based; 0 in a plain sweep) and its epochs:
+        /// its accuracies are those of that rung.
+        package var rung = 0
+        package var epochs: Int
         /// Validation accuracy of each fold (index = fold), nil where the fold has no `ok` result.
         package var foldAccuracies: [Double?]
         /// Holm-adjusted two-sided p of the paired t-test over folds against the best row
@@ -64,6 +69,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     package var fixed: [String: String]
     package var folds: Int
     package var epochs: Int
+    /// Each rung's epochs when the sweep trains in rungs (successive halving), else empty.
+    package var rungEpochs: [Int] = []
     package var rows: [Row]
     /// The configuration with the smallest mean training time per fold among those within
     /// noise of the best (nil without a complete best row).
@@ -85,32 +92,33 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         self.fixed = fixed
         folds = plan.spec.folds
         epochs = plan.spec.epochs
+        if plan.isHalving { rungEpochs = plan.rungs.map(\.epochs) }
         var rows: [Row] = []
         for (c, config) in plan.configurations.enumerated() {
-            // Tasks are configuration-major: configuration c owns folds consecutive tasks.
-            let tasks = plan.tasks[(c * plan.spec.folds)..<((c + 1) * plan.spec.folds)]
+            // Its row is that of the furthest rung it has results in.
+            let reached = plan.rungs.indices.last { r in plan.tasks(ofConfig: c, rung: r).contains { byTask[$0.id] != nil } } ?? 0
+            let tasks = plan.tasks(ofConfig: c, rung: reached)
             let done = tasks.compactMap { byTask[$0.id] }
             let ok = done.filter { $0.status == .ok }
             let stats = FoldStatistics(ok.compactMap(\.validationAccuracy))
             var byFold = [Double?](repeating: nil, count: tasks.count)
             for o in ok where o.fold >= 0 && o.fold < byFold.count { byFold[o.fold] = o.validationAccuracy }
-            let seconds = ok.map(\.seconds)
+            // Training time per fold: the time of every rung up to this one.
+            let seconds = (0...reached).flatMap { r in plan.tasks(ofConfig: c, rung: r).compactMap { byTask[$0.id] } }
+                .filter { $0.status == .ok }.map(\.seconds)
             rows.append(Row(rank: 0, configID: plan.configIDs[c], label: plan.label(ofConfig: c),
                             parameters: Dictionary(uniqueKeysWithValues: Hyperparameter.all.map { ($0.key, $0.value(in: config).description) }),
                             meanAccuracy: stats.mean, stdAccuracy: stats.standardDeviation, minAccuracy: stats.min, maxAccuracy: stats.max,
                             foldsDone: ok.count, foldsTotal: tasks.count, foldsFailed: done.count - ok.count,
-                            meanTrainSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +) / Double(seconds.count),
-                            foldAccuracies: byFold))
+                            meanTrainSeconds: ok.isEmpty ? nil : seconds.reduce(0, +) / Double(ok.count),
+                            rung: reached, epochs: plan.rungs[reached].epochs, foldAccuracies: byFold))
         }
-        // Complete configurations first, then those with some folds, then those with none;
-        // each group by mean accuracy, equal means in grid order (a stable sort).
-        func group(_ r: Row) -> Int { r.isComplete ? 0 : r.meanAccuracy != nil ? 1 : 2 }
-        let order = rows.indices.sorted { a, b in
-            let (ra, rb) = (rows[a], rows[b])
-            if group(ra) != group(rb) { return group(ra) < group(rb) }
-            if let x = ra.meanAccuracy, let y = rb.meanAccuracy, x != y { return x > y }
-            return a < b
+        // By `Standing`: further rungs first, then complete configurations, then those with
+        // some folds, then those with none; each group by mean accuracy, equal means in grid order.
+        let standings = rows.enumerated().map { i, r in
+            Standing(rung: r.rung, okFolds: r.foldsDone, folds: r.foldsTotal, mean: r.meanAccuracy, index: i)
         }
+        let order = rows.indices.sorted { Standing.precedes(standings[$0], standings[$1]) }
         self.rows = order.enumerated().map { rank, i in var r = rows[i]; r.rank = rank + 1; return r }
         compareWithBest()
     }
@@ -124,7 +132,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         let bestFolds = best.foldAccuracies.compactMap { $0 }
         rows[0].withinNoiseOfBest = true
         var compared: [(row: Int, p: Double)] = []
-        for i in rows.indices.dropFirst() where rows[i].isComplete {
+        // Only configurations trained as long as the best compare with it.
+        for i in rows.indices.dropFirst() where rows[i].isComplete && rows[i].rung == best.rung {
             if let result = PairedTest.compare(bestFolds, rows[i].foldAccuracies.compactMap { $0 }) { compared.append((i, result.p)) }
         }
         for (c, adjusted) in PairedTest.holm(compared.map(\.p)).enumerated() {
@@ -176,14 +185,15 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         let parameterNames = Hyperparameter.all.map(\.key)
         var out = CSV.line(["rank", "config_id", "mean_accuracy", "std_accuracy", "min_accuracy", "max_accuracy",
                             "folds_done", "folds_total", "folds_failed", "mean_train_seconds"] + parameterNames
-                            + ["p_vs_best", "within_noise_of_best"])
+                            + ["p_vs_best", "within_noise_of_best"] + (rungEpochs.isEmpty ? [] : ["rung", "epochs"]))
         for r in rows {
             out += CSV.line([String(r.rank), r.configID, Self.number(r.meanAccuracy), Self.number(r.stdAccuracy),
                              Self.number(r.minAccuracy), Self.number(r.maxAccuracy), String(r.foldsDone),
                              String(r.foldsTotal), String(r.foldsFailed), Self.number(r.meanTrainSeconds, 2)]
                             + parameterNames.map { r.parameters[$0] ?? "" }
                             + [r.pVersusBest.map { "\($0)" } ?? "",
-                               r.withinNoiseOfBest.map { $0 ? (r.pVersusBest == nil ? "best" : "yes") : "no" } ?? ""])
+                               r.withinNoiseOfBest.map { $0 ? (r.pVersusBest == nil ? "best" : "yes") : "no" } ?? ""]
+                            + (rungEpochs.isEmpty ? [] : [String(r.rung + 1), String(r.epochs)]))
         }
         return out
     }
@@ -191,19 +201,22 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     /// `leaderboard.md`: laid out like the study's tables (Accuracy, then the swept parameters).
     package var markdown: String {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
-        var out = "# \(name): \(folds)-fold cross-validation, \(epochs) epoch\(epochs == 1 ? "" : "s")\n\n"
+        var out = "# \(name): \(folds)-fold cross-validation, " + (rungEpochs.isEmpty ? "\(epochs) epoch\(epochs == 1 ? "" : "s")"
+            : "successive halving over " + rungEpochs.map(String.init).joined(separator: " → ") + " epochs") + "\n\n"
         if !fixed.isEmpty {
             out += "Fixed: " + Hyperparameter.all.compactMap { p in fixed[p.key].map { "\(p.key) = \($0)" } }
                 .joined(separator: ", ") + ".\n\n"
         }
-        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ") + " | Folds | p vs best |\n"
-        out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count) + "---:|---:|\n"
+        let rungColumn = !rungEpochs.isEmpty
+        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ") + (rungColumn ? " | Epochs (rung)" : "")
+            + " | Folds | p vs best |\n"
+        out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count + (rungColumn ? 1 : 0)) + "---:|---:|\n"
         for r in rows {
             let accuracy = r.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
             let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
             let folds = r.foldsText
             out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.key] ?? "" }.joined(separator: " | ")
-                + " | \(folds) | \(Self.versusBest(r)) |\n"
+                + (rungColumn ? " | \(r.epochs) (\(r.rung + 1))" : "") + " | \(folds) | \(Self.versusBest(r)) |\n"
         }
         if let note = noiseNote { out += "\n" + note + "\n" }
         return out
@@ -212,11 +225,13 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     /// A plain-text table for terminals.
     package var table: String {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
-        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + ["folds", "s/fold", "vs best", "config"]
+        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + (rungEpochs.isEmpty ? [] : ["epochs"])
+            + ["folds", "s/fold", "vs best", "config"]
         var lines: [[String]] = [header]
         for r in rows {
             var line: [String] = [String(r.rank), Self.f4(r.meanAccuracy), Self.f4(r.stdAccuracy), Self.f4(r.minAccuracy), Self.f4(r.maxAccuracy)]
             for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
+            if !rungEpochs.isEmpty { line.append("\(r.epochs)") }
             line.append(r.foldsText)
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
             line.append(Self.versusBest(r))
@@ -229,8 +244,9 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     /// What "vs best" means, and the cheapest configuration within noise of the best.
     package var noiseNote: String? {
         guard comparedWithBest > 0 else { return nil }
-        var note = "vs best: paired t-test over the \(folds) folds against rank 1, p adjusted (Holm) for its \(comparedWithBest) "
-            + "comparisons; ≈ marks p ≥ \(PairedTest.alpha): \(withinNoise) configurations, the best included, are not distinguishable from it."
+        var note = "vs best: paired t-test over the \(folds) folds against rank 1"
+            + (rungEpochs.isEmpty ? "" : " (configurations of its rung, \(rows[0].epochs) epochs)")
+            + ", p adjusted (Holm) for its \(comparedWithBest) comparisons; ≈ marks p ≥ \(PairedTest.alpha): \(withinNoise) configurations, the best included, are not distinguishable from it."
         if let id = cheapestWithinNoise {
             note += " Cheapest of them: \(id)"
             if let row = rows.first(where: { $0.configID == id }) {

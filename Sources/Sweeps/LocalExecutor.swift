@@ -52,7 +52,7 @@ package final class MemoryResults: ResultsSink, @unchecked Sendable {
 }
 
 /// Runs a sweep's unfinished tasks on N single-threaded workers in this process, recording
-/// each outcome the moment it finishes. Workers take tasks from a `TaskScheduler`.
+/// each outcome the moment it finishes. Workers take tasks from a `RungScheduler`.
 package struct LocalExecutor: Sendable {
     package var workers: Int
     /// Names workers in the results ("local/1", "element 3/1", …).
@@ -64,24 +64,29 @@ package struct LocalExecutor: Sendable {
     }
 
     /// Runs the tasks of `plan` that `policy` does not skip (of those `scope` keeps, e.g. one
-    /// array element's). Once `stop` is requested no new task starts; running tasks return
-    /// `interrupted` outcomes, which are not recorded. An environment failure (a task that
-    /// could not write its checkpoint, a result that could not be recorded) is not recorded
-    /// either: it stops the run through `stop` (`StopSignal.failure` says why).
+    /// array element's), rung by rung (`RungScheduler`; `advances` false runs the current rung
+    /// only). Once `stop` is requested no new task starts; running tasks return `interrupted`
+    /// outcomes, which are not recorded. An environment failure (a task that could not write
+    /// its checkpoint, a result that could not be recorded) is not recorded either: it stops
+    /// the run through `stop` (`StopSignal.failure` says why).
     package func run(plan: SweepPlan, store: ResultsSink, runner: TaskRunner, policy: RerunPolicy = RerunPolicy(),
-                     progress: SweepProgress? = nil, scope: ((SweepTask) -> Bool)? = nil,
-                     stop: StopSignal = StopSignal()) -> SweepRunSummary {
+                     progress: SweepProgress? = nil, scope: ((SweepTask) -> Bool)? = nil, advances: Bool = true,
+                     stop: StopSignal = StopSignal(), rungOpened: (@Sendable (Int) -> Void)? = nil) -> SweepRunSummary {
         let started = Date()
-        let total = scope.map { plan.tasks.filter($0).count } ?? plan.tasks.count
-        let scheduler = TaskScheduler(plan: plan, skipping: policy.skippedTaskIDs(store.latestOutcomes), scope: scope, stop: stop)
-        let skipped = total - scheduler.count
+        let scheduler = RungScheduler(plan: plan, results: store, policy: policy, scope: scope, advances: advances, stop: stop,
+                                      keepCheckpoints: { runner.keepCheckpoints(of: $0) },
+                                      onRung: { state, rung, count in
+                                          progress?.rungStarted(state, rung: rung, tasks: count)
+                                          rungOpened?(rung)
+                                      })
         let counts = ExecutorCounts()
-        progress?.started(executor: Format.count(workers, "worker"), skipped: skipped)
+        progress?.started(executor: Format.count(workers, "worker"), skipped: scheduler.alreadyDone)
         let group = DispatchGroup()
-        for w in 0..<min(workers, max(1, scheduler.count)) {
+        for w in 0..<min(workers, max(1, scheduler.total - scheduler.alreadyDone)) {
             let thread = Thread {
                 defer { group.leave() }
                 while let task = scheduler.next() {
+                    defer { scheduler.returned(task) }
                     let outcome = runner.run(task, worker: "\(workerPrefix)\(w + 1)")
                     switch outcome.status {
                     case .interrupted:
@@ -110,8 +115,9 @@ package struct LocalExecutor: Sendable {
         group.wait()
         progress?.finished()
         let c = counts.snapshot
-        return SweepRunSummary(tasksTotal: total, tasksRun: c.recorded + c.failed, tasksSkipped: skipped, tasksFailed: c.failed,
-                               tasksInterrupted: c.interrupted, tasksUnfinished: c.unfinished, seconds: Date().timeIntervalSince(started))
+        return SweepRunSummary(tasksTotal: scheduler.total, tasksRun: c.recorded + c.failed, tasksSkipped: scheduler.alreadyDone,
+                               tasksFailed: c.failed, tasksInterrupted: c.interrupted, tasksUnfinished: c.unfinished,
+                               seconds: Date().timeIntervalSince(started))
     }
 }
 

@@ -10,6 +10,9 @@ package struct SweepSettings: Sendable {
     package var fresh = false
     /// Makes chosen tasks diverge on purpose (a test double; nil in the shipped tool).
     package var faultInjection: FaultInjector?
+    /// Called with the rung's index when a rung starts handing out tasks, before the first
+    /// one (a test double that holds a run between two rungs; nil in the shipped tool).
+    package var rungOpened: (@Sendable (Int) -> Void)?
     /// Stops the run between batches (running tasks checkpoint); also how an environment
     /// failure stops it. Under MPI, on rank 0 it also stops handing out tasks.
     package var stop = StopSignal()
@@ -84,31 +87,39 @@ package enum LocalSweep {
             store = try session.openStore(fresh: o.fresh)
         }
         let runner = try session.makeRunner(faultInjection: o.faultInjection)
-        runner.removeCheckpoints(ofRecorded: Set(store.latestOutcomes.keys), in: session.plan)
         runner.stopSignal = o.stop
         runner.reporter = o.reporter
         var scope: ((SweepTask) -> Bool)?
         var part: (label: String, tasks: Int)?
         var prefix = "local/"
         if let (partition, i) = o.element {
-            scope = { partition.element(of: $0) == i }
-            part = ("array element \(i) of \(partition.size)", partition.tasks(of: i, in: session.plan).count)
             prefix = "element \(i)/"
+            if session.plan.isHalving {
+                // An element runs its share of the rung the results have reached; the next
+                // rung is another array job, submitted to start after this rung's collect.
+                let progress = session.plan.progress(latest: store.latestOutcomes)
+                let mine = Set(partition.share(of: i, in: progress.currentTasks).map(\.id))
+                scope = { mine.contains($0.id) }
+                part = ("rung \((progress.current ?? session.plan.rungs.count - 1) + 1), array element \(i) of \(partition.size)", mine.count)
+            } else {
+                scope = { partition.element(of: $0) == i }
+                part = ("array element \(i) of \(partition.size)", partition.tasks(of: i, in: session.plan).count)
+            }
         }
         let progress = SweepProgress(plan: session.plan, known: store.latestOutcomes, recordings: session.dataset.count,
                                      reporter: o.reporter, part: part)
         runner.epochObserver = { task, metrics in progress.epochFinished(task, epoch: metrics.epoch) }
         o.stop.arm()
         let summary = LocalExecutor(workers: o.workers, workerPrefix: prefix)
-            .run(plan: session.plan, store: store, runner: runner, policy: o.policy, progress: progress, scope: scope, stop: o.stop)
+            .run(plan: session.plan, store: store, runner: runner, policy: o.policy, progress: progress, scope: scope,
+                 advances: o.element == nil, stop: o.stop, rungOpened: o.rungOpened)
         do { try store.finish() } catch { o.stop.fail("\(error)") }
         var board: Leaderboard?
         if o.element == nil, o.stop.failure == nil {
             do { board = try store.writeLeaderboards() } catch { o.stop.fail("\(error)") }
         }
-        let tasks = scope.map { session.plan.tasks.filter($0) } ?? session.plan.tasks
         return LocalSweepReport(directory: session.directory, summary: summary, leaderboard: board, part: part?.label,
                                 stoppedBy: o.stop.signal, failure: o.stop.failure,
-                                status: .of(tasks: tasks, latest: store.latestOutcomes, stop: o.stop))
+                                status: .of(plan: session.plan, latest: store.latestOutcomes, scope: scope, stop: o.stop))
     }
 }

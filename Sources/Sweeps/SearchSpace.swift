@@ -55,6 +55,9 @@ package struct SearchSettings: Sendable, Equatable {
     /// Points drawn from the sampled parameters (each crossed with every grid combination).
     package var samples = 0
     package var seed: UInt64 = 1
+    /// Successive halving over epochs (`scheduler: halving`), nil for a sweep that trains
+    /// every configuration for `epochs`.
+    package var halving: HalvingSchedule?
     /// Sampled real values are rounded to this many significant digits, so that configuration
     /// ids and tables stay readable (and equal on every machine).
     package static let significantDigits = 3

@@ -33,6 +33,16 @@ package enum SweepExitStatus: Int32, Sendable, CaseIterable {
         return anyFailed ? .tasksFailed : .complete
     }
 
+    /// The status of a run of `plan` (of the tasks `scope` keeps, when given): a halving
+    /// sweep is complete once its last rung is.
+    package static func of(plan: SweepPlan, latest: [String: TaskOutcome], scope: ((SweepTask) -> Bool)? = nil,
+                           stop: StopSignal?) -> SweepExitStatus {
+        if let scope { return of(tasks: plan.tasks.filter(scope), latest: latest, stop: stop) }
+        let progress = plan.progress(latest: latest)
+        let status = of(tasks: progress.tasks, latest: latest, stop: stop)
+        return (status == .complete || status == .tasksFailed) && !progress.isFinished ? .tasksMissing : status
+    }
+
     /// One line per status, for `--help` and the README.
     package static var help: String {
         """

@@ -15,7 +15,27 @@ package struct SweepTask: Sendable, Hashable, Codable {
     package var fold: Int
     package var hyperparameters: Hyperparameters
     /// Training seed, derived from (sweep seed, configuration, fold): never from a rank or clock.
+    /// The same in every rung, so a rung continues the previous rung's run.
     package var seed: UInt64
+    /// The rung of a successive-halving sweep (0 for every task of a plain sweep).
+    package var rung = 0
+    /// Epochs the task has trained when it is done.
+    package var epochs: Int
+    /// Epochs its run holds when it starts (the previous rung's budget; 0 in the first rung).
+    package var priorEpochs = 0
+    /// Names the task's checkpoint: the id of its first rung's task, so every rung of one
+    /// (configuration, fold) continues the same run. A plain sweep's task's own id.
+    package var lineage: String
+    /// Whether its checkpoint is kept once its result is recorded (a halving rung before the
+    /// last: a promoted configuration continues from it).
+    package var keepsCheckpoint = false
+}
+
+/// One rung of a sweep: how many configurations train on every fold, up to how many epochs.
+/// A plain sweep is one rung of every configuration.
+package struct Rung: Sendable, Equatable {
+    package var epochs: Int
+    package var configurations: Int
 }
 
 /// The expanded sweep: configurations and their (config, fold) tasks, with stable ids.
@@ -24,7 +44,10 @@ package struct SweepPlan: Sendable {
     package let datasetFingerprint: UInt64
     package let configurations: [Hyperparameters]
     package let configIDs: [String]
+    /// Every task any rung could run: rung-major, then configuration, then fold. A plain sweep
+    /// has one rung, so `tasks[c * folds + f]` is configuration c's fold f.
     package let tasks: [SweepTask]
+    package let rungs: [Rung]
 
     /// Expands `spec`. Ids are the first 8 (configurations) and 12 (tasks) hex digits of
     /// 64-bit hashes; a plan large enough for two of them to share those digits uses longer
@@ -37,21 +60,37 @@ package struct SweepPlan: Sendable {
         let descriptions = configurations.map(\.canonicalDescription)
         let configHashes = descriptions.map(Self.hash)
         configIDs = Self.uniqueHex(configHashes, digits: [8, 12, 16])
-        let suffix = "/\(spec.folds)|stratified=\(spec.stratified)|epochs=\(spec.epochs)|seed=\(spec.seed)"
-            + "|first_saccade=\(spec.firstSaccadeOnly)|data=\(String(datasetFingerprint, radix: 16))"
+        if let halving = spec.search.halving {
+            var rungs: [Rung] = []
+            for budget in halving.budgets {
+                rungs.append(Rung(epochs: budget, configurations: rungs.last.map { halving.survivors(of: $0.configurations) } ?? configurations.count))
+            }
+            self.rungs = rungs
+        } else {
+            rungs = [Rung(epochs: spec.epochs, configurations: configurations.count)]
+        }
+        let seeds = configHashes.map { hash in (0..<spec.folds).map { deriveSeed(spec.seed, [hash, UInt64($0)]) } }
+        let perRung = descriptions.count * spec.folds
         var taskHashes: [UInt64] = []
-        taskHashes.reserveCapacity(descriptions.count * spec.folds)
-        for description in descriptions {
-            for fold in 0..<spec.folds { taskHashes.append(Self.hash("\(description)|fold=\(fold)\(suffix)")) }
+        taskHashes.reserveCapacity(perRung * rungs.count)
+        for rung in rungs {
+            let suffix = "/\(spec.folds)|stratified=\(spec.stratified)|epochs=\(rung.epochs)|seed=\(spec.seed)"
+                + "|first_saccade=\(spec.firstSaccadeOnly)|data=\(String(datasetFingerprint, radix: 16))"
+            for description in descriptions {
+                for fold in 0..<spec.folds { taskHashes.append(Self.hash("\(description)|fold=\(fold)\(suffix)")) }
+            }
         }
         let taskIDs = Self.uniqueHex(taskHashes, digits: [12, 16])
         var tasks: [SweepTask] = []
         tasks.reserveCapacity(taskHashes.count)
-        for (c, config) in configurations.enumerated() {
-            for fold in 0..<spec.folds {
-                tasks.append(SweepTask(index: tasks.count, id: taskIDs[tasks.count], configIndex: c,
-                                       configID: configIDs[c], fold: fold, hyperparameters: config,
-                                       seed: deriveSeed(spec.seed, [configHashes[c], UInt64(fold)])))
+        for (r, rung) in rungs.enumerated() {
+            for (c, config) in configurations.enumerated() {
+                for fold in 0..<spec.folds {
+                    tasks.append(SweepTask(index: tasks.count, id: taskIDs[tasks.count], configIndex: c, configID: configIDs[c],
+                                           fold: fold, hyperparameters: config, seed: seeds[c][fold], rung: r, epochs: rung.epochs,
+                                           priorEpochs: r == 0 ? 0 : rungs[r - 1].epochs, lineage: taskIDs[c * spec.folds + fold],
+                                           keepsCheckpoint: r < rungs.count - 1))
+                }
             }
         }
         self.tasks = tasks
@@ -75,12 +114,24 @@ package struct SweepPlan: Sendable {
     }
 
     /// Relative cost of a task, for longest-first scheduling: hidden size times steps per
-    /// recording (inversely proportional to the window) times epochs.
+    /// recording (inversely proportional to the window) times the epochs it trains.
     package func expectedCost(of task: SweepTask) -> Double {
         let h = Double(task.hyperparameters.hidden)
         let steps = 300_000.0 / Double(task.hyperparameters.windowMicros)
-        return (h + 50) * steps * Double(spec.epochs)
+        return (h + 50) * steps * Double(task.epochs - task.priorEpochs)
     }
+
+    /// Configuration c's tasks in rung r, fold order.
+    package func tasks(ofConfig c: Int, rung r: Int = 0) -> ArraySlice<SweepTask> {
+        let first = (r * configurations.count + c) * spec.folds
+        return tasks[first..<(first + spec.folds)]
+    }
+
+    /// Whether the sweep trains in rungs (successive halving).
+    package var isHalving: Bool { spec.search.halving != nil }
+
+    /// The tasks a complete run records: every rung's configurations times the folds.
+    package var plannedTaskCount: Int { rungs.reduce(0) { $0 + $1.configurations } * spec.folds }
 
     static func hash(_ text: String) -> UInt64 {
         var f = Fingerprinter()

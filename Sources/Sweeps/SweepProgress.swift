@@ -16,8 +16,10 @@ package final class SweepProgress: @unchecked Sendable {
     package let part: (label: String, tasks: Int)?
 
     private let lock = NSLock()
+    /// Per configuration and rung: index `rung * configurations + config`.
     private var tally: [Tally]
-    private var bestComplete: (mean: Double, config: Int)?
+    private var bestComplete: (rung: Int, mean: Double, config: Int)?
+    private var rung: (index: Int, tasks: Int)?
     private var done = 0, failed = 0
     /// Epochs finished by the tasks running now.
     private var running: [String: Int] = [:]
@@ -38,25 +40,33 @@ package final class SweepProgress: @unchecked Sendable {
         self.plan = plan
         self.recordings = recordings
         self.part = part
-        tally = Array(repeating: Tally(), count: plan.configurations.count)
-        let configOf = Dictionary(uniqueKeysWithValues: plan.configIDs.enumerated().map { ($1, $0) })
+        tally = Array(repeating: Tally(), count: plan.configurations.count * plan.rungs.count)
+        let taskOf = Dictionary(uniqueKeysWithValues: plan.tasks.map { ($0.id, $0) })
         for outcome in known.values where outcome.status == .ok {
-            guard let c = configOf[outcome.configID], let accuracy = outcome.validationAccuracy else { continue }
-            tally[c].sum += accuracy
-            tally[c].ok += 1
+            guard let task = taskOf[outcome.taskID], let accuracy = outcome.validationAccuracy else { continue }
+            tally[slot(task)].sum += accuracy
+            tally[slot(task)].ok += 1
         }
-        for c in tally.indices { noteIfComplete(c) }
+        for t in tally.indices { noteIfComplete(t) }
     }
+
+    private func slot(_ task: SweepTask) -> Int { task.rung * plan.configurations.count + task.configIndex }
 
     deinit { timer?.cancel() }
 
-    private var total: Int { part?.tasks ?? plan.tasks.count }
+    private var total: Int { part?.tasks ?? plan.plannedTaskCount }
 
     /// The start line (`executor` says who runs the tasks, e.g. "2 workers"), a note on how many
     /// tasks a previous run already finished, and the heartbeat.
     package func started(executor: String, skipped: Int, heartbeat: TimeInterval = 10) {
-        reporter.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds = \(plan.tasks.count) tasks, "
-            + "\(plan.spec.epochs) epochs each, \(executor), \(recordings) recordings")
+        if let halving = plan.spec.search.halving {
+            reporter.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds, successive halving "
+                + "over \(halving.summary): " + plan.rungs.map { "\($0.configurations)" }.joined(separator: " → ")
+                + " configurations, \(plan.plannedTaskCount) tasks, \(executor), \(recordings) recordings")
+        } else {
+            reporter.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds = \(plan.tasks.count) tasks, "
+                + "\(plan.spec.epochs) epochs each, \(executor), \(recordings) recordings")
+        }
         if let part { reporter.note("sweep \(plan.spec.name): \(part.label) runs \(part.tasks) of them") }
         if skipped > 0 { reporter.note("sweep \(plan.spec.name): \(skipped) of \(total) tasks already done, running \(total - skipped)") }
         lock.lock()
@@ -67,6 +77,17 @@ package final class SweepProgress: @unchecked Sendable {
         timer.setEventHandler { [weak self] in self?.show() }
         timer.resume()
         self.timer = timer
+    }
+
+    /// A rung of a halving sweep started handing out `tasks` tasks here.
+    package func rungStarted(_ progress: RungProgress, rung r: Int, tasks: Int) {
+        guard plan.isHalving else { return }
+        lock.lock()
+        rung = (r, tasks)
+        lock.unlock()
+        let from = r == 0 ? "" : " from \(plan.rungs[r - 1].epochs)"
+        reporter.note("sweep \(plan.spec.name): rung \(r + 1) of \(plan.rungs.count): \(Format.count(progress.entering[r].count, "configuration")) x "
+            + "\(plan.spec.folds) folds to \(Format.count(plan.rungs[r].epochs, "epoch"))\(from), \(Format.count(tasks, "task")) to run")
     }
 
     /// A task finished epoch `epoch` (shown with the next progress line).
@@ -82,9 +103,9 @@ package final class SweepProgress: @unchecked Sendable {
         done += 1
         if outcome.status == .failed { failed += 1 }
         if outcome.status == .ok, let accuracy = outcome.validationAccuracy {
-            tally[task.configIndex].sum += accuracy
-            tally[task.configIndex].ok += 1
-            noteIfComplete(task.configIndex)
+            tally[slot(task)].sum += accuracy
+            tally[slot(task)].ok += 1
+            noteIfComplete(slot(task))
         }
         lock.unlock()
         show()
@@ -96,9 +117,11 @@ package final class SweepProgress: @unchecked Sendable {
         timer = nil
     }
 
-    private func noteIfComplete(_ c: Int) {
-        guard tally[c].ok == plan.spec.folds, let mean = tally[c].mean else { return }
-        if bestComplete.map({ mean > $0.mean }) ?? true { bestComplete = (mean, c) }
+    /// Notes a complete configuration (in a later rung, or better in the same one) as the best.
+    private func noteIfComplete(_ t: Int) {
+        guard tally[t].ok == plan.spec.folds, let mean = tally[t].mean else { return }
+        let (r, c) = t.quotientAndRemainder(dividingBy: plan.configurations.count)
+        if bestComplete.map({ r > $0.rung || (r == $0.rung && mean > $0.mean) }) ?? true { bestComplete = (r, mean, c) }
     }
 
     /// Builds the line at most every 0.1 s (and for the last task): its cost is bounded by
@@ -110,14 +133,16 @@ package final class SweepProgress: @unchecked Sendable {
         lastShown = now
         var detail = ""
         if let best = bestComplete {
-            detail = "best \(String(format: "%.4f", best.mean)) (\(plan.label(ofConfig: best.config)))"
-        } else if let c = tally.indices.filter({ tally[$0].ok > 0 }).max(by: { tally[$0].mean! < tally[$1].mean! }) {
-            detail = "best so far \(String(format: "%.4f", tally[c].mean!)) (\(plan.label(ofConfig: c)), partial: "
-                + "\(tally[c].ok)/\(plan.spec.folds) folds)"
+            detail = "best \(String(format: "%.4f", best.mean)) (\(plan.label(ofConfig: best.config))"
+                + (plan.isHalving ? ", \(plan.rungs[best.rung].epochs) epochs)" : ")")
+        } else if let t = tally.indices.filter({ tally[$0].ok > 0 }).max(by: { tally[$0].mean! < tally[$1].mean! }) {
+            detail = "best so far \(String(format: "%.4f", tally[t].mean!)) (\(plan.label(ofConfig: t % plan.configurations.count)), partial: "
+                + "\(tally[t].ok)/\(plan.spec.folds) folds)"
         }
+        if let rung { detail = "rung \(rung.index + 1)/\(plan.rungs.count), " + detail }
         if failed > 0 { detail += (detail.isEmpty ? "" : ", ") + "\(failed) failed" }
         if !running.isEmpty {
-            let epochs = running.values.sorted().map { "\($0)/\(plan.spec.epochs)" }
+            let epochs = running.values.sorted().map { "\($0)/\(rung.map { plan.rungs[$0.index].epochs } ?? plan.spec.epochs)" }
             detail += (detail.isEmpty ? "" : ", ") + "running: epochs done " + epochs.prefix(8).joined(separator: " ")
                 + (epochs.count > 8 ? " …" : "")
         }

@@ -32,9 +32,14 @@ extension SweepSpec {
             for (p, values) in grid { out += "  \(p.key): [\(values.map(yamlValue).joined(separator: ", "))]\n" }
             for (p, distribution) in sampled { out += "  \(p.key): \(distribution.yaml)\n" }
         }
+        var searchKeys: [String] = []
         if search.strategy != .grid {
-            out += "search: {strategy: \(search.strategy.rawValue), samples: \(search.samples), seed: \(search.seed)}\n"
+            searchKeys += ["strategy: \(search.strategy.rawValue)", "samples: \(search.samples)", "seed: \(search.seed)"]
         }
+        if let h = search.halving {
+            searchKeys += ["scheduler: halving", "min_epochs: \(h.minEpochs)", "max_epochs: \(h.maxEpochs)", "eta: \(h.eta)"]
+        }
+        if !searchKeys.isEmpty { out += "search: {\(searchKeys.joined(separator: ", "))}\n" }
         let base = firstConfiguration
         let swept = Set(sweptParameters)
         let pinned = Hyperparameter.all.filter { !swept.contains($0) }

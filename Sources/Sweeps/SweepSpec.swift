@@ -211,9 +211,9 @@ struct SpecParser {
             if let s = cv["stratified"] { stratified = try bool(s, "cv.stratified") }
         }
 
-        guard let epochsNode = top["epochs"] else { throw fail(root, "epochs", "missing (e.g. epochs: 3)") }
-        let epochs = try integer(epochsNode, "epochs")
-        guard epochs >= 1 else { throw fail(epochsNode, "epochs", "must be >= 1, got \(epochs)") }
+        let epochsNode = top["epochs"]
+        let givenEpochs = try epochsNode.map { try integer($0, "epochs") }
+        if let given = givenEpochs, given < 1 { throw fail(epochsNode, "epochs", "must be >= 1, got \(given)") }
 
         var seed: UInt64 = 1
         if let seedNode = top["seed"] {
@@ -261,7 +261,7 @@ struct SpecParser {
 
         var search = SearchSettings()
         if let searchNode = top["search"] {
-            let m = try mapping(searchNode, "search", allowed: ["strategy", "samples", "seed"])
+            let m = try mapping(searchNode, "search", allowed: ["strategy", "samples", "seed", "scheduler", "min_epochs", "max_epochs", "eta"])
             if let node = m["strategy"] {
                 let text = try string(node, "search.strategy")
                 guard let strategy = SearchSettings.Strategy(rawValue: text) else {
@@ -285,6 +285,7 @@ struct SpecParser {
                 guard value >= 0 else { throw fail(node, "search.seed", "must be >= 0, got \(value)") }
                 search.seed = UInt64(value)
             }
+            search.halving = try halving(m, searchNode, givenEpochs: givenEpochs, epochsNode: epochsNode)
             if search.strategy != .grid {
                 guard !sampled.isEmpty else {
                     throw fail(m["strategy"], "search.strategy", "\(search.strategy.rawValue) samples distributions, but every grid parameter is a list; "
@@ -292,6 +293,9 @@ struct SpecParser {
                 }
                 guard m["samples"] != nil else { throw fail(searchNode, "search.samples", "missing (how many points to draw, e.g. samples: 20)") }
             }
+        }
+        guard let epochs = search.halving?.maxEpochs ?? givenEpochs else {
+            throw fail(root, "epochs", "missing (e.g. epochs: 3)")
         }
         if search.strategy == .grid, let first = sampled.first, let (node, kindPath) = sampledNodes[first.parameter] {
             throw fail(node, kindPath, "a distribution needs search: {strategy: random or sobol, samples: N}; a grid takes a list")
@@ -323,6 +327,39 @@ struct SpecParser {
         return SweepSpec(name: name, data: data, test: test, folds: folds, stratified: stratified, epochs: epochs,
                          seed: seed, firstSaccadeOnly: firstSaccade, grid: grid, fixed: fixed,
                          sampled: sampled, search: search, sampledPoints: points)
+    }
+
+    /// Reads `search.scheduler` and its budget keys: `halving` with `min_epochs` (default 1),
+    /// `max_epochs` (default `epochs`; `epochs`, when given, must equal it) and `eta` (default 3).
+    func halving(_ m: Mapping, _ searchNode: Node, givenEpochs: Int?, epochsNode: Node?) throws -> HalvingSchedule? {
+        let budgetKeys = ["min_epochs", "max_epochs", "eta"]
+        guard let node = m["scheduler"] else {
+            if let key = budgetKeys.first(where: { m[$0] != nil }) {
+                throw fail(m[key], "search.\(key)", "only with scheduler: halving")
+            }
+            return nil
+        }
+        let text = try string(node, "search.scheduler")
+        guard text == "halving" else {
+            throw fail(node, "search.scheduler", "unknown scheduler '\(text)'; one of: halving (successive halving over epochs)")
+        }
+        let minEpochs = try m["min_epochs"].map { try integer($0, "search.min_epochs") } ?? 1
+        guard minEpochs >= 1 else { throw fail(m["min_epochs"], "search.min_epochs", "must be >= 1, got \(minEpochs)") }
+        guard let maxEpochs = try m["max_epochs"].map({ try integer($0, "search.max_epochs") }) ?? givenEpochs else {
+            throw fail(searchNode, "search.max_epochs", "missing (the epochs of the last rung, e.g. max_epochs: 15)")
+        }
+        guard maxEpochs > minEpochs else {
+            throw fail(m["max_epochs"] ?? epochsNode, "search.max_epochs", "must be > min_epochs (\(minEpochs)), got \(maxEpochs)")
+        }
+        if let given = givenEpochs, given != maxEpochs {
+            throw fail(epochsNode, "epochs", "is \(given) but search.max_epochs is \(maxEpochs): a halving sweep trains its last rung "
+                        + "for max_epochs (drop epochs or make them equal)")
+        }
+        let eta = try m["eta"].map { try integer($0, "search.eta") } ?? 3
+        guard eta >= 2 else { throw fail(m["eta"], "search.eta", "must be >= 2 (keep the best 1/eta of each rung), got \(eta)") }
+        guard eta <= 1000 else { throw fail(m["eta"], "search.eta", "must be <= 1000, got \(eta)") }
+        guard maxEpochs <= 100_000 else { throw fail(m["max_epochs"] ?? epochsNode, "search.max_epochs", "must be <= 100000, got \(maxEpochs)") }
+        return HalvingSchedule(minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta)
     }
 
     /// Reads `{choice: [...]}`, `{uniform: [lo, hi]}`, `{loguniform: [lo, hi]}` or

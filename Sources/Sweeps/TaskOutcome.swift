@@ -127,10 +127,14 @@ package struct RerunPolicy: Sendable, Equatable {
 /// threads at once.
 package protocol TaskRunner: Sendable {
     func run(_ task: SweepTask, worker: String) -> TaskOutcome
-    /// The task's result is safely recorded: drop what was kept to resume it (its checkpoint).
+    /// The task's result is safely recorded: drop what was kept to resume it (its checkpoint),
+    /// unless the next rung continues from it.
     func recorded(_ task: SweepTask)
+    /// Only the runs named (`SweepTask.lineage`) still need their checkpoints: drop the others'.
+    func keepCheckpoints(of lineages: Set<String>)
 }
 
 extension TaskRunner {
     package func recorded(_ task: SweepTask) {}
+    package func keepCheckpoints(of lineages: Set<String>) {}
 }

@@ -16,8 +16,13 @@ package final class TaskScheduler: @unchecked Sendable {
     ///   - finished: ids of tasks that need not run again.
     ///   - scope: the tasks this run covers (e.g. one array element's), all when nil.
     ///   - stop: once requested, no task is handed out any more.
-    package init(plan: SweepPlan, skipping finished: Set<String>, scope: ((SweepTask) -> Bool)? = nil, stop: StopSignal? = nil) {
-        tasks = Self.order(plan.tasks.filter { !finished.contains($0.id) && (scope?($0) ?? true) }, in: plan)
+    package convenience init(plan: SweepPlan, skipping finished: Set<String>, scope: ((SweepTask) -> Bool)? = nil, stop: StopSignal? = nil) {
+        self.init(tasks: plan.tasks.filter { !finished.contains($0.id) && (scope?($0) ?? true) }, in: plan, stop: stop)
+    }
+
+    /// Hands out `tasks` (of `plan`).
+    package init(tasks: [SweepTask], in plan: SweepPlan, stop: StopSignal? = nil) {
+        self.tasks = Self.order(tasks, in: plan)
         self.stop = stop
     }
 
@@ -58,6 +63,11 @@ package struct ArrayPartition: Sendable, Equatable {
     /// The tasks of `element`, in plan order.
     package func tasks(of element: Int, in plan: SweepPlan) -> [SweepTask] {
         stride(from: element, to: plan.tasks.count, by: size).map { plan.tasks[$0] }
+    }
+
+    /// Element `element`'s share of a list of tasks (a halving rung's): positions ≡ element (mod N).
+    package func share(of element: Int, in tasks: [SweepTask]) -> [SweepTask] {
+        stride(from: element, to: tasks.count, by: size).map { tasks[$0] }
     }
 
     /// The elements that run any of `tasks`, ascending.

@@ -5,6 +5,7 @@ import SpikeSweepCLI
 // tests of failure handling through real processes (mpirun, Slurm). Not shipped.
 //   SPIKESWEEP_TEST_FAIL_CONFIGS=<config_id>,…   those configurations' tasks diverge in their first batch
 //   SPIKESWEEP_TEST_TOOL_VERSION=<version>       pose as another build towards other MPI ranks
+//   SPIKESWEEP_TEST_RUNG_PAUSE=<rung>:<file>     when that rung (0-based) opens, create the file and wait 60 s
 let environment = ProcessInfo.processInfo.environment
 let failing = Set((environment["SPIKESWEEP_TEST_FAIL_CONFIGS"] ?? "").split(separator: ",")
     .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
@@ -14,5 +15,13 @@ if !failing.isEmpty {
 }
 if let version = environment["SPIKESWEEP_TEST_TOOL_VERSION"], !version.isEmpty {
     dependencies.toolVersion = version
+}
+if let pause = environment["SPIKESWEEP_TEST_RUNG_PAUSE"], let colon = pause.firstIndex(of: ":"), let rung = Int(pause[..<colon]) {
+    let marker = String(pause[pause.index(after: colon)...])
+    dependencies.rungOpened = { opened in
+        guard opened == rung else { return }
+        FileManager.default.createFile(atPath: marker, contents: Data())
+        sleep(60)
+    }
 }
 SpikeSweep.start(dependencies: dependencies)

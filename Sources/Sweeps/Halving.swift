@@ -1,0 +1,237 @@
+import Foundation
+
+/// `search: {scheduler: halving, min_epochs: 1, max_epochs: 15, eta: 3}`: successive halving
+/// over epochs. Rung 0 trains every configuration on every fold for `minEpochs`; each later
+/// rung keeps the best 1/eta (by mean fold accuracy) and trains them on, from the previous
+/// rung's checkpoints, to eta times the epochs, the last rung to `maxEpochs`.
+package struct HalvingSchedule: Sendable, Equatable {
+    package var minEpochs: Int
+    package var maxEpochs: Int
+    package var eta: Int
+
+    package init(minEpochs: Int, maxEpochs: Int, eta: Int) {
+        self.minEpochs = minEpochs
+        self.maxEpochs = maxEpochs
+        self.eta = eta
+    }
+
+    /// Each rung's epochs: minEpochs·eta^k while below maxEpochs, then maxEpochs
+    /// (1, 3, 9, 15 for 1…15 with eta 3).
+    package var budgets: [Int] {
+        var budgets: [Int] = []
+        var epochs = minEpochs
+        while epochs < maxEpochs {
+            budgets.append(epochs)
+            epochs *= eta
+        }
+        return budgets + [maxEpochs]
+    }
+
+    /// How many of `n` configurations go on to the next rung: the best n/eta, at least one.
+    package func survivors(of n: Int) -> Int { max(1, n / eta) }
+
+    /// `1 → 3 → 9 → 15 epochs, eta 3`.
+    package var summary: String { budgets.map(String.init).joined(separator: " → ") + " epochs, eta \(eta)" }
+}
+
+/// Where a sweep stands, a pure function of its plan and its recorded results: which
+/// configurations entered each rung reached so far, and the rung that runs now.
+package struct RungProgress: Sendable {
+    /// The configurations entering each rung reached (index = rung), best first after rung 0.
+    package var entering: [[Int]]
+    /// The rung whose tasks are not all done, or nil when the last rung is done.
+    package var current: Int?
+    /// The tasks of every rung reached, rung by rung.
+    package var tasks: [SweepTask]
+    /// The tasks of the current rung (empty when done).
+    package var currentTasks: [SweepTask]
+
+    package var isFinished: Bool { current == nil }
+
+    /// The runs whose checkpoints are still needed: tasks of the current rung without a result,
+    /// and those with one that continue in the next rung.
+    package func liveLineages(hasResult: (SweepTask) -> Bool) -> Set<String> {
+        Set(currentTasks.filter { !hasResult($0) || $0.keepsCheckpoint }.map(\.lineage))
+    }
+}
+
+/// How configurations rank, in the leaderboard and when a rung promotes: further rungs first,
+/// then complete configurations (every fold `ok`), then those with some folds, then none;
+/// within each, higher mean fold accuracy; equal means in plan order.
+package struct Standing: Sendable {
+    package var rung: Int
+    /// 0 complete, 1 some folds, 2 no fold.
+    package var group: Int
+    package var mean: Double?
+    package var index: Int
+
+    package init(rung: Int, okFolds: Int, folds: Int, mean: Double?, index: Int) {
+        self.rung = rung
+        group = okFolds == folds ? 0 : okFolds > 0 ? 1 : 2
+        self.mean = mean
+        self.index = index
+    }
+
+    package static func precedes(_ a: Standing, _ b: Standing) -> Bool {
+        if a.rung != b.rung { return a.rung > b.rung }
+        if a.group != b.group { return a.group < b.group }
+        if let x = a.mean, let y = b.mean, x != y { return x > y }
+        return a.index < b.index
+    }
+}
+
+extension SweepPlan {
+    /// The sweep's rungs given the outcome that counts per task: rung by rung, a rung is done
+    /// when `done` holds for all its tasks, and then its best `rungs[r + 1].configurations`
+    /// (by `Standing`) enter the next. A plain sweep is one rung.
+    package func progress(latest: [String: TaskOutcome], done: (SweepTask) -> Bool) -> RungProgress {
+        var entering = [Array(configurations.indices)]
+        var all: [SweepTask] = []
+        for r in rungs.indices {
+            let tasks = entering[r].flatMap { self.tasks(ofConfig: $0, rung: r) }
+            all += tasks
+            if tasks.contains(where: { !done($0) }) {
+                return RungProgress(entering: entering, current: r, tasks: all, currentTasks: tasks)
+            }
+            if r + 1 == rungs.count { break }
+            let ranked = entering[r].sorted { Standing.precedes(standing(ofConfig: $0, rung: r, latest: latest),
+                                                                standing(ofConfig: $1, rung: r, latest: latest)) }
+            entering.append(Array(ranked.prefix(rungs[r + 1].configurations)))
+        }
+        return RungProgress(entering: entering, current: nil, tasks: all, currentTasks: [])
+    }
+
+    /// The progress by what the results hold: a task is done once it has a result (`ok` or `failed`).
+    package func progress(latest: [String: TaskOutcome]) -> RungProgress {
+        progress(latest: latest) { latest[$0.id]?.status.isResult == true }
+    }
+
+    /// Configuration c's standing in rung r.
+    func standing(ofConfig c: Int, rung r: Int, latest: [String: TaskOutcome]) -> Standing {
+        let ok = tasks(ofConfig: c, rung: r).compactMap { latest[$0.id] }.filter { $0.status == .ok }
+        return Standing(rung: r, okFolds: ok.count, folds: spec.folds,
+                        mean: FoldStatistics(ok.compactMap(\.validationAccuracy)).mean, index: c)
+    }
+}
+
+/// Hands out a sweep's tasks rung by rung: the tasks of a rung, longest first (`TaskScheduler`);
+/// once every one of them is back and recorded, the next rung's, chosen from the results. A
+/// rung is a barrier, so which configurations go on never depends on timing or on how many
+/// workers or ranks there are. A plain sweep is one rung.
+///
+/// Local workers call `next()` (which waits at the barrier); the MPI coordinator calls `take()`
+/// (which says `wait` instead). Every task taken must be given back with `returned`, after its
+/// outcome is recorded (or not, when it did not finish).
+package final class RungScheduler: @unchecked Sendable {
+    package enum Take { case task(SweepTask), wait, done }
+
+    private let condition = NSCondition()
+    package let plan: SweepPlan
+    private let results: ResultsSink
+    private let policy: RerunPolicy
+    private let scope: ((SweepTask) -> Bool)?
+    private let advances: Bool
+    private let stop: StopSignal
+    private let keepCheckpoints: (Set<String>) -> Void
+    private var queue: TaskScheduler?
+    private var outstanding = 0
+    /// Tasks handed out by this scheduler: each runs at most once per run.
+    private var attempted: Set<String> = []
+    /// Told when a rung starts handing out tasks: the progress, the rung and its task count here.
+    private let onRung: ((RungProgress, Int, Int) -> Void)?
+    /// The rung handing out tasks now.
+    package private(set) var rung: Int?
+    /// The tasks the run covers (in scope) and how many were already done when it started.
+    package let total: Int
+    package let alreadyDone: Int
+
+    /// - Parameters:
+    ///   - policy: which recorded tasks count as done when the run starts (`--retry-failed`).
+    ///   - scope: the tasks this run covers (one array element's), all when nil.
+    ///   - advances: go on to later rungs (false for a Slurm array element, which runs one rung).
+    ///   - keepCheckpoints: told, whenever the progress is worked out, which runs' checkpoints
+    ///     are still needed (the others can go).
+    package init(plan: SweepPlan, results: ResultsSink, policy: RerunPolicy = RerunPolicy(), scope: ((SweepTask) -> Bool)? = nil,
+                 advances: Bool = true, stop: StopSignal, keepCheckpoints: @escaping (Set<String>) -> Void = { _ in },
+                 onRung: ((RungProgress, Int, Int) -> Void)? = nil) {
+        self.plan = plan
+        self.results = results
+        self.policy = policy
+        self.scope = scope
+        self.advances = advances
+        self.stop = stop
+        self.keepCheckpoints = keepCheckpoints
+        self.onRung = onRung
+        let latest = results.latestOutcomes
+        let progress = plan.progress(latest: latest) { policy.skips(latest[$0.id]) }
+        if let scope {
+            total = progress.tasks.filter(scope).count
+        } else {
+            total = plan.isHalving ? plan.plannedTaskCount : plan.tasks.count
+        }
+        alreadyDone = progress.tasks.filter { (scope?($0) ?? true) && policy.skips(latest[$0.id]) }.count
+    }
+
+    /// Whether a task counts as done: by the policy when the run started, and once this run
+    /// attempted it, as soon as it has a result.
+    private func isDone(_ task: SweepTask, _ latest: [String: TaskOutcome]) -> Bool {
+        attempted.contains(task.id) ? latest[task.id]?.status.isResult == true : policy.skips(latest[task.id])
+    }
+
+    /// Opens the next rung with tasks to run here; false when there is none (the sweep is
+    /// done, a rung cannot finish in this run, or an array element's rung is over). Call with
+    /// the lock held.
+    private func open() -> Bool {
+        let latest = results.latestOutcomes
+        let progress = plan.progress(latest: latest) { isDone($0, latest) }
+        keepCheckpoints(progress.isFinished ? [] : progress.liveLineages { latest[$0.id]?.status.isResult == true })
+        guard let r = progress.current else { return false }
+        if let opened = rung, opened != r, !advances { return false }
+        let runnable = progress.currentTasks.filter { !isDone($0, latest) && !attempted.contains($0.id) && (scope?($0) ?? true) }
+        guard !runnable.isEmpty else { return false }
+        rung = r
+        queue = TaskScheduler(tasks: runnable, in: plan, stop: stop)
+        onRung?(progress, r, runnable.count)
+        return true
+    }
+
+    /// The next task, `wait` while the rung's last tasks are still out, `done` when nothing is
+    /// left to hand out (or a stop was requested).
+    package func take() -> Take {
+        condition.lock(); defer { condition.unlock() }
+        while true {
+            if stop.isRequested { return .done }
+            if let task = queue?.next() {
+                outstanding += 1
+                attempted.insert(task.id)
+                return .task(task)
+            }
+            if outstanding > 0 { return .wait }
+            guard open() else { queue = nil; return .done }
+        }
+    }
+
+    /// The next task, waiting at a rung's barrier; nil when nothing is left.
+    package func next() -> SweepTask? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            condition.unlock()
+            let taken = take()
+            condition.lock()
+            switch taken {
+            case .task(let task): return task
+            case .done: return nil
+            case .wait: _ = condition.wait(until: Date().addingTimeInterval(0.25))
+            }
+        }
+    }
+
+    /// A task taken is back (its outcome recorded, or not when it did not finish).
+    package func returned(_ task: SweepTask) {
+        condition.lock()
+        outstanding -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}

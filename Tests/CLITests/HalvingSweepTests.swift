@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Successive halving through the real binary: the same leaderboard for any number of workers,
+/// after `kill -9` in a rung and between rungs, and rungs that continue the very runs a plain
+/// sweep trains for max_epochs.
+@Suite(.serialized) struct HalvingSweepTests {
+    static let grid = """
+        data: {synthetic: {count: 300, seed: 5}}
+        cv: {folds: 3}
+        seed: 2
+        grid: {beta: [0.8, 0.9, 0.95], hidden: [32, 64, 96]}
+        fixed: {batch_size: 32, window_us: 4000}
+        """
+    static let halving = "name: halving\n" + grid + "\nsearch: {scheduler: halving, min_epochs: 1, max_epochs: 5, eta: 3}\n"
+    static let plain = "name: plain\n" + grid + "\nepochs: 5\n"
+    /// Rungs of 1, 3 and 5 epochs: 9, 3 and 1 configurations, 3 folds each.
+    static let taskCount = 39
+
+    func write(_ text: String, _ root: URL, _ name: String) throws -> URL {
+        let url = root.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    static func checkpoints(_ dir: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints").path)) ?? []).sorted()
+    }
+
+    @Test func oneAndTwoWorkersGiveOneLeaderboardAndTheLastRungIsThePlainRun() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spec = try write(Self.halving, root, "halving.yaml")
+        var dirs: [URL] = []
+        for workers in [1, 2] {
+            let results = root.appendingPathComponent("w\(workers)")
+            let run = try CLIRunner.run(["sweep", spec.path, "--workers", String(workers), "--results", results.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("9 → 3 → 1 configurations, 39 tasks") && run.stderr.contains("rung 3 of 3: 1 configuration x 3 folds to 5 epochs from 3"),
+                    "\(run.stderr)")
+            #expect(!run.stderr.contains("resuming"), "continuing a rung is not a resume: \(run.stderr)")
+            let dir = results.appendingPathComponent("halving")
+            #expect(ResultFiles.folds(dir).count == Self.taskCount)
+            #expect(Self.checkpoints(dir).isEmpty, "\(Self.checkpoints(dir))")
+            dirs.append(dir)
+        }
+        #expect(ResultFiles.folds(dirs[0]) == ResultFiles.folds(dirs[1]))
+        #expect(ResultFiles.epochs(dirs[0]) == ResultFiles.epochs(dirs[1]))
+        let board = try ResultFiles.leaderboard(dirs[0])
+        #expect(board == (try ResultFiles.leaderboard(dirs[1])))
+        // rung and epochs columns: 1 configuration at 5 epochs, 2 more at 3, 6 at 1.
+        let rungs = board.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).suffix(2).joined(separator: ",") }
+        #expect(rungs == ["3,5", "2,3", "2,3"] + Array(repeating: "1,1", count: 6), "\(board)")
+        // epochs.csv holds each epoch once per (configuration, fold): 9·3·1 + 3·3·2 + 1·3·2 rows.
+        #expect(ResultFiles.epochs(dirs[0]).count == 27 + 18 + 6)
+
+        // The plain sweep trained for 5 epochs has the same runs: its tasks of the surviving
+        // configuration are the last rung's (same ids, same fold accuracies, same epoch rows).
+        let plainResults = root.appendingPathComponent("plain")
+        let plain = try CLIRunner.run(["sweep", try write(Self.plain, root, "plain.yaml").path, "--workers", "2", "--results", plainResults.path, "--quiet"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let plainDir = plainResults.appendingPathComponent("plain")
+        let plainRows = Dictionary(uniqueKeysWithValues: ResultFiles.rows(plainDir.appendingPathComponent("folds.csv")).map { ($0[0], $0) })
+        let lastRung = ResultFiles.rows(dirs[0].appendingPathComponent("folds.csv")).filter { plainRows[$0[0]] != nil }
+        #expect(lastRung.count == 3)
+        for row in lastRung { #expect(Array(row[1...6]) == Array(plainRows[row[0]]![1...6]), "\(row) vs \(plainRows[row[0]]!)") }
+        let survivor = lastRung[0][1]
+        func epochRows(_ dir: URL) -> [String] {
+            ResultFiles.rows(dir.appendingPathComponent("epochs.csv")).filter { $0[1] == survivor }
+                .map { $0[2...6].joined(separator: ",") }.sorted()
+        }
+        #expect(epochRows(dirs[0]) == epochRows(plainDir) && epochRows(plainDir).count == 15)
+    }
+
+    /// `kill -9` between two rungs (held there by the test tool once every result of the rung
+    /// is recorded) and at random moments inside rungs; each rerun goes on, and the last gives
+    /// the leaderboard of a run never killed.
+    @Test func killNineBetweenAndInsideRungsThenRerunGivesTheSameLeaderboard() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spec = try write(Self.halving, root, "halving.yaml")
+        let reference = try CLIRunner.run(["sweep", spec.path, "--workers", "2", "--results", root.appendingPathComponent("ref").path, "--quiet"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        let referenceDir = root.appendingPathComponent("ref/halving")
+
+        let results = root.appendingPathComponent("killed")
+        let dir = results.appendingPathComponent("halving")
+        func start(environment: [String: String] = [:]) throws -> Process {
+            let process = Process()
+            process.executableURL = CLIRunner.testTool
+            process.arguments = ["sweep", spec.path, "--workers", "2", "--results", results.path, "--quiet"]
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        func killNine(_ process: Process) {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
+        }
+        // Between rungs 1 and 2: every rung-1 result is in, the 3 promoted configurations'
+        // checkpoints (3 folds each) are kept, the others' are gone, no rung-2 task started.
+        let marker = root.appendingPathComponent("rung-1-opened")
+        let held = try start(environment: ["SPIKESWEEP_TEST_RUNG_PAUSE": "1:\(marker.path)"])
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: marker.path) && held.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(FileManager.default.fileExists(atPath: marker.path))
+        killNine(held)
+        #expect(ResultFiles.folds(dir).count == 27)
+        #expect(Self.checkpoints(dir).filter { $0.hasSuffix(".ckpt") }.count == 9, "\(Self.checkpoints(dir))")
+
+        // Inside rungs, at random moments; reruns go on from the results and checkpoints.
+        var generator = SystemRandomNumberGenerator()
+        var moments: [Double] = []
+        for _ in 0..<3 {
+            let process = try start()
+            let moment = Double.random(in: 0.05...0.6, using: &generator)
+            moments.append(moment)
+            usleep(UInt32(moment * 1e6))
+            if process.isRunning { killNine(process) } else { process.waitUntilExit() }
+        }
+        let rerun = try CLIRunner.run(["sweep", spec.path, "--workers", "2", "--results", results.path])
+        #expect(rerun.status == 0, "killed after \(moments) s: \(rerun.stderr)")
+        #expect(ResultFiles.folds(dir) == ResultFiles.folds(referenceDir), "killed after \(moments) s")
+        #expect(ResultFiles.epochs(dir) == ResultFiles.epochs(referenceDir), "killed after \(moments) s")
+        #expect(try ResultFiles.leaderboard(dir) == ResultFiles.leaderboard(referenceDir), "killed after \(moments) s")
+        #expect(Self.checkpoints(dir).isEmpty)
+    }
+}
