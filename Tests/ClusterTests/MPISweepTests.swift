@@ -88,6 +88,36 @@ struct MPISweepTests {
         #expect(configs.count == 5)
     }
 
+    /// A halving sweep under 3 ranks: every rung is a barrier on rank 0 (ranks that ask for
+    /// work while the rung's last tasks are out wait), so the results are the local run's.
+    @Test func halvingUnderThreeRanksGivesTheLocalRunsLeaderboard() throws {
+        try #require(MPIRunner.mpirun != nil, Comment(rawValue: MPIRunner.missingMessage))
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let specURL = try writeSpec(root, """
+            name: halving
+            data: {synthetic: {count: 300, seed: 5}}
+            cv: {folds: 3}
+            seed: 2
+            grid: {beta: [0.8, 0.9, 0.95], hidden: [32, 64, 96]}
+            fixed: {batch_size: 32, window_us: 4000}
+            search: {scheduler: halving, min_epochs: 1, max_epochs: 5, eta: 3}
+            """, name: "halving.yaml")
+        let local = try CLIRunner.run(["sweep", specURL.path, "--workers", "2", "--results", root.appendingPathComponent("local").path, "--quiet"])
+        try #require(local.status == 0, "\(local.stderr)")
+        let localDir = root.appendingPathComponent("local/halving")
+        let results = root.appendingPathComponent("np3")
+        let run = try MPIRunner.run(ranks: 3, oversubscribe: true, ["sweep", specURL.path, "--results", results.path])
+        try #require(run.status == 0, "\(run.stderr)")
+        let dir = results.appendingPathComponent("halving")
+        #expect(run.stdout.contains("39 tasks run (0 already done, 0 failed)"), "\(run.stdout)")
+        #expect(run.stderr.contains("rung 2 of 3: 3 configurations x 3 folds to 3 epochs from 1, 9 tasks to run"), "\(run.stderr)")
+        #expect(Self.foldResults(dir) == Self.foldResults(localDir))
+        #expect(Self.epochResults(dir) == Self.epochResults(localDir))
+        #expect(try Self.leaderboardWithoutTimes(dir) == Self.leaderboardWithoutTimes(localDir))
+        #expect(Self.workers(dir).contains("rank 1") && Self.workers(dir).contains("rank 2"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints").path)) ?? []).isEmpty)
+    }
+
     @Test func oneTwoAndThreeRanksGiveTheLocalRunsFoldAccuracies() throws {
         try #require(MPIRunner.mpirun != nil, Comment(rawValue: MPIRunner.missingMessage))
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
