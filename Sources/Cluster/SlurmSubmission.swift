@@ -20,10 +20,16 @@ package struct SlurmSubmission: Codable, Sendable, Equatable {
         /// Array jobs: the elements it runs.
         package var elements: [Int]?
         package var submitted: String
+        /// The rung a halving sweep's array or collect job is for (0-based), nil otherwise.
+        package var rung: Int?
     }
 
     package var mode: SlurmMode
+    /// Elements of the array (of rung 0's array in a halving sweep).
     package var arraySize: Int
+    /// A halving sweep in array mode: the elements of each rung's array (one array job per
+    /// rung, each after the previous rung's collect); nil otherwise.
+    package var rungArraySizes: [Int]?
     /// Elements per array job: the cluster's MaxArraySize (larger arrays are split).
     package var chunk: Int
     package var throttle: Int?
@@ -74,8 +80,11 @@ package struct SlurmSubmission: Codable, Sendable, Equatable {
 
     /// `sbatch` arguments for array elements `elements` (all in one chunk), or for the MPI job;
     /// `retryFailed` makes the sweep run tasks with a failed result again.
-    func sweepArguments(elements: [Int]?, retryFailed: Bool = false) -> [String] {
+    /// `size`: the array's element count (`arraySize`, or a halving rung's); `after`: job ids
+    /// that must end successfully first (a halving rung's array waits for the previous collect).
+    func sweepArguments(elements: [Int]?, retryFailed: Bool = false, size: Int? = nil, after: [String] = []) -> [String] {
         var args = ["--parsable", "--job-name=\(jobName)", "--chdir=\(workingDirectory)"]
+        if !after.isEmpty { args.append("--dependency=afterok:" + after.joined(separator: ":")) }
         switch mode {
         case .array:
             let elements = elements ?? []
@@ -84,7 +93,7 @@ package struct SlurmSubmission: Codable, Sendable, Equatable {
             if let throttle { list += "%\(throttle)" }
             args += ["--output=\(Self.pattern(logsDirectory.path))/array-%A_%a.out", "--array=\(list)",
                      scriptsDirectory.appendingPathComponent("array.sbatch").path,
-                     binary, spec, resultsRoot, String(arraySize), String(offset)] + (retryFailed ? ["retry-failed"] : [])
+                     binary, spec, resultsRoot, String(size ?? arraySize), String(offset)] + (retryFailed ? ["retry-failed"] : [])
         case .mpi:
             args += ["--output=\(Self.pattern(logsDirectory.path))/mpi-%j.out",
                      scriptsDirectory.appendingPathComponent("mpi.sbatch").path, binary, spec, resultsRoot]

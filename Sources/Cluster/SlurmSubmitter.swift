@@ -59,7 +59,8 @@ package enum SlurmSubmitter {
             chunk = 1001
             notes.append("could not ask the cluster for MaxArraySize (\(error)); assuming 1001")
         }
-        let tasks = session.plan.tasks.count
+        let plan = session.plan
+        let tasks = plan.isHalving ? plan.rungs[0].configurations * plan.spec.folds : plan.tasks.count
         let arraySize = o.mode == .array ? min(o.arraySize ?? o.profile.arraySize, tasks) : 1
         if o.mode == .array, let asked = o.arraySize, asked > tasks {
             notes.append("--array-size \(asked) is more than the \(tasks) tasks; using \(tasks) elements")
@@ -78,12 +79,58 @@ package enum SlurmSubmitter {
             chmod(path, 0o755)
         }
         let safeName = String(session.spec.name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+        let rungArraySizes = o.mode == .array && plan.isHalving
+            ? plan.rungs.map { min(arraySize, $0.configurations * plan.spec.folds) } : nil
+        if let rungArraySizes {
+            notes.append("successive halving: one array job per rung (\(rungArraySizes.map(String.init).joined(separator: ", ")) elements), "
+                + "each starting after the previous rung's collect")
+        }
         let submission = SlurmSubmission(
-            mode: o.mode, arraySize: arraySize, chunk: chunk, throttle: o.throttle, binary: o.binary,
+            mode: o.mode, arraySize: arraySize, rungArraySizes: rungArraySizes, chunk: chunk, throttle: o.throttle, binary: o.binary,
             spec: directory.appendingPathComponent("spec.yaml").path, resultsRoot: directory.deletingLastPathComponent().path,
             resultsDirectory: directory.path, workingDirectory: fm.currentDirectoryPath,
             jobName: "spikesweep-\(safeName)", jobs: previous?.jobs ?? [])
+        if rungArraySizes != nil { return try sendRungs(submission, from: 0, dryRun: o.dryRun, notes: notes) }
         return try send(submission, elements: o.mode == .array ? Array(0..<arraySize) : [], dryRun: o.dryRun, notes: notes)
+    }
+
+    /// A halving sweep in array mode: for each rung from `first` on, its array job (after the
+    /// previous rung's collect succeeded: that collect found the rung complete, so the next
+    /// rung's tasks follow from the results) and its collect job (after the array, whatever
+    /// its state).
+    static func sendRungs(_ base: SlurmSubmission, from first: Int, retryFailed: Bool = false, dryRun: Bool,
+                          notes: [String]) throws -> SlurmSubmitReport {
+        var submission = base
+        var commands: [[String]] = []
+        var jobIDs: [String] = []
+        let now = ISO8601DateFormatter().string(from: Date())
+        let sizes = submission.rungArraySizes ?? []
+        var previousCollect: String?
+        for rung in first..<sizes.count {
+            var arrayIDs: [String] = []
+            for group in submission.chunks(of: Array(0..<sizes[rung])) {
+                let after = rung == first ? [] : [previousCollect ?? "<collect of rung \(rung)>"]
+                let args = submission.sweepArguments(elements: group, retryFailed: retryFailed && rung == first, size: sizes[rung], after: after)
+                commands.append(args)
+                guard !dryRun else { continue }
+                let id = try Slurm.sbatch(args)
+                arrayIDs.append(id)
+                submission.jobs.append(.init(kind: "array", id: id, offset: (group.first ?? 0) / submission.chunk * submission.chunk,
+                                             elements: group, submitted: now, rung: rung))
+                try submission.save()
+            }
+            let collect = submission.collectArguments(after: dryRun ? ["<job ids>"] : arrayIDs)
+            commands.append(collect)
+            jobIDs += arrayIDs
+            guard !dryRun else { continue }
+            let id = try Slurm.sbatch(collect)
+            jobIDs.append(id)
+            previousCollect = id
+            submission.jobs.append(.init(kind: "collect", id: id, offset: nil, elements: nil, submitted: now, rung: rung))
+            try submission.save()
+        }
+        return SlurmSubmitReport(submission: submission, commands: commands, jobIDs: jobIDs,
+                                 elements: Array(0..<(sizes.dropFirst(first).first ?? 0)), notes: notes)
     }
 
     /// Resubmits array elements (default: those with tasks to run), or the MPI job, with the
@@ -95,6 +142,19 @@ package enum SlurmSubmitter {
         let submission = try SlurmSubmission.load(resultsDirectory: resultsDirectory)
         if submission.mode == .mpi && requested != nil {
             throw ToolError("\(resultsDirectory.path) was submitted as one MPI job; --elements is for array mode")
+        }
+        if submission.rungArraySizes != nil {
+            // A halving sweep goes on from the rung its results have reached, with every later rung.
+            if requested != nil { throw ToolError("\(resultsDirectory.path) is a halving sweep: resubmit goes on from its current rung; --elements is for a plain array") }
+            let plan = try SweepPlan.load(resultsDirectory: resultsDirectory)
+            let latest = Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: resultsDirectory))
+            let progress = plan.progress(latest: latest) { policy.skips(latest[$0.id]) }
+            guard let rung = progress.current else {
+                throw ToolError("\(resultsDirectory.path): \(policy.retryFailed ? "every task has an ok result" : "every rung is done"); nothing to resubmit")
+            }
+            if !dryRun { try refuseIfQueued(submission, elements: nil) }
+            return try sendRungs(submission, from: rung, retryFailed: policy.retryFailed, dryRun: dryRun,
+                                 notes: ["going on from rung \(rung + 1) of \(plan.rungs.count)"])
         }
         let toRun = try elementsToRun(resultsDirectory: resultsDirectory, arraySize: submission.mode == .array ? submission.arraySize : 1,
                                       policy: policy)

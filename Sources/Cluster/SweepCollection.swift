@@ -21,12 +21,14 @@ package enum SweepCollection {
     package static func collect(directory: URL, tool: String) throws -> CollectReport {
         let result = try Collector.collect(directory: directory)
         let submission = try? SlurmSubmission.load(resultsDirectory: directory)
-        let partition = submission?.mode == .array ? submission.map { ArrayPartition(size: $0.arraySize) } : nil
+        let partition = submission?.mode == .array && !result.plan.isHalving ? submission.map { ArrayPartition(size: $0.arraySize) } : nil
         var report = CollectReport(result: result, submission: submission, partition: partition, nextCommand: nil)
-        guard !result.isComplete else { return report }
+        guard !result.isComplete, !result.isBetweenRungs else { return report }
         // The command runs exactly the tasks listed: the missing ones, and the failed ones again.
         let retry = result.failed.isEmpty ? [] : ["--retry-failed"]
         switch (submission?.mode, partition) {
+        case (.array?, nil):
+            report.nextCommand = [tool, "slurm", "resubmit", directory.path] + retry
         case (.array?, let partition?):
             let elements = partition.elements(running: result.missing + result.failed)
             report.nextCommand = [tool, "slurm", "resubmit", directory.path, "--elements", Collector.indexList(elements)] + retry
@@ -70,6 +72,8 @@ package struct SlurmStatusReport: Sendable {
     package var collectJob: (id: String, state: String?)?
     /// Why the queue could not be read (results only then).
     package var queueProblem: String?
+    /// A halving sweep in array mode: the rung whose array the elements are (0-based).
+    package var rung: Int?
 
     /// The final state of a job `squeue` no longer lists: from `scontrol show job` while
     /// Slurm remembers it (MinJobAge), otherwise unknown (without accounting there is no record).
@@ -92,11 +96,27 @@ package struct SlurmStatusReport: Sendable {
         }
         var report = SlurmStatusReport(plan: plan, submission: submission, tasks: counts(plan.tasks), elements: [],
                                        mpiJob: nil, collectJob: nil, queueProblem: queueProblem)
+        if plan.isHalving {
+            let progress = plan.progress(latest: Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory)))
+            report.tasks = counts(progress.tasks)
+            report.tasks.total = plan.plannedTaskCount
+        }
         if submission.mode == .array {
-            let partition = ArrayPartition(size: submission.arraySize)
-            let tasksByElement = Dictionary(grouping: plan.tasks, by: partition.element(of:))
-            for e in 0..<submission.arraySize {
-                guard let job = submission.latestJob(element: e) else { continue }
+            var partition = ArrayPartition(size: submission.arraySize)
+            var tasksByElement = Dictionary(grouping: plan.tasks, by: partition.element(of:))
+            var latestJob: (Int) -> SlurmSubmission.Job? = { submission.latestJob(element: $0) }
+            if let sizes = submission.rungArraySizes {
+                // The elements of the rung the results have reached (the last one when done).
+                let progress = plan.progress(latest: Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory)))
+                let rung = min(progress.current ?? sizes.count - 1, sizes.count - 1)
+                let tasks = progress.entering[rung].flatMap { plan.tasks(ofConfig: $0, rung: rung) }
+                partition = ArrayPartition(size: sizes[rung])
+                tasksByElement = Dictionary(uniqueKeysWithValues: (0..<partition.size).map { ($0, partition.share(of: $0, in: tasks)) })
+                latestJob = { e in submission.jobs.last { $0.kind == "array" && $0.rung == rung && ($0.elements ?? []).contains(e) } }
+                report.rung = rung
+            }
+            for e in 0..<partition.size {
+                guard let job = latestJob(e) else { continue }
                 let tasks = counts(tasksByElement[e] ?? [])
                 let id = "\(job.id)_\(e - (job.offset ?? 0))"
                 let entry = byID[id] ?? byID["\(job.id)_[\(e - (job.offset ?? 0))]"]

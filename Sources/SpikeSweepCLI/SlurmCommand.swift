@@ -56,15 +56,18 @@ extension SpikeSweep.SlurmCommand {
         }
         let logs = "\(s.resultsDirectory)/slurm/logs"
         for job in report.submission.jobs.suffix(report.jobIDs.count) {
+            let rung = job.rung.map { "rung \($0 + 1): " } ?? ""
             switch job.kind {
             case "array":
                 let elements = job.elements ?? []
-                print("submitted array job \(job.id): elements \(Collector.indexList(elements)) of \(s.arraySize) "
+                let size = job.rung.flatMap { s.rungArraySizes?[$0] } ?? s.arraySize
+                let after = (job.rung ?? 0) > 0 ? " (after the previous rung's collect)" : ""
+                print("\(rung)submitted array job \(job.id)\(after): elements \(Collector.indexList(elements)) of \(size) "
                     + "(array indices \(Collector.indexList(elements.map { $0 - (job.offset ?? 0) }))); logs \(logs)/array-\(job.id)_<index>.out")
             case "mpi":
                 print("submitted MPI job \(job.id); log \(logs)/mpi-\(job.id).out")
             default:
-                print("submitted collect job \(job.id) (runs when those end, whatever their state); log \(logs)/collect-\(job.id).out")
+                print("\(rung)submitted collect job \(job.id) (runs when those end, whatever their state); log \(logs)/collect-\(job.id).out")
             }
         }
         print("follow it: \(Shell.command([displayName, "slurm", "status", s.resultsDirectory]))")
@@ -200,6 +203,9 @@ extension SpikeSweep.SlurmCommand {
                 "\(t.ok)/\(t.total) done" + (t.failed > 0 ? ", \(t.failed) failed" : "")
             }
             print("sweep \(report.plan.spec.name): \(report.submission.mode.rawValue) mode, \(report.tasks.total) tasks, \(tasksLine(report.tasks))")
+            if let rung = report.rung {
+                print("rung \(rung + 1) of \(report.plan.rungs.count) (\(report.plan.rungs[rung].epochs) epochs): its array job's elements")
+            }
             if report.submission.mode == .array {
                 print("element  job          state                  elapsed    tasks")
                 for e in report.elements {
@@ -242,8 +248,12 @@ extension SpikeSweep {
             let result = report.result, plan = result.plan
             if !quiet { print(result.leaderboard.top(10).table, terminator: "") }
             let ok = result.outcomes.filter { $0.status == .ok }.count
-            print("collected \(ok) of \(plan.tasks.count) tasks from \(Format.count(result.shards, "shard")); "
+            print("collected \(ok) of \(plan.plannedTaskCount) tasks from \(Format.count(result.shards, "shard")); "
                 + "folds.csv and leaderboard written to \(directory.path)/")
+            if result.isBetweenRungs, let r = result.rungs.current {
+                print("rung \(r) of \(plan.rungs.count) is done: \(Format.count(result.rungs.entering[r].count, "configuration")) go on to "
+                    + "\(plan.rungs[r].epochs) epochs (\(Format.count(result.rungs.currentTasks.count, "task")))")
+            }
             guard let next = report.nextCommand else { return }
             let errors = Dictionary(result.outcomes.map { ($0.taskID, $0.error) }, uniquingKeysWith: { a, _ in a })
             for (tasks, what) in [(result.missing, "missing"), (result.failed, "failed")] where !tasks.isEmpty {

@@ -64,6 +64,40 @@ struct SlurmJobTests {
         #expect(status.status == 0 && status.stdout.contains("8/8 done"), "\(status.stdout)\(status.stderr)")
     }
 
+    /// A halving sweep in array mode: one array job per rung, each after the previous rung's
+    /// collect (which finds the rung complete and exits 0); the results equal a local run's.
+    @Test func halvingRunsOneArrayJobPerRungAfterEachCollectWithTheLocalLeaderboard() throws {
+        let cwd = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: cwd) }
+        let spec = cwd.appendingPathComponent("halving.yaml")
+        try """
+            name: halving
+            data: {synthetic: {count: 300, seed: 5}}
+            cv: {folds: 3}
+            seed: 2
+            grid: {beta: [0.8, 0.9, 0.95], hidden: [32, 64, 96]}
+            fixed: {batch_size: 32, window_us: 4000}
+            search: {scheduler: halving, min_epochs: 1, max_epochs: 5, eta: 3}
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let local = try CLIRunner.run(["sweep", spec.path, "--workers", "2", "--results", cwd.appendingPathComponent("local").path, "--quiet"])
+        try #require(local.status == 0, "\(local.stderr)")
+        let out = try submit([spec.path, "--mode", "array", "--array-size", "4"], in: cwd)
+        #expect(out.stdout.contains("rung 3: submitted array job") && out.stdout.contains("rung 3: submitted collect job"), "\(out.stdout)")
+        #expect(out.stderr.contains("one array job per rung (4, 4, 3 elements)"), "\(out.stderr)")
+        let dir = cwd.appendingPathComponent("results/halving")
+        try waitForAll(dir)
+        let jobs = try SlurmTestCluster.submittedJobs(dir)
+        #expect(jobs.map(\.kind) == ["array", "collect", "array", "collect", "array", "collect"])
+        #expect(jobs.map(\.rung) == [0, 0, 1, 1, 2, 2])
+        let collect = try log(dir, "collect-")
+        #expect(collect.contains("rung 1 of 3 is done: 3 configurations go on to 3 epochs (9 tasks)"), "\(collect)")
+        #expect(collect.contains("collected 39 of 39 tasks from 4 shards"), "\(collect)")
+        try expectSameResults(dir, as: cwd.appendingPathComponent("local/halving"), "halving array")
+        let status = try CLIRunner.run(["slurm", "status", dir.path])
+        #expect(status.status == 0 && status.stdout.contains("39/39 done") && status.stdout.contains("rung 3 of 3 (5 epochs)"), "\(status.stdout)\(status.stderr)")
+        let again = try CLIRunner.run(["slurm", "resubmit", dir.path])
+        #expect(again.status != 0 && again.stderr.contains("every rung is done; nothing to resubmit"), "\(again.stderr)")
+    }
+
     @Test func mpiModeRunsOneJobOfTwoRanksWithTheSameLeaderboard() throws {
         let reference = try Self.reference.get()
         let cwd = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: cwd) }
