@@ -233,7 +233,9 @@ extension SpikeSweep {
                 Rows of the same task are merged by task id (a result wins over a failure). Missing and \
                 failed tasks are listed with the command that resubmits only their array elements. \
                 Exits 0 when every task has an ok result, 3 when some have none, 4 when all have one \
-                and some failed (the printed command then runs them again with --retry-failed).
+                and some failed (the printed command then runs them again with --retry-failed). A \
+                halving sweep whose rungs so far are all done exits 0 too (the next rung's array job \
+                waits for that), and the lines say which configurations go on.
                 """)
 
         @Argument(help: "A sweep results folder (results/<name>).")

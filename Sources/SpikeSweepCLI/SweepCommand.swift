@@ -23,6 +23,13 @@ extension SpikeSweep {
                 `spikesweep slurm submit`) only the tasks whose index is I mod N run, and their rows \
                 go to RESULTS/<name>/shards/element-I.*.csv; `spikesweep collect` merges the shards.
 
+                A spec with search: {scheduler: halving, min_epochs: 1, max_epochs: 15, eta: 3} runs \
+                successive halving: rungs of 1, 3, 9 and 15 epochs, each keeping the best third by mean \
+                fold accuracy and continuing their runs from the previous rung's checkpoints. A rung \
+                is a barrier (for workers, ranks and Slurm arrays alike), so the leaderboard does not \
+                depend on how the sweep ran or how often it was stopped; an array element runs its \
+                share of the rung the results have reached.
+
                 SIGUSR1, SIGTERM, SIGHUP or Ctrl-C stop a run cleanly: running tasks save a checkpoint \
                 mid-epoch and the run exits with status 75; running it again resumes them. Under \
                 mpirun, send SIGUSR1 to mpirun (it forwards it to every rank); mpirun turns SIGTERM, \

@@ -145,7 +145,7 @@ package struct SweepCostPlan: Codable, Sendable {
             let (steps, entries) = framesPerWindow(h.windowMicros)
             let perEpoch = train * calibration.trainSeconds(hidden: h.hidden, steps: steps, entries: entries)
                 + validation * calibration.evaluateSeconds(hidden: h.hidden, steps: steps, entries: entries)
-            return Double(plan.spec.epochs) * perEpoch
+            return Double(task.epochs - task.priorEpochs) * perEpoch
         }
     }
 
@@ -163,26 +163,53 @@ package struct SweepCostPlan: Codable, Sendable {
     /// - Parameter frameCacheSeconds: building every frame cache the plan needs.
     package init(plan: SweepPlan, taskSeconds: [Double], recordings: Int, workers: [Int], arraySize: Int, frameCacheSeconds: Double = 0) {
         name = plan.spec.name
-        tasks = plan.tasks.count
+        let planned = Self.plannedTasks(plan, taskSeconds: taskSeconds)
+        tasks = planned.count
+        isUpperBound = plan.isHalving
         self.recordings = recordings
         self.frameCacheSeconds = frameCacheSeconds
-        coreSeconds = taskSeconds.reduce(0, +)
-        longestTaskSeconds = taskSeconds.max() ?? 0
-        shapes = workers.map { Shape(workers: $0, wallSeconds: frameCacheSeconds + Self.makespan(taskSeconds, workers: $0)) }
+        let seconds = planned.map { taskSeconds[$0.index] }
+        coreSeconds = seconds.reduce(0, +)
+        longestTaskSeconds = seconds.max() ?? 0
+        // Rungs run one after another: a rung's wall time adds to the previous one's.
+        let rungs = Dictionary(grouping: planned, by: \.rung).values.map { $0.map { taskSeconds[$0.index] } }
+        shapes = workers.map { w in Shape(workers: w, wallSeconds: frameCacheSeconds + rungs.reduce(0) { $0 + Self.makespan($1, workers: w) }) }
         self.arraySize = max(1, arraySize)
-        let partition = ArrayPartition(size: self.arraySize)
-        var perElement = [Double](repeating: 0, count: self.arraySize)
-        for task in plan.tasks { perElement[partition.element(of: task)] += taskSeconds[task.index] }
-        arrayElementSeconds = frameCacheSeconds + (perElement.max() ?? 0)
+        var slowest = 0.0
+        for rung in Dictionary(grouping: planned, by: \.rung).values {
+            var perElement = [Double](repeating: 0, count: self.arraySize)
+            for (i, task) in rung.enumerated() { perElement[plan.isHalving ? i % self.arraySize : task.index % self.arraySize] += taskSeconds[task.index] }
+            slowest = max(slowest, perElement.max() ?? 0)
+        }
+        arrayElementSeconds = frameCacheSeconds + slowest
         // 25% margin plus 10 minutes for start-up and data loading, rounded up to 15 minutes.
         let limit = (arrayElementSeconds * 1.25 + 600) / 900
         let minutes = Int(limit.rounded(.up)) * 15
         suggestedTimeLimit = String(format: "%d-%02d:%02d:00", minutes / 1440, (minutes % 1440) / 60, minutes % 60)
     }
 
+    /// A halving sweep's plan is an upper bound: which configurations go on is known only as
+    /// the rungs finish, so later rungs are priced with their most expensive configurations.
+    package var isUpperBound = false
+
+    /// The tasks a run records: all of a plain sweep; for a halving sweep, rung 0 and, in each
+    /// later rung, the most expensive configurations that could go on.
+    static func plannedTasks(_ plan: SweepPlan, taskSeconds: [Double]) -> [SweepTask] {
+        guard plan.isHalving else { return plan.tasks }
+        var tasks: [SweepTask] = []
+        for (r, rung) in plan.rungs.enumerated() {
+            let cost = { (c: Int) in plan.tasks(ofConfig: c, rung: r).reduce(0) { $0 + taskSeconds[$1.index] } }
+            let configs = r == 0 ? Array(plan.configurations.indices)
+                : plan.configurations.indices.sorted { (cost($0), -$0) > (cost($1), -$1) }.prefix(rung.configurations).sorted()
+            tasks += configs.flatMap { plan.tasks(ofConfig: $0, rung: r) }
+        }
+        return tasks
+    }
+
     package var text: String {
         func hours(_ s: Double) -> String { Format.duration(s) }
-        var lines = ["plan \(name): \(tasks) tasks on \(recordings) recordings",
+        var lines = ["plan \(name): \(tasks) tasks on \(recordings) recordings"
+                     + (isUpperBound ? " (successive halving: at most; later rungs priced with their most expensive configurations)" : ""),
                      String(format: "  compute: %.2f core-hours (longest task %@)", coreSeconds / 3600, hours(longestTaskSeconds))]
         if frameCacheSeconds > 0 { lines.append("  frame caches: \(hours(frameCacheSeconds)) to build, once (included below)") }
         for s in shapes { lines.append("  wall time with \(s.workers) worker\(s.workers == 1 ? "" : "s")/ranks: \(hours(s.wallSeconds))") }

@@ -72,11 +72,11 @@ package struct SweepReport {
             </style></head><body>
             <h1>Sweep <code>\(SVG.escape(plan.spec.name))</code></h1>
             <p class="sub">\(plan.configurations.count) configurations × \(plan.spec.folds)-fold \(plan.spec.stratified ? "stratified " : "")cross-validation, \
-            \(plan.spec.epochs) epoch\(plan.spec.epochs == 1 ? "" : "s") per fold, seed \(plan.spec.seed); dataset fingerprint \
+            \(plan.spec.search.halving.map { "successive halving over \($0.summary)" } ?? "\(plan.spec.epochs) epoch\(plan.spec.epochs == 1 ? "" : "s") per fold"), seed \(plan.spec.seed); dataset fingerprint \
             \(String(plan.datasetFingerprint, radix: 16)); SpikeSweep \(ToolVersion.string).</p>
             <div class="cards">
             <div class="card">best mean accuracy<b>\(leaderboard.rows.first?.meanAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</b>\(SVG.escape(leaderboard.rows.first?.label ?? ""))</div>
-            <div class="card">tasks done<b>\(done) / \(plan.tasks.count)</b>\(failed) failed</div>
+            <div class="card">tasks done<b>\(done) / \(plan.plannedTaskCount)</b>\(failed) failed</div>
             <div class="card">cost<b>\(coreHours >= 1 ? String(format: "%.1f core-hours", coreHours) : String(format: "%.1f core-minutes", coreHours * 60))</b>sum of task wall times</div>
             <div class="card">engine speed<b>\(String(format: "%.0f", rate)) rec/s</b>mean per task, one core</div>
             \(final.map { "<div class=\"card\">final test accuracy<b>\(String(format: "%.2f%%", $0.testAccuracy * 100))</b>\($0.testRecordings) recordings</div>" } ?? "")
@@ -84,6 +84,7 @@ package struct SweepReport {
 
             """
         page += "<h2>Ranking</h2>\n" + rankingTable(limit: 20)
+        if plan.isHalving { page += "<h2>Rungs</h2>\n" + rungSection() }
         page += "<h2>Top configurations and their folds</h2>\n<p class=\"note\">Dots: mean fold accuracy; bar: ± one standard deviation; whiskers: worst and best fold.</p>\n" + topChart(count: 15)
         if !plan.spec.sweptParameters.isEmpty {
             page += "<h2>Which parameters matter</h2>\n<p class=\"note\">For each value of a swept parameter (for a parameter drawn from a distribution, for each fifth of its drawn values): the mean accuracy of all configurations with that value (dot) and the range of their means (line). Panels are ordered by how far the value moves the mean.</p>\n<div class=\"grid\">\n"
@@ -99,11 +100,13 @@ package struct SweepReport {
     func rankingTable(limit: Int) -> String {
         let swept = plan.spec.sweptParameters
         var s = "<table><tr><th>rank</th><th>accuracy</th><th>± std</th><th>min</th><th>max</th>"
-        s += swept.map { "<th>\(SVG.escape($0.header))</th>" }.joined() + "<th>folds</th><th>s / fold</th><th>p vs best</th></tr>\n"
+        s += swept.map { "<th>\(SVG.escape($0.header))</th>" }.joined() + (plan.isHalving ? "<th>epochs</th>" : "")
+            + "<th>folds</th><th>s / fold</th><th>p vs best</th></tr>\n"
         func pct(_ v: Double?) -> String { v.map { String(format: "%.2f", $0 * 100) } ?? "—" }
         for r in leaderboard.rows.prefix(limit) {
             s += "<tr><td>\(r.rank)</td><td>\(pct(r.meanAccuracy))</td><td>\(pct(r.stdAccuracy))</td><td>\(pct(r.minAccuracy))</td><td>\(pct(r.maxAccuracy))</td>"
             s += swept.map { "<td>\(SVG.escape(r.parameters[$0.key] ?? ""))</td>" }.joined()
+            if plan.isHalving { s += "<td>\(r.epochs)</td>" }
             s += "<td>\(r.foldsText)</td><td>\(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "—")</td>"
             s += "<td>\(SVG.escape(Leaderboard.versusBest(r)))</td></tr>\n"
         }
@@ -111,6 +114,54 @@ package struct SweepReport {
         s += "</table>\n"
         if let note = leaderboard.noiseNote { s += "<p class=\"note\">\(SVG.escape(note))</p>\n" }
         return s
+    }
+
+    /// A halving sweep's rungs: per rung, how many configurations trained how long and which
+    /// went on; and a chart of every configuration's mean accuracy at each rung it reached,
+    /// the ones stopped early in grey.
+    func rungSection() -> String {
+        let latest = Leaderboard.latestOutcomes(outcomes)
+        let progress = plan.progress(latest: latest)
+        var s = "<table><tr><th>rung</th><th>epochs</th><th>configurations</th><th>tasks done</th><th>best mean</th><th>went on</th></tr>\n"
+        var means: [Int: [(epochs: Int, mean: Double)]] = [:]
+        for (r, entering) in progress.entering.enumerated() {
+            let tasks = entering.flatMap { plan.tasks(ofConfig: $0, rung: r) }
+            let done = tasks.filter { latest[$0.id]?.status.isResult == true }.count
+            var best: Double?
+            for c in entering {
+                guard let mean = plan.standing(ofConfig: c, rung: r, latest: latest).mean else { continue }
+                means[c, default: []].append((plan.rungs[r].epochs, mean))
+                best = max(best ?? mean, mean)
+            }
+            let wentOn = r + 1 < progress.entering.count ? "\(progress.entering[r + 1].count)" : (r + 1 == plan.rungs.count ? "—" : "pending")
+            s += "<tr><td>\(r + 1)</td><td>\(plan.rungs[r].epochs)</td><td>\(entering.count)</td><td>\(done) / \(tasks.count)</td>"
+                + "<td>\(best.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</td><td>\(wentOn)</td></tr>\n"
+        }
+        s += "</table>\n<p class=\"note\">Each rung trains its configurations on every fold, continuing the previous rung's runs, and the best "
+            + "1/\(plan.spec.search.halving?.eta ?? 3) by mean fold accuracy go on. Below: mean fold accuracy at each rung a configuration reached; "
+            + "grey lines stopped before the last rung.</p>\n"
+        var svg = SVG(width: 700, height: 320)
+        let left = 56.0, bottom = 270.0, top = 20.0, right = 20.0
+        let budgets = plan.rungs.map { Double($0.epochs) }
+        let x = LinearScale(domain: (0, budgets.last ?? 1), range: (left, svg.width - right))
+        let y = LinearScale(domain: LinearScale.padded(means.values.flatMap { $0.map(\.mean) }, lo: 0, hi: 1), range: (bottom, top))
+        for t in y.ticks(5) {
+            svg.line(left, y(t), svg.width - right, y(t), stroke: "#eee")
+            svg.text(left - 6, y(t) + 4, String(format: "%.0f%%", t * 100), anchor: "end", size: 10, fill: "#666")
+        }
+        for b in budgets { svg.text(x(b), bottom + 16, String(Int(b)), anchor: "middle", size: 10, fill: "#666") }
+        svg.text((left + svg.width - right) / 2, bottom + 36, "epochs (rungs)", anchor: "middle", size: 11, fill: "#666")
+        let last = plan.rungs.count - 1
+        for (c, points) in means.sorted(by: { $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }) {
+            let finalist = points.count == last + 1
+            let color = finalist ? Self.palette[(progress.entering.last?.firstIndex(of: c) ?? 0) % Self.palette.count] : "#bbb"
+            if points.count > 1 { svg.polyline(points.map { (x(Double($0.epochs)), y($0.mean)) }, stroke: color, width: finalist ? 2 : 1) }
+            for p in points {
+                svg.circle(x(Double(p.epochs)), y(p.mean), r: finalist ? 3.5 : 2, fill: color,
+                           title: "\(plan.label(ofConfig: c)): " + String(format: "%.2f%%", p.mean * 100) + " after \(p.epochs) epochs")
+            }
+        }
+        return s + svg.rendered + "\n"
     }
 
     func topChart(count: Int) -> String {
@@ -160,7 +211,15 @@ package struct SweepReport {
 
     func learningCurves() -> String {
         let top = leaderboard.rows.filter { $0.meanAccuracy != nil }.prefix(5)
+        // One run per (configuration, fold): a halving sweep's rungs each hold some of its epochs.
         let byConfig = Dictionary(grouping: Leaderboard.latestOutcomes(outcomes).values.filter { $0.status == .ok }, by: \.configID)
+            .mapValues { outcomes in
+                Dictionary(grouping: outcomes, by: \.fold).values.map { runs -> TaskOutcome in
+                    var run = runs[0]
+                    run.epochs = runs.flatMap(\.epochs).sorted { $0.epoch < $1.epoch }
+                    return run
+                }
+            }
         var series: [(label: String, validation: [Double], loss: [Double], train: [Double])] = []
         for r in top {
             let folds = byConfig[r.configID] ?? []

@@ -134,7 +134,7 @@ package final class SweepProgress: @unchecked Sendable {
         var detail = ""
         if let best = bestComplete {
             detail = "best \(String(format: "%.4f", best.mean)) (\(plan.label(ofConfig: best.config))"
-                + (plan.isHalving ? ", \(plan.rungs[best.rung].epochs) epochs)" : ")")
+                + (plan.isHalving ? ", \(Format.count(plan.rungs[best.rung].epochs, "epoch")))" : ")")
         } else if let t = tally.indices.filter({ tally[$0].ok > 0 }).max(by: { tally[$0].mean! < tally[$1].mean! }) {
             detail = "best so far \(String(format: "%.4f", tally[t].mean!)) (\(plan.label(ofConfig: t % plan.configurations.count)), partial: "
                 + "\(tally[t].ok)/\(plan.spec.folds) folds)"
