@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Sweeps
 import TestSupport
+import Cluster
 
 /// `spikesweep sweep` under the real `mpirun`, end to end.
 @Suite(.serialized, .enabled(if: MPIRunner.shouldRun, Comment(rawValue: MPIRunner.skipMessage)))
@@ -267,7 +268,7 @@ struct MPISweepTests {
                                                "-np", "1", "env", "SPIKESWEEP_TEST_TOOL_VERSION=0.0.9", CLIRunner.testTool.path, "sweep", specURL.path,
                                                "--results", results.path], timeout: 120)
         #expect(otherBuild.status != 0)
-        #expect(otherBuild.stderr.contains("Error: refusing rank 1: it runs spikesweep 0.0.9 (message format 2), rank 0 runs spikesweep "),
+        #expect(otherBuild.stderr.contains("Error: refusing rank 1: it runs spikesweep 0.0.9 (message format \(MessageEnvelope.formatVersion)), rank 0 runs spikesweep "),
                 "\(otherBuild.stderr)")
         #expect(Self.rows(results.appendingPathComponent("mpi/folds.csv")).isEmpty, "nothing ran")
 

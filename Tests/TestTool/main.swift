@@ -20,7 +20,7 @@ if let pause = environment["SPIKESWEEP_TEST_RUNG_PAUSE"], let colon = pause.firs
     let marker = String(pause[pause.index(after: colon)...])
     dependencies.rungOpened = { opened in
         guard opened == rung else { return }
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
         sleep(60)
     }
 }
