@@ -192,14 +192,15 @@ package struct SweepCostPlan: Codable, Sendable {
     /// the rungs finish, so later rungs are priced with their most expensive configurations.
     package var isUpperBound = false
 
-    /// The tasks a run records: all of a plain sweep; for a halving sweep, rung 0 and, in each
-    /// later rung, the most expensive configurations that could go on.
+    /// The tasks a run records: all of a plain sweep; for a halving sweep, in each rung as many
+    /// of the most expensive configurations as the rung trains (all of them in a first rung
+    /// of every configuration).
     static func plannedTasks(_ plan: SweepPlan, taskSeconds: [Double]) -> [SweepTask] {
         guard plan.isHalving else { return plan.tasks }
         var tasks: [SweepTask] = []
         for (r, rung) in plan.rungs.enumerated() {
             let cost = { (c: Int) in plan.tasks(ofConfig: c, rung: r).reduce(0) { $0 + taskSeconds[$1.index] } }
-            let configs = r == 0 ? Array(plan.configurations.indices)
+            let configs = rung.configurations >= plan.configurations.count ? Array(plan.configurations.indices)
                 : plan.configurations.indices.sorted { (cost($0), -$0) > (cost($1), -$1) }.prefix(rung.configurations).sorted()
             tasks += configs.flatMap { plan.tasks(ofConfig: $0, rung: r) }
         }

@@ -4,15 +4,53 @@ import Foundation
 /// over epochs. Rung 0 trains every configuration on every fold for `minEpochs`; each later
 /// rung keeps the best 1/eta (by mean fold accuracy) and trains them on, from the previous
 /// rung's checkpoints, to eta times the epochs, the last rung to `maxEpochs`.
+///
+/// `scheduler: hyperband` hedges against stopping slow starters too early: the configurations
+/// are dealt (in a seeded shuffle) into brackets, one per rung; bracket b starts at rung b with
+/// its own share and halves from there, so the last bracket trains its few configurations for
+/// `maxEpochs` straight away. Shares follow Hyperband's n_s = ⌈(s_max+1)/(s+1)·eta^s⌉ for a
+/// bracket of s halvings. Every bracket moves on at the same rungs, so a rung is still one
+/// barrier.
 package struct HalvingSchedule: Sendable, Equatable {
     package var minEpochs: Int
     package var maxEpochs: Int
     package var eta: Int
+    /// Hyperband's brackets (false: one bracket, plain successive halving).
+    package var hyperband = false
 
-    package init(minEpochs: Int, maxEpochs: Int, eta: Int) {
+    package init(minEpochs: Int, maxEpochs: Int, eta: Int, hyperband: Bool = false) {
         self.minEpochs = minEpochs
         self.maxEpochs = maxEpochs
         self.eta = eta
+        self.hyperband = hyperband
+    }
+
+    package var name: String { hyperband ? "hyperband" : "halving" }
+
+    /// How many configurations each bracket trains in each rung (`sizes[b][r]`, 0 before the
+    /// bracket's first rung b), for `n` configurations. Shares of `n` are Hyperband's bracket
+    /// sizes scaled to n (largest remainders), each bracket keeping at least one when n allows.
+    package func bracketSizes(configurations n: Int) -> [[Int]] {
+        let rungs = budgets.count
+        var shares = [n]
+        if hyperband {
+            let weights = (0..<rungs).map { b -> Double in
+                let s = Double(rungs - 1 - b)
+                return (Double(rungs) / (s + 1) * pow(Double(eta), s)).rounded(.up)
+            }
+            let total = weights.reduce(0, +)
+            let exact = weights.map { $0 / total * Double(n) }
+            shares = exact.map { Int($0.rounded(.down)) }
+            let order = exact.indices.sorted { (exact[$0] - Double(shares[$0]), -$0) > (exact[$1] - Double(shares[$1]), -$1) }
+            for b in order.prefix(n - shares.reduce(0, +)) { shares[b] += 1 }
+        }
+        return shares.enumerated().map { b, share in
+            var sizes = [Int](repeating: 0, count: rungs)
+            guard share > 0 else { return sizes }
+            sizes[b] = share
+            for r in (b + 1)..<max(b + 1, rungs) { sizes[r] = survivors(of: sizes[r - 1]) }
+            return sizes
+        }
     }
 
     /// Each rung's epochs: minEpochs·eta^k while below maxEpochs, then maxEpochs
@@ -30,8 +68,10 @@ package struct HalvingSchedule: Sendable, Equatable {
     /// How many of `n` configurations go on to the next rung: the best n/eta, at least one.
     package func survivors(of n: Int) -> Int { max(1, n / eta) }
 
-    /// `1 → 3 → 9 → 15 epochs, eta 3`.
-    package var summary: String { budgets.map(String.init).joined(separator: " → ") + " epochs, eta \(eta)" }
+    /// `1 → 3 → 9 → 15 epochs, eta 3` (`…, 4 hyperband brackets`).
+    package var summary: String {
+        budgets.map(String.init).joined(separator: " → ") + " epochs, eta \(eta)" + (hyperband ? ", \(budgets.count) hyperband brackets" : "")
+    }
 }
 
 /// Where a sweep stands, a pure function of its plan and its recorded results: which
@@ -85,18 +125,25 @@ extension SweepPlan {
     /// when `done` holds for all its tasks, and then its best `rungs[r + 1].configurations`
     /// (by `Standing`) enter the next. A plain sweep is one rung.
     package func progress(latest: [String: TaskOutcome], done: (SweepTask) -> Bool) -> RungProgress {
-        var entering = [Array(configurations.indices)]
+        // Per bracket, the configurations in its current rung (a bracket joins at its first rung).
+        var inBracket = brackets.map { _ in [Int]() }
+        var entering: [[Int]] = []
         var all: [SweepTask] = []
         for r in rungs.indices {
-            let tasks = entering[r].flatMap { self.tasks(ofConfig: $0, rung: r) }
+            if r < brackets.count { inBracket[r] = brackets[r] }
+            let configs = inBracket.flatMap { $0 }
+            entering.append(configs)
+            let tasks = configs.flatMap { self.tasks(ofConfig: $0, rung: r) }
             all += tasks
             if tasks.contains(where: { !done($0) }) {
                 return RungProgress(entering: entering, current: r, tasks: all, currentTasks: tasks)
             }
             if r + 1 == rungs.count { break }
-            let ranked = entering[r].sorted { Standing.precedes(standing(ofConfig: $0, rung: r, latest: latest),
-                                                                standing(ofConfig: $1, rung: r, latest: latest)) }
-            entering.append(Array(ranked.prefix(rungs[r + 1].configurations)))
+            for b in inBracket.indices where !inBracket[b].isEmpty {
+                let ranked = inBracket[b].sorted { Standing.precedes(standing(ofConfig: $0, rung: r, latest: latest),
+                                                                     standing(ofConfig: $1, rung: r, latest: latest)) }
+                inBracket[b] = Array(ranked.prefix(bracketSizes[b][r + 1]))
+            }
         }
         return RungProgress(entering: entering, current: nil, tasks: all, currentTasks: [])
     }

@@ -151,9 +151,9 @@ package struct SweepReport {
         }
         for b in budgets { svg.text(x(b), bottom + 16, String(Int(b)), anchor: "middle", size: 10, fill: "#666") }
         svg.text((left + svg.width - right) / 2, bottom + 36, "epochs (rungs)", anchor: "middle", size: 11, fill: "#666")
-        let last = plan.rungs.count - 1
-        for (c, points) in means.sorted(by: { $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }) {
-            let finalist = points.count == last + 1
+        let maxEpochs = plan.rungs.last?.epochs ?? 0
+        for (c, points) in means.sorted(by: { ($0.value.last?.epochs ?? 0, -$0.key) < ($1.value.last?.epochs ?? 0, -$1.key) }) {
+            let finalist = points.last?.epochs == maxEpochs
             let color = finalist ? Self.palette[(progress.entering.last?.firstIndex(of: c) ?? 0) % Self.palette.count] : "#bbb"
             if points.count > 1 { svg.polyline(points.map { (x(Double($0.epochs)), y($0.mean)) }, stroke: color, width: finalist ? 2 : 1) }
             for p in points {

@@ -48,6 +48,11 @@ package struct SweepPlan: Sendable {
     /// has one rung, so `tasks[c * folds + f]` is configuration c's fold f.
     package let tasks: [SweepTask]
     package let rungs: [Rung]
+    /// The configurations of each bracket (index = the rung it starts at), in plan order: all
+    /// in bracket 0 but for Hyperband.
+    package let brackets: [[Int]]
+    /// `bracketSizes[b][r]`: configurations bracket b trains in rung r.
+    package let bracketSizes: [[Int]]
 
     /// Expands `spec`. Ids are the first 8 (configurations) and 12 (tasks) hex digits of
     /// 64-bit hashes; a plan large enough for two of them to share those digits uses longer
@@ -60,15 +65,27 @@ package struct SweepPlan: Sendable {
         let descriptions = configurations.map(\.canonicalDescription)
         let configHashes = descriptions.map(Self.hash)
         configIDs = Self.uniqueHex(configHashes, digits: [8, 12, 16])
-        if let halving = spec.search.halving {
-            var rungs: [Rung] = []
-            for budget in halving.budgets {
-                rungs.append(Rung(epochs: budget, configurations: rungs.last.map { halving.survivors(of: $0.configurations) } ?? configurations.count))
-            }
-            self.rungs = rungs
-        } else {
-            rungs = [Rung(epochs: spec.epochs, configurations: configurations.count)]
+        let budgets = spec.search.halving?.budgets ?? [spec.epochs]
+        let bracketSizes = spec.search.halving?.bracketSizes(configurations: configurations.count) ?? [[configurations.count]]
+        self.bracketSizes = bracketSizes
+        let rungs = budgets.enumerated().map { r, epochs in Rung(epochs: epochs, configurations: bracketSizes.reduce(0) { $0 + $1[r] }) }
+        self.rungs = rungs
+        // Hyperband deals the configurations into brackets in a seeded shuffle (grid order
+        // would give one bracket all of a parameter's first value).
+        var order = Array(0..<configIDs.count)
+        if bracketSizes.count > 1 {
+            var random = Xoshiro256(seed: deriveSeed(spec.seed, [0x4B7E_BA4D]))
+            random.shuffle(&order)
         }
+        var brackets: [[Int]] = []
+        var dealt = 0
+        for sizes in bracketSizes {
+            let share = sizes.first { $0 > 0 } ?? 0
+            brackets.append(order[dealt..<(dealt + share)].sorted())
+            dealt += share
+        }
+        self.brackets = brackets
+        let firstRung = Dictionary(uniqueKeysWithValues: brackets.enumerated().flatMap { b, configs in configs.map { ($0, b) } })
         let seeds = configHashes.map { hash in (0..<spec.folds).map { deriveSeed(spec.seed, [hash, UInt64($0)]) } }
         let perRung = descriptions.count * spec.folds
         var taskHashes: [UInt64] = []
@@ -85,10 +102,13 @@ package struct SweepPlan: Sendable {
         tasks.reserveCapacity(taskHashes.count)
         for (r, rung) in rungs.enumerated() {
             for (c, config) in configurations.enumerated() {
+                // A configuration's run starts in its bracket's first rung.
+                let first = firstRung[c] ?? 0
                 for fold in 0..<spec.folds {
                     tasks.append(SweepTask(index: tasks.count, id: taskIDs[tasks.count], configIndex: c, configID: configIDs[c],
                                            fold: fold, hyperparameters: config, seed: seeds[c][fold], rung: r, epochs: rung.epochs,
-                                           priorEpochs: r == 0 ? 0 : rungs[r - 1].epochs, lineage: taskIDs[c * spec.folds + fold],
+                                           priorEpochs: r <= first ? 0 : rungs[r - 1].epochs,
+                                           lineage: taskIDs[(first * configurations.count + c) * spec.folds + fold],
                                            keepsCheckpoint: r < rungs.count - 1))
                 }
             }

@@ -60,8 +60,8 @@ package final class SweepProgress: @unchecked Sendable {
     /// tasks a previous run already finished, and the heartbeat.
     package func started(executor: String, skipped: Int, heartbeat: TimeInterval = 10) {
         if let halving = plan.spec.search.halving {
-            reporter.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds, successive halving "
-                + "over \(halving.summary): " + plan.rungs.map { "\($0.configurations)" }.joined(separator: " → ")
+            reporter.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds, "
+                + (halving.hyperband ? "hyperband" : "successive halving") + " over \(halving.summary): " + plan.rungs.map { "\($0.configurations)" }.joined(separator: " → ")
                 + " configurations, \(plan.plannedTaskCount) tasks, \(executor), \(recordings) recordings")
         } else {
             reporter.note("sweep \(plan.spec.name): \(plan.configurations.count) configurations x \(plan.spec.folds) folds = \(plan.tasks.count) tasks, "

@@ -37,7 +37,7 @@ extension SweepSpec {
             searchKeys += ["strategy: \(search.strategy.rawValue)", "samples: \(search.samples)", "seed: \(search.seed)"]
         }
         if let h = search.halving {
-            searchKeys += ["scheduler: halving", "min_epochs: \(h.minEpochs)", "max_epochs: \(h.maxEpochs)", "eta: \(h.eta)"]
+            searchKeys += ["scheduler: \(h.name)", "min_epochs: \(h.minEpochs)", "max_epochs: \(h.maxEpochs)", "eta: \(h.eta)"]
         }
         if !searchKeys.isEmpty { out += "search: {\(searchKeys.joined(separator: ", "))}\n" }
         let base = firstConfiguration

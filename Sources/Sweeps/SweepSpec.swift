@@ -335,13 +335,13 @@ struct SpecParser {
         let budgetKeys = ["min_epochs", "max_epochs", "eta"]
         guard let node = m["scheduler"] else {
             if let key = budgetKeys.first(where: { m[$0] != nil }) {
-                throw fail(m[key], "search.\(key)", "only with scheduler: halving")
+                throw fail(m[key], "search.\(key)", "only with scheduler: halving or hyperband")
             }
             return nil
         }
         let text = try string(node, "search.scheduler")
-        guard text == "halving" else {
-            throw fail(node, "search.scheduler", "unknown scheduler '\(text)'; one of: halving (successive halving over epochs)")
+        guard text == "halving" || text == "hyperband" else {
+            throw fail(node, "search.scheduler", "unknown scheduler '\(text)'; one of: halving (successive halving over epochs), hyperband (its brackets)")
         }
         let minEpochs = try m["min_epochs"].map { try integer($0, "search.min_epochs") } ?? 1
         guard minEpochs >= 1 else { throw fail(m["min_epochs"], "search.min_epochs", "must be >= 1, got \(minEpochs)") }
@@ -352,14 +352,14 @@ struct SpecParser {
             throw fail(m["max_epochs"] ?? epochsNode, "search.max_epochs", "must be > min_epochs (\(minEpochs)), got \(maxEpochs)")
         }
         if let given = givenEpochs, given != maxEpochs {
-            throw fail(epochsNode, "epochs", "is \(given) but search.max_epochs is \(maxEpochs): a halving sweep trains its last rung "
+            throw fail(epochsNode, "epochs", "is \(given) but search.max_epochs is \(maxEpochs): a \(text) sweep trains its last rung "
                         + "for max_epochs (drop epochs or make them equal)")
         }
         let eta = try m["eta"].map { try integer($0, "search.eta") } ?? 3
         guard eta >= 2 else { throw fail(m["eta"], "search.eta", "must be >= 2 (keep the best 1/eta of each rung), got \(eta)") }
         guard eta <= 1000 else { throw fail(m["eta"], "search.eta", "must be <= 1000, got \(eta)") }
         guard maxEpochs <= 100_000 else { throw fail(m["max_epochs"] ?? epochsNode, "search.max_epochs", "must be <= 100000, got \(maxEpochs)") }
-        return HalvingSchedule(minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta)
+        return HalvingSchedule(minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta, hyperband: text == "hyperband")
     }
 
     /// Reads `{choice: [...]}`, `{uniform: [lo, hi]}`, `{loguniform: [lo, hi]}` or

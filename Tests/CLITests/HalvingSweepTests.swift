@@ -127,4 +127,31 @@ import TestSupport
         #expect(try ResultFiles.leaderboard(dir) == ResultFiles.leaderboard(referenceDir), "killed after \(moments) s")
         #expect(Self.checkpoints(dir).isEmpty)
     }
+
+    /// Hyperband: brackets dealt from the same space; one and two workers agree, and every
+    /// configuration that reached max_epochs has the plain sweep's fold accuracies.
+    @Test func hyperbandWithOneAndTwoWorkersAgreesAndItsFinalistsAreThePlainRuns() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spec = try write(Self.halving.replacingOccurrences(of: "scheduler: halving", with: "scheduler: hyperband"), root, "hyperband.yaml")
+        var dirs: [URL] = []
+        for workers in [1, 2] {
+            let results = root.appendingPathComponent("w\(workers)")
+            let run = try CLIRunner.run(["sweep", spec.path, "--workers", String(workers), "--results", results.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("hyperband over 1 → 3 → 5 epochs, eta 3, 3 hyperband brackets"), "\(run.stderr)")
+            let dir = results.appendingPathComponent("halving")
+            #expect(Self.checkpoints(dir).isEmpty)
+            dirs.append(dir)
+        }
+        #expect(ResultFiles.folds(dirs[0]) == ResultFiles.folds(dirs[1]))
+        #expect(try ResultFiles.leaderboard(dirs[0]) == ResultFiles.leaderboard(dirs[1]))
+        let plainResults = root.appendingPathComponent("plain")
+        let plain = try CLIRunner.run(["sweep", try write(Self.plain, root, "plain.yaml").path, "--workers", "2", "--results", plainResults.path, "--quiet"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let plainRows = Dictionary(uniqueKeysWithValues: ResultFiles.rows(plainResults.appendingPathComponent("plain/folds.csv")).map { ($0[0], $0) })
+        let finalists = ResultFiles.rows(dirs[0].appendingPathComponent("folds.csv")).filter { plainRows[$0[0]] != nil }
+        let lastRung = try ResultFiles.leaderboard(dirs[0]).dropFirst().filter { $0.hasSuffix(",5") }.count
+        #expect(finalists.count == lastRung * 3 && lastRung >= 2, "\(finalists.count) rows at 5 epochs")
+        for row in finalists { #expect(Array(row[1...6]) == Array(plainRows[row[0]]![1...6])) }
+    }
 }

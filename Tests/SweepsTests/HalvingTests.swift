@@ -100,6 +100,37 @@ import Sweeps
         #expect(board.markdown.contains("successive halving over 1 → 2 → 4 epochs") && board.markdown.contains("| 4 (3) |"))
     }
 
+    /// Hyperband: the configurations dealt into one bracket per rung (Hyperband's shares),
+    /// each bracket halving from its first rung, its runs starting there from scratch.
+    @Test func hyperbandBracketsShareTheRungs() throws {
+        let spec = try Self.spec("search: {scheduler: hyperband, min_epochs: 1, max_epochs: 15, eta: 3}")
+        let sizes = try #require(spec.search.halving).bracketSizes(configurations: 72)
+        #expect(sizes == [[40, 13, 4, 1], [0, 17, 5, 1], [0, 0, 9, 3], [0, 0, 0, 6]])
+        let plan = SweepPlan(spec: spec, datasetFingerprint: 7)
+        #expect(plan.rungs.map(\.configurations) == [40, 30, 18, 11] && plan.plannedTaskCount == 99 * 5)
+        #expect(plan.brackets.map(\.count) == [40, 17, 9, 6])
+        #expect(Set(plan.brackets.flatMap { $0 }) == Set(0..<72) && plan.brackets.flatMap { $0 }.count == 72)
+        // Dealt in a shuffle: the first bracket is not the grid's first 40.
+        #expect(plan.brackets[0] != Array(0..<40))
+        let c = plan.brackets[2][0]
+        let rung2 = plan.tasks(ofConfig: c, rung: 2).first!, rung3 = plan.tasks(ofConfig: c, rung: 3).first!
+        #expect(rung2.priorEpochs == 0 && rung2.lineage == rung2.id && rung3.lineage == rung2.id && rung3.priorEpochs == 9)
+        // Run it on made-up accuracies (higher for higher configuration index): every rung holds
+        // the bracket survivors plus the new bracket, and each bracket keeps its best.
+        var latest: [String: TaskOutcome] = [:]
+        var progress = plan.progress(latest: latest)
+        while let r = progress.current {
+            #expect(progress.currentTasks.count == plan.rungs[r].configurations * 5)
+            for task in progress.currentTasks { latest[task.id] = Self.ok(task, Double(task.configIndex) / 100 + Double(r)) }
+            progress = plan.progress(latest: latest)
+        }
+        #expect(progress.entering[3].sorted() == ([plan.brackets[0].max()!, plan.brackets[1].max()!] + plan.brackets[2].sorted().suffix(3)
+                                                   + plan.brackets[3]).sorted())
+        let board = Leaderboard(plan: plan, outcomes: Array(latest.values))
+        #expect(board.rows.prefix(11).allSatisfy { $0.epochs == 15 } && board.rows[11].epochs == 9)
+        #expect(try SweepSpec.parse(spec.canonicalYAML, file: "s.yaml").search.halving?.hyperband == true)
+    }
+
     /// A plain sweep's leaderboard and files keep their columns.
     @Test func plainSweepsHaveNoRungColumns() throws {
         var spec = try Self.spec("", grid: "grid: {beta: [0.5, 0.9]}\nepochs: 2")
@@ -114,15 +145,15 @@ import Sweeps
 
     /// (spec text after the common head, expected one-line error).
     static let malformed: [(String, String)] = [
-        ("search: {scheduler: asha, max_epochs: 9}\n", "s.yaml: line 4: search.scheduler: unknown scheduler 'asha'; one of: halving (successive halving over epochs)"),
+        ("search: {scheduler: asha, max_epochs: 9}\n", "s.yaml: line 4: search.scheduler: unknown scheduler 'asha'; one of: halving (successive halving over epochs), hyperband (its brackets)"),
         ("epochs: 3\nsearch: {scheduler: halving, max_epochs: 9}\n", "s.yaml: line 4: epochs: is 3 but search.max_epochs is 9: a halving sweep trains its last rung for max_epochs (drop epochs or make them equal)"),
         ("search: {scheduler: halving}\n", "s.yaml: line 4: search.max_epochs: missing (the epochs of the last rung, e.g. max_epochs: 15)"),
         ("search: {scheduler: halving, min_epochs: 3, max_epochs: 3}\n", "s.yaml: line 4: search.max_epochs: must be > min_epochs (3), got 3"),
         ("search: {scheduler: halving, min_epochs: 0, max_epochs: 3}\n", "s.yaml: line 4: search.min_epochs: must be >= 1, got 0"),
         ("search: {scheduler: halving, max_epochs: 9, eta: 1}\n", "s.yaml: line 4: search.eta: must be >= 2 (keep the best 1/eta of each rung), got 1"),
         ("search: {scheduler: halving, max_epochs: 9, eta: 2.5}\n", "s.yaml: line 4: search.eta: expected a whole number, got '2.5'"),
-        ("epochs: 3\nsearch: {eta: 3}\n", "s.yaml: line 5: search.eta: only with scheduler: halving"),
-        ("epochs: 3\nsearch: {max_epochs: 9}\n", "s.yaml: line 5: search.max_epochs: only with scheduler: halving"),
+        ("epochs: 3\nsearch: {eta: 3}\n", "s.yaml: line 5: search.eta: only with scheduler: halving or hyperband"),
+        ("epochs: 3\nsearch: {max_epochs: 9}\n", "s.yaml: line 5: search.max_epochs: only with scheduler: halving or hyperband"),
         ("search: {scheduler: [halving], max_epochs: 9}\n", "s.yaml: line 4: search.scheduler: expected a string, got a list"),
         ("search: {strategy: random, samples: 3}\n", "s.yaml: line 4: search.strategy: random samples distributions, but every grid parameter is a list; give at least one as e.g. lr: {loguniform: [1e-4, 2e-2]}"),
     ]
