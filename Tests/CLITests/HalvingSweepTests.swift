@@ -6,15 +6,8 @@ import TestSupport
 /// after `kill -9` in a rung and between rungs, and rungs that continue the very runs a plain
 /// sweep trains for max_epochs.
 @Suite(.serialized) struct HalvingSweepTests {
-    static let grid = """
-        data: {synthetic: {count: 300, seed: 5}}
-        cv: {folds: 3}
-        seed: 2
-        grid: {beta: [0.8, 0.9, 0.95], hidden: [32, 64, 96]}
-        fixed: {batch_size: 32, window_us: 4000}
-        """
-    static let halving = "name: halving\n" + grid + "\nsearch: {scheduler: halving, min_epochs: 1, max_epochs: 5, eta: 3}\n"
-    static let plain = "name: plain\n" + grid + "\nepochs: 5\n"
+    static let halving = TestSpecs.halving
+    static let plain = "name: plain\n" + TestSpecs.halvingSpace + "\nepochs: 5\n"
     /// Rungs of 1, 3 and 5 epochs: 9, 3 and 1 configurations, 3 folds each.
     static let taskCount = 39
 

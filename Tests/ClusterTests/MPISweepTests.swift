@@ -94,15 +94,7 @@ struct MPISweepTests {
     @Test func halvingUnderThreeRanksGivesTheLocalRunsLeaderboard() throws {
         try #require(MPIRunner.mpirun != nil, Comment(rawValue: MPIRunner.missingMessage))
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
-        let specURL = try writeSpec(root, """
-            name: halving
-            data: {synthetic: {count: 300, seed: 5}}
-            cv: {folds: 3}
-            seed: 2
-            grid: {beta: [0.8, 0.9, 0.95], hidden: [32, 64, 96]}
-            fixed: {batch_size: 32, window_us: 4000}
-            search: {scheduler: halving, min_epochs: 1, max_epochs: 5, eta: 3}
-            """, name: "halving.yaml")
+        let specURL = try writeSpec(root, TestSpecs.halving, name: "halving.yaml")
         let local = try CLIRunner.run(["sweep", specURL.path, "--workers", "2", "--results", root.appendingPathComponent("local").path, "--quiet"])
         try #require(local.status == 0, "\(local.stderr)")
         let localDir = root.appendingPathComponent("local/halving")

@@ -69,15 +69,7 @@ struct SlurmJobTests {
     @Test func halvingRunsOneArrayJobPerRungAfterEachCollectWithTheLocalLeaderboard() throws {
         let cwd = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: cwd) }
         let spec = cwd.appendingPathComponent("halving.yaml")
-        try """
-            name: halving
-            data: {synthetic: {count: 300, seed: 5}}
-            cv: {folds: 3}
-            seed: 2
-            grid: {beta: [0.8, 0.9, 0.95], hidden: [32, 64, 96]}
-            fixed: {batch_size: 32, window_us: 4000}
-            search: {scheduler: halving, min_epochs: 1, max_epochs: 5, eta: 3}
-            """.write(to: spec, atomically: true, encoding: .utf8)
+        try TestSpecs.halving.write(to: spec, atomically: true, encoding: .utf8)
         let local = try CLIRunner.run(["sweep", spec.path, "--workers", "2", "--results", cwd.appendingPathComponent("local").path, "--quiet"])
         try #require(local.status == 0, "\(local.stderr)")
         let out = try submit([spec.path, "--mode", "array", "--array-size", "4"], in: cwd)
