@@ -137,6 +137,9 @@ extension Leaderboard {
         lines.append(["mean", Self.f4(a.meanAccuracy), Self.f4(b.meanAccuracy), ""])
         var out = TextTable.render(lines)
         out += "\(a.label) vs \(b.label)\n"
+        if a.epochs != b.epochs {
+            out += "note: the two reached different rungs (\(a.epochs) and \(b.epochs) epochs): these are their accuracies there\n"
+        }
         guard let test = PairedTest.compare(paired.0, paired.1) else {
             return out + "no paired test: \(paired.0.count) fold\(paired.0.count == 1 ? "" : "s") with a result in both (at least 2 needed)\n"
         }
