@@ -143,7 +143,7 @@ package struct SweepCostPlan: Codable, Sendable {
         return plan.tasks.map { task in
             let h = task.hyperparameters
             let (steps, entries) = framesPerWindow(h.windowMicros)
-            let perEpoch = train * calibration.trainSeconds(hidden: h.hidden, steps: steps, entries: entries)
+            let perEpoch = train * task.dataFraction * calibration.trainSeconds(hidden: h.hidden, steps: steps, entries: entries)
                 + validation * calibration.evaluateSeconds(hidden: h.hidden, steps: steps, entries: entries)
             return Double(task.epochs - task.priorEpochs) * perEpoch
         }

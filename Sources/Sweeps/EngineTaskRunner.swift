@@ -16,6 +16,8 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
     package let dataset: EventDataset
     package let folds: StratifiedFolds
     package let firstSaccadeOnly: Bool
+    /// Seeds the training shares of a `resource: data` halving sweep (the sweep's seed).
+    let sweepSeed: UInt64
     package let checkpointDirectory: URL?
     /// Where frame cache files are kept (shared by every process of the sweep); nil frames in memory.
     package let frameDirectory: URL?
@@ -47,6 +49,7 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         self.dataset = dataset
         folds = try StratifiedFolds(labels: dataset.labels, folds: spec.folds, seed: spec.seed, stratified: spec.stratified)
         firstSaccadeOnly = spec.firstSaccadeOnly
+        sweepSeed = spec.seed
         self.checkpointDirectory = checkpointDirectory
         self.faultInjection = faultInjection
         if let checkpointDirectory {
@@ -76,7 +79,9 @@ package final class EngineTaskRunner: TaskRunner, @unchecked Sendable {
         } catch {
             return .unfinished(task, error: "\(error)", seconds: Date().timeIntervalSince(started), worker: worker)
         }
-        let training = frames.subset(folds.trainingIndices(fold: task.fold))
+        let training = frames.subset(task.dataFraction < 1
+            ? folds.trainingIndices(fold: task.fold, fraction: task.dataFraction, labels: dataset.labels, seed: sweepSeed)
+            : folds.trainingIndices(fold: task.fold))
         let validation = frames.subset(folds.validationIndices(fold: task.fold))
         let checkpoint = checkpointPath(of: task)
         if checkpoint != nil && (task.epochs > 1 || task.keepsCheckpoint) {

@@ -1,4 +1,5 @@
 import Foundation
+import SpikeSupport
 
 /// `search: {scheduler: halving, min_epochs: 1, max_epochs: 15, eta: 3}`: successive halving
 /// over epochs. Rung 0 trains every configuration on every fold for `minEpochs`; each later
@@ -17,12 +18,17 @@ package struct HalvingSchedule: Sendable, Equatable {
     package var eta: Int
     /// Hyperband's brackets (false: one bracket, plain successive halving).
     package var hyperband = false
+    /// `resource: data`: the rungs grow the share of each fold's training data instead of the
+    /// epochs (every rung trains `epochs` epochs, from scratch, on a larger share), starting
+    /// at this share; nil for epochs.
+    package var minFraction: Double?
 
-    package init(minEpochs: Int, maxEpochs: Int, eta: Int, hyperband: Bool = false) {
+    package init(minEpochs: Int, maxEpochs: Int, eta: Int, hyperband: Bool = false, minFraction: Double? = nil) {
         self.minEpochs = minEpochs
         self.maxEpochs = maxEpochs
         self.eta = eta
         self.hyperband = hyperband
+        self.minFraction = minFraction
     }
 
     package var name: String { hyperband ? "hyperband" : "halving" }
@@ -54,8 +60,9 @@ package struct HalvingSchedule: Sendable, Equatable {
     }
 
     /// Each rung's epochs: minEpochs·eta^k while below maxEpochs, then maxEpochs
-    /// (1, 3, 9, 15 for 1…15 with eta 3).
+    /// (1, 3, 9, 15 for 1…15 with eta 3); with `resource: data`, `maxEpochs` in every rung.
     package var budgets: [Int] {
+        if minFraction != nil { return fractions.map { _ in maxEpochs } }
         var budgets: [Int] = []
         var epochs = minEpochs
         while epochs < maxEpochs {
@@ -65,12 +72,36 @@ package struct HalvingSchedule: Sendable, Equatable {
         return budgets + [maxEpochs]
     }
 
+    /// Each rung's share of the training data: 1 in every rung, or with `resource: data`
+    /// minFraction·eta^k while below 1 (to 3 significant digits), then 1.
+    package var fractions: [Double] {
+        guard let minFraction else { return budgets.map { _ in 1 } }
+        var fractions: [Double] = []
+        var f = minFraction
+        while f < 0.9995 {
+            fractions.append(Double(String(format: "%.3g", f)) ?? f)
+            f *= Double(eta)
+        }
+        return fractions + [1]
+    }
+
+    /// How a rung's budget reads: "3 epochs" or "33.3% of the data".
+    package func budgetText(rung r: Int) -> String {
+        minFraction == nil ? "\(budgets[r]) epoch\(budgets[r] == 1 ? "" : "s")" : Self.percent(fractions[r]) + " of the data"
+    }
+
+    /// A share as a percentage to 0.1: `33.3%`.
+    package static func percent(_ fraction: Double) -> String { Format.shortest((fraction * 1000).rounded() / 10) + "%" }
+
     /// How many of `n` configurations go on to the next rung: the best n/eta, at least one.
     package func survivors(of n: Int) -> Int { max(1, n / eta) }
 
-    /// `1 → 3 → 9 → 15 epochs, eta 3` (`…, 4 hyperband brackets`).
+    /// `1 → 3 → 9 → 15 epochs, eta 3` (`…, 4 hyperband brackets`), or
+    /// `11.1% → 33.3% → 100% of the data, 15 epochs each, eta 3`.
     package var summary: String {
-        budgets.map(String.init).joined(separator: " → ") + " epochs, eta \(eta)" + (hyperband ? ", \(budgets.count) hyperband brackets" : "")
+        (minFraction == nil ? budgets.map(String.init).joined(separator: " → ") + " epochs"
+            : fractions.map(Self.percent).joined(separator: " → ") + " of the data, \(maxEpochs) epochs each")
+            + ", eta \(eta)" + (hyperband ? ", \(budgets.count) hyperband brackets" : "")
     }
 }
 

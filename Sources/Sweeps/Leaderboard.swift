@@ -1,5 +1,6 @@
 import Foundation
 import SpikeNet
+import SpikeSupport
 
 /// Mean, spread and range of a configuration's fold accuracies: the one place the statistics
 /// of a leaderboard row are computed. The standard deviation is the population one (ddof = 0,
@@ -46,6 +47,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         /// its accuracies are those of that rung.
         package var rung = 0
         package var epochs: Int
+        /// The share of each fold's training data of that rung (1 unless the budget is the data).
+        package var dataFraction = 1.0
         /// Validation accuracy of each fold (index = fold), nil where the fold has no `ok` result.
         package var foldAccuracies: [Double?]
         /// Holm-adjusted two-sided p of the paired t-test over folds against the best row
@@ -71,6 +74,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     package var epochs: Int
     /// Each rung's epochs when the sweep trains in rungs (successive halving), else empty.
     package var rungEpochs: [Int] = []
+    /// Each rung's share of the training data when that is the budget (`resource: data`), else empty.
+    package var rungFractions: [Double] = []
     package var rows: [Row]
     /// The configuration with the smallest mean training time per fold among those within
     /// noise of the best (nil without a complete best row).
@@ -93,6 +98,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         folds = plan.spec.folds
         epochs = plan.spec.epochs
         if plan.isHalving { rungEpochs = plan.rungs.map(\.epochs) }
+        if plan.spec.search.halving?.minFraction != nil { rungFractions = plan.rungs.map(\.fraction) }
         var rows: [Row] = []
         for (c, config) in plan.configurations.enumerated() {
             // Its row is that of the furthest rung it has results in.
@@ -111,7 +117,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
                             meanAccuracy: stats.mean, stdAccuracy: stats.standardDeviation, minAccuracy: stats.min, maxAccuracy: stats.max,
                             foldsDone: ok.count, foldsTotal: tasks.count, foldsFailed: done.count - ok.count,
                             meanTrainSeconds: ok.isEmpty ? nil : seconds.reduce(0, +) / Double(ok.count),
-                            rung: reached, epochs: plan.rungs[reached].epochs, foldAccuracies: byFold))
+                            rung: reached, epochs: plan.rungs[reached].epochs, dataFraction: plan.rungs[reached].fraction,
+                            foldAccuracies: byFold))
         }
         // By `Standing`: further rungs first, then complete configurations, then those with
         // some folds, then those with none; each group by mean accuracy, equal means in grid order.
@@ -153,6 +160,9 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         return (within ? "≈ " : "") + Self.pValue(p)
     }
 
+    /// `33.3%`.
+    static func percent(_ fraction: Double) -> String { HalvingSchedule.percent(fraction) }
+
     static func pValue(_ p: Double) -> String { p >= 0.001 ? String(format: "%.3f", p) : String(format: "%.1e", p) }
 
     /// The outcome that counts for each task among repeated rows: an `ok` one wins over a
@@ -185,7 +195,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         let parameterNames = Hyperparameter.all.map(\.key)
         var out = CSV.line(["rank", "config_id", "mean_accuracy", "std_accuracy", "min_accuracy", "max_accuracy",
                             "folds_done", "folds_total", "folds_failed", "mean_train_seconds"] + parameterNames
-                            + ["p_vs_best", "within_noise_of_best"] + (rungEpochs.isEmpty ? [] : ["rung", "epochs"]))
+                            + ["p_vs_best", "within_noise_of_best"] + (rungEpochs.isEmpty ? [] : ["rung", "epochs"])
+                            + (rungFractions.isEmpty ? [] : ["data_fraction"]))
         for r in rows {
             out += CSV.line([String(r.rank), r.configID, Self.number(r.meanAccuracy), Self.number(r.stdAccuracy),
                              Self.number(r.minAccuracy), Self.number(r.maxAccuracy), String(r.foldsDone),
@@ -193,7 +204,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
                             + parameterNames.map { r.parameters[$0] ?? "" }
                             + [r.pVersusBest.map { "\($0)" } ?? "",
                                r.withinNoiseOfBest.map { $0 ? (r.pVersusBest == nil ? "best" : "yes") : "no" } ?? ""]
-                            + (rungEpochs.isEmpty ? [] : [String(r.rung + 1), String(r.epochs)]))
+                            + (rungEpochs.isEmpty ? [] : [String(r.rung + 1), String(r.epochs)])
+                            + (rungFractions.isEmpty ? [] : ["\(r.dataFraction)"]))
         }
         return out
     }
@@ -202,13 +214,15 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     package var markdown: String {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
         var out = "# \(name): \(folds)-fold cross-validation, " + (rungEpochs.isEmpty ? "\(epochs) epoch\(epochs == 1 ? "" : "s")"
-            : "successive halving over " + rungEpochs.map(String.init).joined(separator: " → ") + " epochs") + "\n\n"
+            : rungFractions.isEmpty ? "successive halving over " + rungEpochs.map(String.init).joined(separator: " → ") + " epochs"
+            : "successive halving over " + rungFractions.map { Self.percent($0) }.joined(separator: " → ") + " of the training data, \(epochs) epochs") + "\n\n"
         if !fixed.isEmpty {
             out += "Fixed: " + Hyperparameter.all.compactMap { p in fixed[p.key].map { "\(p.key) = \($0)" } }
                 .joined(separator: ", ") + ".\n\n"
         }
         let rungColumn = !rungEpochs.isEmpty
-        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ") + (rungColumn ? " | Epochs (rung)" : "")
+        out += "| Rank | Accuracy | ± std | " + sweptParameters.map(\.header).joined(separator: " | ")
+            + (rungColumn ? (rungFractions.isEmpty ? " | Epochs (rung)" : " | Data (rung)") : "")
             + " | Folds | p vs best |\n"
         out += "|---:|---:|---:|" + String(repeating: "---:|", count: sweptParameters.count + (rungColumn ? 1 : 0)) + "---:|---:|\n"
         for r in rows {
@@ -216,7 +230,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
             let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
             let folds = r.foldsText
             out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.key] ?? "" }.joined(separator: " | ")
-                + (rungColumn ? " | \(r.epochs) (\(r.rung + 1))" : "") + " | \(folds) | \(Self.versusBest(r)) |\n"
+                + (rungColumn ? " | \(rungFractions.isEmpty ? "\(r.epochs)" : Self.percent(r.dataFraction)) (\(r.rung + 1))" : "")
+                + " | \(folds) | \(Self.versusBest(r)) |\n"
         }
         if let note = noiseNote { out += "\n" + note + "\n" }
         return out
@@ -225,13 +240,14 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     /// A plain-text table for terminals.
     package var table: String {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
-        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key) + (rungEpochs.isEmpty ? [] : ["epochs"])
+        let header = ["rank", "accuracy", "std", "min", "max"] + sweptParameters.map(\.key)
+            + (rungEpochs.isEmpty ? [] : [rungFractions.isEmpty ? "epochs" : "data"])
             + ["folds", "s/fold", "vs best", "config"]
         var lines: [[String]] = [header]
         for r in rows {
             var line: [String] = [String(r.rank), Self.f4(r.meanAccuracy), Self.f4(r.stdAccuracy), Self.f4(r.minAccuracy), Self.f4(r.maxAccuracy)]
             for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
-            if !rungEpochs.isEmpty { line.append("\(r.epochs)") }
+            if !rungEpochs.isEmpty { line.append(rungFractions.isEmpty ? "\(r.epochs)" : Self.percent(r.dataFraction)) }
             line.append(r.foldsText)
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
             line.append(Self.versusBest(r))
@@ -245,7 +261,8 @@ package struct Leaderboard: Codable, Sendable, Equatable {
     package var noiseNote: String? {
         guard comparedWithBest > 0 else { return nil }
         var note = "vs best: paired t-test over the \(folds) folds against rank 1"
-            + (rungEpochs.isEmpty ? "" : " (configurations of its rung, \(rows[0].epochs) epochs)")
+            + (rungEpochs.isEmpty ? "" : " (configurations of its rung, "
+                + (rungFractions.isEmpty ? "\(rows[0].epochs) epochs)" : "\(Self.percent(rows[0].dataFraction)) of the data)"))
             + ", p adjusted (Holm) for its \(comparedWithBest) comparisons; ≈ marks p ≥ \(PairedTest.alpha): \(withinNoise) configurations, the best included, are not distinguishable from it."
         if let id = cheapestWithinNoise {
             note += " Cheapest of them: \(id)"

@@ -122,43 +122,49 @@ package struct SweepReport {
     func rungSection() -> String {
         let latest = Leaderboard.latestOutcomes(outcomes)
         let progress = plan.progress(latest: latest)
-        var s = "<table><tr><th>rung</th><th>epochs</th><th>configurations</th><th>tasks done</th><th>best mean</th><th>went on</th></tr>\n"
-        var means: [Int: [(epochs: Int, mean: Double)]] = [:]
+        let byData = plan.spec.search.halving?.minFraction != nil
+        // A rung's budget on the chart: its epochs, or its percentage of the training data.
+        let budget = { (r: Int) in byData ? plan.rungs[r].fraction * 100 : Double(plan.rungs[r].epochs) }
+        var s = "<table><tr><th>rung</th><th>budget</th><th>configurations</th><th>tasks done</th><th>best mean</th><th>went on</th></tr>\n"
+        var means: [Int: [(budget: Double, mean: Double)]] = [:]
         for (r, entering) in progress.entering.enumerated() {
             let tasks = entering.flatMap { plan.tasks(ofConfig: $0, rung: r) }
             let done = tasks.filter { latest[$0.id]?.status.isResult == true }.count
             var best: Double?
             for c in entering {
                 guard let mean = plan.standing(ofConfig: c, rung: r, latest: latest).mean else { continue }
-                means[c, default: []].append((plan.rungs[r].epochs, mean))
+                means[c, default: []].append((budget(r), mean))
                 best = max(best ?? mean, mean)
             }
             let wentOn = r + 1 < progress.entering.count ? "\(progress.entering[r + 1].count)" : (r + 1 == plan.rungs.count ? "—" : "pending")
-            s += "<tr><td>\(r + 1)</td><td>\(plan.rungs[r].epochs)</td><td>\(entering.count)</td><td>\(done) / \(tasks.count)</td>"
+            s += "<tr><td>\(r + 1)</td><td>\(SVG.escape(plan.spec.search.halving?.budgetText(rung: r) ?? ""))</td><td>\(entering.count)</td><td>\(done) / \(tasks.count)</td>"
                 + "<td>\(best.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</td><td>\(wentOn)</td></tr>\n"
         }
-        s += "</table>\n<p class=\"note\">Each rung trains its configurations on every fold, continuing the previous rung's runs, and the best "
+        s += "</table>\n<p class=\"note\">Each rung trains its configurations on every fold, "
+            + (byData ? "from scratch on a larger share of each fold's training data" : "continuing the previous rung's runs") + ", and the best "
             + "1/\(plan.spec.search.halving?.eta ?? 3) by mean fold accuracy go on. Below: mean fold accuracy at each rung a configuration reached; "
             + "grey lines stopped before the last rung.</p>\n"
         var svg = SVG(width: 700, height: 320)
         let left = 56.0, bottom = 270.0, top = 20.0, right = 20.0
-        let budgets = plan.rungs.map { Double($0.epochs) }
+        let budgets = plan.rungs.indices.map(budget)
         let x = LinearScale(domain: (0, budgets.last ?? 1), range: (left, svg.width - right))
         let y = LinearScale(domain: LinearScale.padded(means.values.flatMap { $0.map(\.mean) }, lo: 0, hi: 1), range: (bottom, top))
         for t in y.ticks(5) {
             svg.line(left, y(t), svg.width - right, y(t), stroke: "#eee")
             svg.text(left - 6, y(t) + 4, String(format: "%.0f%%", t * 100), anchor: "end", size: 10, fill: "#666")
         }
-        for b in budgets { svg.text(x(b), bottom + 16, String(Int(b)), anchor: "middle", size: 10, fill: "#666") }
-        svg.text((left + svg.width - right) / 2, bottom + 36, "epochs (rungs)", anchor: "middle", size: 11, fill: "#666")
-        let maxEpochs = plan.rungs.last?.epochs ?? 0
-        for (c, points) in means.sorted(by: { ($0.value.last?.epochs ?? 0, -$0.key) < ($1.value.last?.epochs ?? 0, -$1.key) }) {
-            let finalist = points.last?.epochs == maxEpochs
+        for b in budgets { svg.text(x(b), bottom + 16, Format.shortest((b * 10).rounded() / 10), anchor: "middle", size: 10, fill: "#666") }
+        svg.text((left + svg.width - right) / 2, bottom + 36, byData ? "% of the training data (rungs)" : "epochs (rungs)",
+                 anchor: "middle", size: 11, fill: "#666")
+        let last = budgets.last ?? 0
+        for (c, points) in means.sorted(by: { ($0.value.last?.budget ?? 0, -$0.key) < ($1.value.last?.budget ?? 0, -$1.key) }) {
+            let finalist = points.last?.budget == last
             let color = finalist ? Self.palette[(progress.entering.last?.firstIndex(of: c) ?? 0) % Self.palette.count] : "#bbb"
-            if points.count > 1 { svg.polyline(points.map { (x(Double($0.epochs)), y($0.mean)) }, stroke: color, width: finalist ? 2 : 1) }
+            if points.count > 1 { svg.polyline(points.map { (x($0.budget), y($0.mean)) }, stroke: color, width: finalist ? 2 : 1) }
             for p in points {
-                svg.circle(x(Double(p.epochs)), y(p.mean), r: finalist ? 3.5 : 2, fill: color,
-                           title: "\(plan.label(ofConfig: c)): " + String(format: "%.2f%%", p.mean * 100) + " after \(p.epochs) epochs")
+                svg.circle(x(p.budget), y(p.mean), r: finalist ? 3.5 : 2, fill: color,
+                           title: "\(plan.label(ofConfig: c)): " + String(format: "%.2f%%", p.mean * 100)
+                               + (byData ? " on \(Format.shortest(p.budget))% of the data" : " after \(Int(p.budget)) epochs"))
             }
         }
         return s + svg.rendered + "\n"

@@ -29,6 +29,9 @@ package struct SweepTask: Sendable, Hashable, Codable {
     /// Whether its checkpoint is kept once its result is recorded (a halving rung before the
     /// last: a promoted configuration continues from it).
     package var keepsCheckpoint = false
+    /// The share of the fold's training recordings it trains on (below 1 only in the rungs of
+    /// a `resource: data` halving sweep).
+    package var dataFraction = 1.0
 }
 
 /// One rung of a sweep: how many configurations train on every fold, up to how many epochs.
@@ -36,6 +39,8 @@ package struct SweepTask: Sendable, Hashable, Codable {
 package struct Rung: Sendable, Equatable {
     package var epochs: Int
     package var configurations: Int
+    /// The share of each fold's training data (1 unless the budget is the data).
+    package var fraction = 1.0
 }
 
 /// The expanded sweep: configurations and their (config, fold) tasks, with stable ids.
@@ -68,7 +73,10 @@ package struct SweepPlan: Sendable {
         let budgets = spec.search.halving?.budgets ?? [spec.epochs]
         let bracketSizes = spec.search.halving?.bracketSizes(configurations: configurations.count) ?? [[configurations.count]]
         self.bracketSizes = bracketSizes
-        let rungs = budgets.enumerated().map { r, epochs in Rung(epochs: epochs, configurations: bracketSizes.reduce(0) { $0 + $1[r] }) }
+        let fractions = spec.search.halving?.fractions ?? [1]
+        let rungs = budgets.enumerated().map { r, epochs in
+            Rung(epochs: epochs, configurations: bracketSizes.reduce(0) { $0 + $1[r] }, fraction: fractions[r])
+        }
         self.rungs = rungs
         // Hyperband deals the configurations into brackets in a seeded shuffle (grid order
         // would give one bracket all of a parameter's first value).
@@ -85,6 +93,7 @@ package struct SweepPlan: Sendable {
             dealt += share
         }
         self.brackets = brackets
+        let continues = spec.search.halving?.minFraction == nil
         let firstRung = Dictionary(uniqueKeysWithValues: brackets.enumerated().flatMap { b, configs in configs.map { ($0, b) } })
         let seeds = configHashes.map { hash in (0..<spec.folds).map { deriveSeed(spec.seed, [hash, UInt64($0)]) } }
         let perRung = descriptions.count * spec.folds
@@ -93,6 +102,7 @@ package struct SweepPlan: Sendable {
         for rung in rungs {
             let suffix = "/\(spec.folds)|stratified=\(spec.stratified)|epochs=\(rung.epochs)|seed=\(spec.seed)"
                 + "|first_saccade=\(spec.firstSaccadeOnly)|data=\(String(datasetFingerprint, radix: 16))"
+                + (rung.fraction < 1 ? "|fraction=\(rung.fraction)" : "")
             for description in descriptions {
                 for fold in 0..<spec.folds { taskHashes.append(Self.hash("\(description)|fold=\(fold)\(suffix)")) }
             }
@@ -103,13 +113,14 @@ package struct SweepPlan: Sendable {
         for (r, rung) in rungs.enumerated() {
             for (c, config) in configurations.enumerated() {
                 // A configuration's run starts in its bracket's first rung.
-                let first = firstRung[c] ?? 0
+                // With the data as the budget every rung trains from scratch on its share.
+                let first = continues ? firstRung[c] ?? 0 : r
                 for fold in 0..<spec.folds {
                     tasks.append(SweepTask(index: tasks.count, id: taskIDs[tasks.count], configIndex: c, configID: configIDs[c],
                                            fold: fold, hyperparameters: config, seed: seeds[c][fold], rung: r, epochs: rung.epochs,
                                            priorEpochs: r <= first ? 0 : rungs[r - 1].epochs,
                                            lineage: taskIDs[(first * configurations.count + c) * spec.folds + fold],
-                                           keepsCheckpoint: r < rungs.count - 1))
+                                           keepsCheckpoint: continues && r < rungs.count - 1, dataFraction: rung.fraction))
                 }
             }
         }

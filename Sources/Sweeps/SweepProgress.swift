@@ -85,9 +85,11 @@ package final class SweepProgress: @unchecked Sendable {
         lock.lock()
         rung = (r, tasks)
         lock.unlock()
-        let from = r == 0 ? "" : " from \(plan.rungs[r - 1].epochs)"
+        let budget = plan.rungs[r].fraction < 1 || plan.spec.search.halving?.minFraction != nil
+            ? "on " + (plan.spec.search.halving?.budgetText(rung: r) ?? "") + ", \(Format.count(plan.rungs[r].epochs, "epoch"))"
+            : "to \(Format.count(plan.rungs[r].epochs, "epoch"))" + (r == 0 ? "" : " from \(plan.rungs[r - 1].epochs)")
         reporter.note("sweep \(plan.spec.name): rung \(r + 1) of \(plan.rungs.count): \(Format.count(progress.entering[r].count, "configuration")) x "
-            + "\(plan.spec.folds) folds to \(Format.count(plan.rungs[r].epochs, "epoch"))\(from), \(Format.count(tasks, "task")) to run")
+            + "\(plan.spec.folds) folds \(budget), \(Format.count(tasks, "task")) to run")
     }
 
     /// A task finished epoch `epoch` (shown with the next progress line).
@@ -134,7 +136,7 @@ package final class SweepProgress: @unchecked Sendable {
         var detail = ""
         if let best = bestComplete {
             detail = "best \(String(format: "%.4f", best.mean)) (\(plan.label(ofConfig: best.config))"
-                + (plan.isHalving ? ", \(Format.count(plan.rungs[best.rung].epochs, "epoch")))" : ")")
+                + (plan.isHalving ? ", " + (plan.spec.search.halving?.budgetText(rung: best.rung) ?? "") + ")" : ")")
         } else if let t = tally.indices.filter({ tally[$0].ok > 0 }).max(by: { tally[$0].mean! < tally[$1].mean! }) {
             detail = "best so far \(String(format: "%.4f", tally[t].mean!)) (\(plan.label(ofConfig: t % plan.configurations.count)), partial: "
                 + "\(tally[t].ok)/\(plan.spec.folds) folds)"

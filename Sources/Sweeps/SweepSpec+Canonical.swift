@@ -1,6 +1,7 @@
 import Foundation
 import SpikeEvents
 import SpikeNet
+import SpikeSupport
 
 extension SweepSpec {
     /// The resolved spec as YAML: every parameter spelled out (defaults included), grid keys
@@ -37,7 +38,11 @@ extension SweepSpec {
             searchKeys += ["strategy: \(search.strategy.rawValue)", "samples: \(search.samples)", "seed: \(search.seed)"]
         }
         if let h = search.halving {
-            searchKeys += ["scheduler: \(h.name)", "min_epochs: \(h.minEpochs)", "max_epochs: \(h.maxEpochs)", "eta: \(h.eta)"]
+            if let fraction = h.minFraction {
+                searchKeys += ["scheduler: \(h.name)", "resource: data", "min_fraction: \(Format.shortest(fraction))", "eta: \(h.eta)"]
+            } else {
+                searchKeys += ["scheduler: \(h.name)", "min_epochs: \(h.minEpochs)", "max_epochs: \(h.maxEpochs)", "eta: \(h.eta)"]
+            }
         }
         if !searchKeys.isEmpty { out += "search: {\(searchKeys.joined(separator: ", "))}\n" }
         let base = firstConfiguration

@@ -261,7 +261,8 @@ struct SpecParser {
 
         var search = SearchSettings()
         if let searchNode = top["search"] {
-            let m = try mapping(searchNode, "search", allowed: ["strategy", "samples", "seed", "scheduler", "min_epochs", "max_epochs", "eta"])
+            let m = try mapping(searchNode, "search", allowed: ["strategy", "samples", "seed", "scheduler", "min_epochs", "max_epochs", "eta",
+                                                                "resource", "min_fraction"])
             if let node = m["strategy"] {
                 let text = try string(node, "search.strategy")
                 guard let strategy = SearchSettings.Strategy(rawValue: text) else {
@@ -332,7 +333,7 @@ struct SpecParser {
     /// Reads `search.scheduler` and its budget keys: `halving` with `min_epochs` (default 1),
     /// `max_epochs` (default `epochs`; `epochs`, when given, must equal it) and `eta` (default 3).
     func halving(_ m: Mapping, _ searchNode: Node, givenEpochs: Int?, epochsNode: Node?) throws -> HalvingSchedule? {
-        let budgetKeys = ["min_epochs", "max_epochs", "eta"]
+        let budgetKeys = ["min_epochs", "max_epochs", "eta", "resource", "min_fraction"]
         guard let node = m["scheduler"] else {
             if let key = budgetKeys.first(where: { m[$0] != nil }) {
                 throw fail(m[key], "search.\(key)", "only with scheduler: halving or hyperband")
@@ -342,6 +343,29 @@ struct SpecParser {
         let text = try string(node, "search.scheduler")
         guard text == "halving" || text == "hyperband" else {
             throw fail(node, "search.scheduler", "unknown scheduler '\(text)'; one of: halving (successive halving over epochs), hyperband (its brackets)")
+        }
+        let eta = try m["eta"].map { try integer($0, "search.eta") } ?? 3
+        guard eta >= 2 else { throw fail(m["eta"], "search.eta", "must be >= 2 (keep the best 1/eta of each rung), got \(eta)") }
+        guard eta <= 1000 else { throw fail(m["eta"], "search.eta", "must be <= 1000, got \(eta)") }
+        let resource = try m["resource"].map { try string($0, "search.resource") } ?? "epochs"
+        switch resource {
+        case "epochs":
+            if m["min_fraction"] != nil { throw fail(m["min_fraction"], "search.min_fraction", "only with resource: data") }
+        case "data":
+            for key in ["min_epochs", "max_epochs"] where m[key] != nil {
+                throw fail(m[key], "search.\(key)", "not with resource: data (every rung trains `epochs` epochs; min_fraction sets the first rung's share)")
+            }
+            guard let epochs = givenEpochs else {
+                throw fail(searchNode, "epochs", "missing: with resource: data every rung trains this many epochs (e.g. epochs: 15)")
+            }
+            let minFraction = try m["min_fraction"].map { try number($0, "search.min_fraction") } ?? 1 / Double(eta * eta)
+            guard minFraction > 0, minFraction < 1 else {
+                throw fail(m["min_fraction"], "search.min_fraction", "must be in (0, 1), got \(Format.shortest(minFraction))")
+            }
+            guard minFraction >= 0.001 else { throw fail(m["min_fraction"], "search.min_fraction", "must be >= 0.001, got \(Format.shortest(minFraction))") }
+            return HalvingSchedule(minEpochs: epochs, maxEpochs: epochs, eta: eta, hyperband: text == "hyperband", minFraction: minFraction)
+        default:
+            throw fail(m["resource"], "search.resource", "unknown resource '\(resource)'; one of: epochs, data (the share of each fold's training data)")
         }
         let minEpochs = try m["min_epochs"].map { try integer($0, "search.min_epochs") } ?? 1
         guard minEpochs >= 1 else { throw fail(m["min_epochs"], "search.min_epochs", "must be >= 1, got \(minEpochs)") }
@@ -355,9 +379,6 @@ struct SpecParser {
             throw fail(epochsNode, "epochs", "is \(given) but search.max_epochs is \(maxEpochs): a \(text) sweep trains its last rung "
                         + "for max_epochs (drop epochs or make them equal)")
         }
-        let eta = try m["eta"].map { try integer($0, "search.eta") } ?? 3
-        guard eta >= 2 else { throw fail(m["eta"], "search.eta", "must be >= 2 (keep the best 1/eta of each rung), got \(eta)") }
-        guard eta <= 1000 else { throw fail(m["eta"], "search.eta", "must be <= 1000, got \(eta)") }
         guard maxEpochs <= 100_000 else { throw fail(m["max_epochs"] ?? epochsNode, "search.max_epochs", "must be <= 100000, got \(maxEpochs)") }
         return HalvingSchedule(minEpochs: minEpochs, maxEpochs: maxEpochs, eta: eta, hyperband: text == "hyperband")
     }

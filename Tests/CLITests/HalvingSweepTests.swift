@@ -147,4 +147,31 @@ import TestSupport
         #expect(finalists.count == lastRung * 3 && lastRung >= 2, "\(finalists.count) rows at 5 epochs")
         for row in finalists { #expect(Array(row[1...6]) == Array(plainRows[row[0]]![1...6])) }
     }
+
+    /// `resource: data`: one and two workers agree, and the configuration trained on all the
+    /// data in the last rung has the plain sweep's fold accuracies.
+    @Test func dataResourceWithOneAndTwoWorkersAgreesAndItsLastRungIsThePlainRun() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let spec = try write("name: halving\n" + TestSpecs.halvingSpace + "\nepochs: 3\nsearch: {scheduler: halving, resource: data, min_fraction: 0.15}\n",
+                             root, "data.yaml")
+        var dirs: [URL] = []
+        for workers in [1, 2] {
+            let results = root.appendingPathComponent("w\(workers)")
+            let run = try CLIRunner.run(["sweep", spec.path, "--workers", String(workers), "--results", results.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("rung 2 of 3: 3 configurations x 3 folds on 45% of the data, 3 epochs, 9 tasks to run"), "\(run.stderr)")
+            dirs.append(results.appendingPathComponent("halving"))
+            #expect(Self.checkpoints(dirs.last!).isEmpty)
+        }
+        #expect(ResultFiles.folds(dirs[0]) == ResultFiles.folds(dirs[1]) && ResultFiles.folds(dirs[0]).count == 39)
+        #expect(try ResultFiles.leaderboard(dirs[0]) == ResultFiles.leaderboard(dirs[1]))
+        let plainResults = root.appendingPathComponent("plain")
+        let plainSpec = try write("name: plain\n" + TestSpecs.halvingSpace + "\nepochs: 3\n", root, "plain.yaml")
+        let plain = try CLIRunner.run(["sweep", plainSpec.path, "--workers", "2", "--results", plainResults.path, "--quiet"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let plainRows = Dictionary(uniqueKeysWithValues: ResultFiles.rows(plainResults.appendingPathComponent("plain/folds.csv")).map { ($0[0], $0) })
+        let lastRung = ResultFiles.rows(dirs[0].appendingPathComponent("folds.csv")).filter { plainRows[$0[0]] != nil }
+        #expect(lastRung.count == 3)
+        for row in lastRung { #expect(Array(row[1...6]) == Array(plainRows[row[0]]![1...6])) }
+    }
 }

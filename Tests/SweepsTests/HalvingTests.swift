@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SpikeEvents
 import SpikeNet
 import Sweeps
 
@@ -131,6 +132,35 @@ import Sweeps
         #expect(try SweepSpec.parse(spec.canonicalYAML, file: "s.yaml").search.halving?.hyperband == true)
     }
 
+    /// `resource: data`: rungs on 11.1%, 33.3% and 100% of each fold's training data, each
+    /// from scratch (no shared checkpoint) for `epochs` epochs; the last rung is the plain run.
+    @Test func dataResourceRungsGrowTheTrainingShare() throws {
+        let spec = try Self.spec("epochs: 4\nsearch: {scheduler: halving, resource: data, eta: 3}", grid: "grid: {beta: [0.5, 0.6, 0.7, 0.8, 0.9]}")
+        let halving = try #require(spec.search.halving)
+        #expect(halving.fractions == [0.111, 0.333, 1] && halving.budgets == [4, 4, 4] && spec.epochs == 4)
+        #expect(halving.summary == "11.1% → 33.3% → 100% of the data, 4 epochs each, eta 3")
+        let plan = SweepPlan(spec: spec, datasetFingerprint: 9)
+        #expect(plan.rungs.map(\.configurations) == [5, 1, 1] && plan.rungs.map(\.fraction) == [0.111, 0.333, 1])
+        #expect(plan.tasks.allSatisfy { $0.lineage == $0.id && $0.priorEpochs == 0 && !$0.keepsCheckpoint && $0.epochs == 4 })
+        var plainSpec = spec
+        plainSpec.search.halving = nil
+        #expect(SweepPlan(spec: plainSpec, datasetFingerprint: 9).tasks.map(\.id) == Array(plan.tasks.suffix(25)).map(\.id))
+        #expect(try SweepSpec.parse(spec.canonicalYAML, file: "s.yaml").search == spec.search)
+    }
+
+    /// A share of a fold's training data keeps the classes' proportions, is the same for every
+    /// configuration (a function of fold and seed), and lies inside the fold's training set.
+    @Test func trainingSharesAreStratifiedAndSeeded() throws {
+        let labels = (0..<1000).map { UInt8($0 % 10) }
+        let folds = try StratifiedFolds(labels: labels, folds: 5, seed: 1)
+        let share = folds.trainingIndices(fold: 2, fraction: 0.25, labels: labels, seed: 1)
+        #expect(share.count == 200 && Set(share).isSubset(of: Set(folds.trainingIndices(fold: 2))))
+        #expect(Dictionary(grouping: share) { labels[$0] }.values.allSatisfy { $0.count == 20 })
+        #expect(share == folds.trainingIndices(fold: 2, fraction: 0.25, labels: labels, seed: 1))
+        #expect(share != folds.trainingIndices(fold: 2, fraction: 0.25, labels: labels, seed: 2))
+        #expect(folds.trainingIndices(fold: 2, fraction: 1, labels: labels, seed: 1) == folds.trainingIndices(fold: 2))
+    }
+
     /// A plain sweep's leaderboard and files keep their columns.
     @Test func plainSweepsHaveNoRungColumns() throws {
         var spec = try Self.spec("", grid: "grid: {beta: [0.5, 0.9]}\nepochs: 2")
@@ -155,6 +185,11 @@ import Sweeps
         ("epochs: 3\nsearch: {eta: 3}\n", "s.yaml: line 5: search.eta: only with scheduler: halving or hyperband"),
         ("epochs: 3\nsearch: {max_epochs: 9}\n", "s.yaml: line 5: search.max_epochs: only with scheduler: halving or hyperband"),
         ("search: {scheduler: [halving], max_epochs: 9}\n", "s.yaml: line 4: search.scheduler: expected a string, got a list"),
+        ("search: {scheduler: halving, resource: time, max_epochs: 9}\n", "s.yaml: line 4: search.resource: unknown resource 'time'; one of: epochs, data (the share of each fold's training data)"),
+        ("search: {scheduler: halving, resource: data}\n", "s.yaml: line 4: epochs: missing: with resource: data every rung trains this many epochs (e.g. epochs: 15)"),
+        ("epochs: 5\nsearch: {scheduler: halving, resource: data, min_fraction: 1.5}\n", "s.yaml: line 5: search.min_fraction: must be in (0, 1), got 1.5"),
+        ("epochs: 5\nsearch: {scheduler: halving, resource: data, max_epochs: 9}\n", "s.yaml: line 5: search.max_epochs: not with resource: data (every rung trains `epochs` epochs; min_fraction sets the first rung's share)"),
+        ("epochs: 5\nsearch: {scheduler: halving, min_fraction: 0.1, max_epochs: 5, min_epochs: 1}\n", "s.yaml: line 5: search.min_fraction: only with resource: data"),
         ("search: {strategy: random, samples: 3}\n", "s.yaml: line 4: search.strategy: random samples distributions, but every grid parameter is a list; give at least one as e.g. lr: {loguniform: [1e-4, 2e-2]}"),
     ]
 
