@@ -171,8 +171,8 @@ extension SweepPlan {
             }
             if r + 1 == rungs.count { break }
             for b in inBracket.indices where !inBracket[b].isEmpty {
-                let ranked = inBracket[b].sorted { Standing.precedes(standing(ofConfig: $0, rung: r, latest: latest),
-                                                                     standing(ofConfig: $1, rung: r, latest: latest)) }
+                let standings = inBracket[b].map { standing(ofConfig: $0, rung: r, latest: latest) }
+                let ranked = standings.indices.sorted { Standing.precedes(standings[$0], standings[$1]) }.map { inBracket[b][$0] }
                 inBracket[b] = Array(ranked.prefix(bracketSizes[b][r + 1]))
             }
         }
