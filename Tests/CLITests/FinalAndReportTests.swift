@@ -89,7 +89,7 @@ import TestSupport
         #expect(try render(noisy, "noisy").console.count == 1, "a console message is seen")
 
         let results = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../results").standardized
-        for sweep in ["nmnist-small-table1", "nmnist-small-table2", "nmnist-small-halving-grid", "nmnist-small-halving"] {
+        for sweep in ["nmnist-small-table1", "nmnist-small-table2", "nmnist-small-table1-15epochs", "nmnist-small-halving-grid", "nmnist-small-halving"] {
             let page = results.appendingPathComponent("\(sweep)/report.html")
             let shot = try render(page, sweep)
             #expect(shot.bytes > 5 * empty.bytes, "\(sweep): screenshot of \(shot.bytes) bytes, a blank page's is \(empty.bytes)")
