@@ -132,7 +132,7 @@ import Testing
         ("grid: {lr: {uniform: [1e-4, 1e-2]}}\nsearch: {strategy: random, samples: 0}\n", "s.yaml: line 5: search.samples: must be >= 1, got 0"),
         ("grid: {lr: {uniform: [1e-4, 1e-2]}}\nsearch: {strategy: random, samples: 5, seed: -1}\n", "s.yaml: line 5: search.seed: must be >= 0, got -1"),
         ("grid: {lr: {uniform: [1e-4, 1e-2]}}\nsearch: {strategy: sobol, samples: 1000000000}\n", "s.yaml: line 5: search.samples: must be <= 100000, got 1000000000"),
-        ("grid: {lr: {uniform: [1e-4, 1e-2]}}\nsearch: {strategy: random, samples: 5, budget: 3}\n", "s.yaml: line 5: search.budget: unknown key 'budget'; allowed: strategy, samples, seed, scheduler, min_epochs, max_epochs, eta"),
+        ("grid: {lr: {uniform: [1e-4, 1e-2]}}\nsearch: {strategy: random, samples: 5, budget: 3}\n", "s.yaml: line 5: search.budget: unknown key 'budget'; allowed: strategy, samples, seed, scheduler, min_epochs, max_epochs, eta, resource, min_fraction"),
         ("grid: {lr: [0.001, 0.01]}\nsearch: {strategy: sobol, samples: 5}\n", "s.yaml: line 5: search.strategy: sobol samples distributions, but every grid parameter is a list; give at least one as e.g. lr: {loguniform: [1e-4, 2e-2]}"),
         ("grid: {lr: [0.001, 0.01]}\nsearch: {samples: 5}\n", "s.yaml: line 5: search.samples: only for strategy random or sobol (a grid runs every combination)"),
         ("grid: {lr: 0.01}\n", "s.yaml: line 4: grid.lr: expected a list of values, e.g. lr: [1.0e-3, 5.0e-3], or a distribution, e.g. {choice: [...]}, {uniform: [lo, hi]}, {loguniform: [lo, hi]}, {int: [lo, hi]}"),
