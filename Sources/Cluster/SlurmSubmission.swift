@@ -74,8 +74,9 @@ package struct SlurmSubmission: Codable, Sendable, Equatable {
     }
 
     /// The newest array job that ran `element`.
-    package func latestJob(element: Int) -> Job? {
-        jobs.last { $0.kind == "array" && ($0.elements ?? []).contains(element) }
+    /// A halving sweep's array jobs are per rung: `rung` picks that rung's (nil for a plain sweep).
+    package func latestJob(element: Int, rung: Int? = nil) -> Job? {
+        jobs.last { $0.kind == "array" && $0.rung == rung && ($0.elements ?? []).contains(element) }
     }
 
     /// `sbatch` arguments for array elements `elements` (all in one chunk), or for the MPI job;

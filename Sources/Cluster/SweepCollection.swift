@@ -85,7 +85,10 @@ package struct SlurmStatusReport: Sendable {
     package static func read(directory: URL) throws -> SlurmStatusReport {
         let submission = try SlurmSubmission.load(resultsDirectory: directory)
         let plan = try SweepPlan.load(resultsDirectory: directory)
-        let status = Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory)).mapValues(\.status)
+        let latest = Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory))
+        let status = latest.mapValues(\.status)
+        // A halving sweep's tasks are those of the rungs reached so far.
+        let progress = plan.isHalving ? plan.progress(latest: latest) : nil
         var queue: [Slurm.QueueEntry] = []
         var queueProblem: String?
         do { queue = try Slurm.queue() } catch { queueProblem = "\(error)" }
@@ -96,27 +99,23 @@ package struct SlurmStatusReport: Sendable {
         }
         var report = SlurmStatusReport(plan: plan, submission: submission, tasks: counts(plan.tasks), elements: [],
                                        mpiJob: nil, collectJob: nil, queueProblem: queueProblem)
-        if plan.isHalving {
-            let progress = plan.progress(latest: Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory)))
+        if let progress {
             report.tasks = counts(progress.tasks)
             report.tasks.total = plan.plannedTaskCount
         }
         if submission.mode == .array {
             var partition = ArrayPartition(size: submission.arraySize)
             var tasksByElement = Dictionary(grouping: plan.tasks, by: partition.element(of:))
-            var latestJob: (Int) -> SlurmSubmission.Job? = { submission.latestJob(element: $0) }
-            if let sizes = submission.rungArraySizes {
+            if let sizes = submission.rungArraySizes, let progress {
                 // The elements of the rung the results have reached (the last one when done).
-                let progress = plan.progress(latest: Leaderboard.latestOutcomes(try ResultsFiles.readAll(directory: directory)))
                 let rung = min(progress.current ?? sizes.count - 1, sizes.count - 1)
                 let tasks = progress.entering[rung].flatMap { plan.tasks(ofConfig: $0, rung: rung) }
                 partition = ArrayPartition(size: sizes[rung])
                 tasksByElement = Dictionary(uniqueKeysWithValues: (0..<partition.size).map { ($0, partition.share(of: $0, in: tasks)) })
-                latestJob = { e in submission.jobs.last { $0.kind == "array" && $0.rung == rung && ($0.elements ?? []).contains(e) } }
                 report.rung = rung
             }
             for e in 0..<partition.size {
-                guard let job = latestJob(e) else { continue }
+                guard let job = submission.latestJob(element: e, rung: report.rung) else { continue }
                 let tasks = counts(tasksByElement[e] ?? [])
                 let id = "\(job.id)_\(e - (job.offset ?? 0))"
                 let entry = byID[id] ?? byID["\(job.id)_[\(e - (job.offset ?? 0))]"]

@@ -160,9 +160,6 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         return (within ? "≈ " : "") + Self.pValue(p)
     }
 
-    /// `33.3%`.
-    static func percent(_ fraction: Double) -> String { HalvingSchedule.percent(fraction) }
-
     static func pValue(_ p: Double) -> String { p >= 0.001 ? String(format: "%.3f", p) : String(format: "%.1e", p) }
 
     /// The outcome that counts for each task among repeated rows: an `ok` one wins over a
@@ -215,7 +212,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         let sweptParameters = swept.compactMap(Hyperparameter.named)
         var out = "# \(name): \(folds)-fold cross-validation, " + (rungEpochs.isEmpty ? "\(epochs) epoch\(epochs == 1 ? "" : "s")"
             : rungFractions.isEmpty ? "successive halving over " + rungEpochs.map(String.init).joined(separator: " → ") + " epochs"
-            : "successive halving over " + rungFractions.map { Self.percent($0) }.joined(separator: " → ") + " of the training data, \(epochs) epochs") + "\n\n"
+            : "successive halving over " + rungFractions.map(HalvingSchedule.percent).joined(separator: " → ") + " of the training data, \(epochs) epochs") + "\n\n"
         if !fixed.isEmpty {
             out += "Fixed: " + Hyperparameter.all.compactMap { p in fixed[p.key].map { "\(p.key) = \($0)" } }
                 .joined(separator: ", ") + ".\n\n"
@@ -230,7 +227,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
             let std = r.stdAccuracy.map { String(format: "%.2f", $0 * 100) } ?? "—"
             let folds = r.foldsText
             out += "| \(r.rank) | \(accuracy) | \(std) | " + sweptParameters.map { r.parameters[$0.key] ?? "" }.joined(separator: " | ")
-                + (rungColumn ? " | \(rungFractions.isEmpty ? "\(r.epochs)" : Self.percent(r.dataFraction)) (\(r.rung + 1))" : "")
+                + (rungColumn ? " | \(rungFractions.isEmpty ? "\(r.epochs)" : HalvingSchedule.percent(r.dataFraction)) (\(r.rung + 1))" : "")
                 + " | \(folds) | \(Self.versusBest(r)) |\n"
         }
         if let note = noiseNote { out += "\n" + note + "\n" }
@@ -247,7 +244,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         for r in rows {
             var line: [String] = [String(r.rank), Self.f4(r.meanAccuracy), Self.f4(r.stdAccuracy), Self.f4(r.minAccuracy), Self.f4(r.maxAccuracy)]
             for p in sweptParameters { line.append(r.parameters[p.key] ?? "") }
-            if !rungEpochs.isEmpty { line.append(rungFractions.isEmpty ? "\(r.epochs)" : Self.percent(r.dataFraction)) }
+            if !rungEpochs.isEmpty { line.append(rungFractions.isEmpty ? "\(r.epochs)" : HalvingSchedule.percent(r.dataFraction)) }
             line.append(r.foldsText)
             line.append(r.meanTrainSeconds.map { String(format: "%.1f", $0) } ?? "-")
             line.append(Self.versusBest(r))
@@ -262,7 +259,7 @@ package struct Leaderboard: Codable, Sendable, Equatable {
         guard comparedWithBest > 0 else { return nil }
         var note = "vs best: paired t-test over the \(folds) folds against rank 1"
             + (rungEpochs.isEmpty ? "" : " (configurations of its rung, "
-                + (rungFractions.isEmpty ? "\(rows[0].epochs) epochs)" : "\(Self.percent(rows[0].dataFraction)) of the data)"))
+                + (rungFractions.isEmpty ? "\(rows[0].epochs) epochs)" : "\(HalvingSchedule.percent(rows[0].dataFraction)) of the data)"))
             + ", p adjusted (Holm) for its \(comparedWithBest) comparisons; ≈ marks p ≥ \(PairedTest.alpha): \(withinNoise) configurations, the best included, are not distinguishable from it."
         if let id = cheapestWithinNoise {
             note += " Cheapest of them: \(id)"

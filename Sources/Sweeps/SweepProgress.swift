@@ -85,7 +85,7 @@ package final class SweepProgress: @unchecked Sendable {
         lock.lock()
         rung = (r, tasks)
         lock.unlock()
-        let budget = plan.rungs[r].fraction < 1 || plan.spec.search.halving?.minFraction != nil
+        let budget = plan.spec.search.halving?.minFraction != nil
             ? "on " + (plan.spec.search.halving?.budgetText(rung: r) ?? "") + ", \(Format.count(plan.rungs[r].epochs, "epoch"))"
             : "to \(Format.count(plan.rungs[r].epochs, "epoch"))" + (r == 0 ? "" : " from \(plan.rungs[r - 1].epochs)")
         reporter.note("sweep \(plan.spec.name): rung \(r + 1) of \(plan.rungs.count): \(Format.count(progress.entering[r].count, "configuration")) x "
