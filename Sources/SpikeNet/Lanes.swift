@@ -44,6 +44,15 @@ struct Lanes {
         v6 = v6.addingProduct(c, l(6)); v7 = v7.addingProduct(c, l(7))
     }
 
+    /// self = fma(c, row, self), lane by lane.
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ row: Lanes) {
+        v0 = v0.addingProduct(c, row.v0); v1 = v1.addingProduct(c, row.v1)
+        v2 = v2.addingProduct(c, row.v2); v3 = v3.addingProduct(c, row.v3)
+        v4 = v4.addingProduct(c, row.v4); v5 = v5.addingProduct(c, row.v5)
+        v6 = v6.addingProduct(c, row.v6); v7 = v7.addingProduct(c, row.v7)
+    }
+
     /// `f` applied to each register.
     @inline(__always)
     func map(_ f: (V8) -> V8) -> Lanes { Lanes(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6), f(v7)) }
@@ -61,5 +70,69 @@ struct Lanes {
             UInt64(SIMD8<UInt32>(repeating: 0).replacing(with: Lanes.lanePowers, where: v .> thr).wrappedSum())
         }
         return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24 | b(v4) << 32 | b(v5) << 40 | b(v6) << 48 | b(v7) << 56
+    }
+}
+
+/// Half a hidden tile: 32 lanes in four AVX registers. The gathers of the hidden layer work
+/// on half tiles, so that the rows they read (an inputs × 32 slice of W1, 296 KB for
+/// N-MNIST) stay in a 512 KB L2 cache. Loads and stores are unaligned; lane by lane.
+struct HalfLanes {
+    var v0, v1, v2, v3: V8
+
+    static let width = 32
+
+    @inline(__always)
+    init(repeating x: Float) {
+        let v = V8(repeating: x)
+        (v0, v1, v2, v3) = (v, v, v, v)
+    }
+
+    /// Loads p[0..<32].
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        (v0, v1, v2, v3) = (l(0), l(1), l(2), l(3))
+    }
+
+    /// Stores into p[0..<32].
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        @inline(__always) func s(_ v: V8, _ k: Int) { UnsafeMutableRawPointer(p + 8 &* k).storeBytes(of: v, as: V8.self) }
+        s(v0, 0); s(v1, 1); s(v2, 2); s(v3, 3)
+    }
+
+    /// self = fma(c, p[0..<32], self), lane by lane.
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {
+        @inline(__always) func l(_ k: Int) -> V8 { UnsafeRawPointer(p + 8 &* k).loadUnaligned(as: V8.self) }
+        v0 = v0.addingProduct(c, l(0)); v1 = v1.addingProduct(c, l(1))
+        v2 = v2.addingProduct(c, l(2)); v3 = v3.addingProduct(c, l(3))
+    }
+
+    /// The Leaky step of `neuron` on every lane: `((β·self) + input) − reset·thr` with
+    /// reset = H(self − thr).
+    @inline(__always)
+    mutating func leakyStep(input a: HalfLanes, beta: V8, threshold thr: V8) {
+        let zero = V8(repeating: 0)
+        @inline(__always) func f(_ m: V8, _ x: V8) -> V8 { ((beta * m) + x) - zero.replacing(with: thr, where: m .> thr) }
+        v0 = f(v0, a.v0); v1 = f(v1, a.v1); v2 = f(v2, a.v2); v3 = f(v3, a.v3)
+    }
+
+    /// The surrogate derivative of every lane at x = self − thr.
+    @inline(__always)
+    func surrogate(_ s: ArctanSurrogate, threshold thr: V8) -> HalfLanes {
+        var r = self
+        r.v0 = s.derivative(v0 - thr); r.v1 = s.derivative(v1 - thr)
+        r.v2 = s.derivative(v2 - thr); r.v3 = s.derivative(v3 - thr)
+        return r
+    }
+
+    /// Bit k set when lane k is above `thr` (a spike).
+    @inline(__always)
+    func bits(above thr: V8) -> UInt32 {
+        @inline(__always) func b(_ v: V8) -> UInt32 {
+            SIMD8<UInt32>(repeating: 0).replacing(with: Lanes.lanePowers, where: v .> thr).wrappedSum()
+        }
+        return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24
     }
 }

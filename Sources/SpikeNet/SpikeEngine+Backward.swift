@@ -36,29 +36,31 @@ extension SpikeEngine {
         biasGradient = s
     }
 
-    /// Phase 3, weight gradient of one tile over a group: `dW1[input] += count · dmem1` for
-    /// every occurrence of the group's distinct inputs `rows` (indices into `index`), each row
-    /// read and written once per group, its updates in (recording ascending, step descending)
-    /// order — the same order, hence the same bits, as a scatter recording by recording and
-    /// step by step. `delta` is the tile's block of dL/dmem1 for the group (what
-    /// `hiddenBackward` left in the surrogate storage). Two rows at a time, so that their
-    /// independent chains of fused multiply-adds overlap.
-    /// - Complexity: O(64 · occurrences of the rows).
-    static func weightGradient(_ ctx: Context, tile: Int, index: InputIndex, rows: Range<Int>,
+    /// Phase 3, weight gradient of one half tile (32 hidden neurons, `half` 0 or 1) over a
+    /// group: `dW1[input] += count · dmem1` for every occurrence of the group's distinct inputs
+    /// `rows` (indices into `index`), each row read and written once per group, its updates in
+    /// (recording ascending, step descending) order — the same order, hence the same bits, as
+    /// a scatter recording by recording and step by step. `delta` is the tile's block of
+    /// dL/dmem1 for the group (what `hiddenBackward` left in the surrogate storage); a half
+    /// tile reads half of each of its rows, so that the block's part it reads stays in L2.
+    /// Two rows at a time, so that their independent chains of fused multiply-adds overlap.
+    /// - Complexity: O(32 · occurrences of the rows).
+    static func weightGradient(_ ctx: Context, tile: Int, half: Int, index: InputIndex, rows: Range<Int>,
                                delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
-        let W = NetworkShape.tileWidth
-        let dw1Tile = dw1 + tile * ctx.shape.inputs * W
-        @inline(__always) func add(_ acc: inout Lanes, _ q: Int) {
-            acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
+        let W = NetworkShape.tileWidth, lane0 = half * HalfLanes.width
+        let dw1Half = dw1 + tile * ctx.shape.inputs * W + lane0
+        let deltaHalf = delta + lane0
+        @inline(__always) func add(_ acc: inout HalfLanes, _ q: Int) {
+            acc.addProduct(index.occurrenceCount[q], deltaHalf + Int(index.occurrenceOffset[q]))
         }
         var k = rows.lowerBound
         var start = k == 0 ? 0 : Int(index.distinctEnd[k - 1])
         let distinctCount = rows.upperBound
         while k + 1 < distinctCount {
-            let rowA = dw1Tile + Int(index.distinctInput[k]) &* W
-            let rowB = dw1Tile + Int(index.distinctInput[k + 1]) &* W
+            let rowA = dw1Half + Int(index.distinctInput[k]) &* W
+            let rowB = dw1Half + Int(index.distinctInput[k + 1]) &* W
             let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
-            var a = Lanes(rowA), c = Lanes(rowB)
+            var a = HalfLanes(rowA), c = HalfLanes(rowB)
             let shared = min(endA - start, endB - endA)
             for q in 0..<shared { add(&a, start + q); add(&c, endA + q) }
             for q in (start + shared)..<endA { add(&a, q) }
@@ -69,8 +71,8 @@ extension SpikeEngine {
             k += 2
         }
         if k < distinctCount {
-            let row = dw1Tile + Int(index.distinctInput[k]) &* W
-            var acc = Lanes(row)
+            let row = dw1Half + Int(index.distinctInput[k]) &* W
+            var acc = HalfLanes(row)
             for q in start..<Int(index.distinctEnd[k]) { add(&acc, q) }
             acc.store(row)
         }

@@ -1,31 +1,47 @@
 extension SpikeEngine {
-    /// Phase 1, hidden forward, for one tile and one recording. Per step t (padded steps
-    /// included): the input current `b1 + Σ count·W1[input]` over the step's active inputs
-    /// (fused multiply-adds in ascending input order), the Leaky step
-    /// `((β·mem) + cur) − reset·thr`, the tile's spike bits into `bits` ([B][T][tiles]), and,
-    /// when given, the surrogate derivatives `sg(mem1 − thr)` into `surrogateOut` (this
-    /// recording's [T][64] block) and the membranes into `membraneTrace` ([B][T][paddedHidden]).
-    /// - Complexity: O(T·64 + 64·entries of the recording).
-    static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
+    /// Phase 1, hidden forward, for one half tile (32 hidden neurons) and one recording. Per
+    /// step t (padded steps included): the input current `b1 + Σ count·W1[input]` over the
+    /// step's active inputs (fused multiply-adds in ascending input order), the Leaky step
+    /// `((β·mem) + cur) − reset·thr`, the half tile's 32 spike bits into `bits` ([B][T][tiles]
+    /// words of 64 bits, low half first), and, when given, the surrogate derivatives
+    /// `sg(mem1 − thr)` into `surrogateOut` (this recording's [T][64] block of the tile) and
+    /// the membranes into `membraneTrace` ([B][T][paddedHidden]).
+    /// - Complexity: O(T·32 + 32·entries of the recording).
+    static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
                               bits: UnsafeMutablePointer<UInt64>, surrogateOut: UnsafeMutablePointer<Float>?,
                               membraneTrace: UnsafeMutablePointer<Float>?) {
         let W = NetworkShape.tileWidth, T = ctx.steps, tiles = ctx.shape.tileCount
-        let w1Tile = w1 + tile * ctx.shape.inputs * W
-        let j0 = tile * W
-        let bias = Lanes(b1 + j0)
-        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold), zero = V8(repeating: 0)
+        let lane0 = half * HalfLanes.width
+        let w1Half = w1 + tile * ctx.shape.inputs * W + lane0
+        let j0 = tile * W + lane0
+        let bias = HalfLanes(b1 + j0)
+        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold)
         let surrogate = ctx.surrogate
-        var mem = Lanes(repeating: 0)
+        let bitBase = UnsafeMutableRawPointer(bits) + half * MemoryLayout<UInt32>.size
+        @inline(__always) func add(_ cur: inout HalfLanes, _ e: Int) {
+            cur.addProduct(Float(ev.counts[e]), w1Half + Int(ev.inputs[e]) &* W)
+        }
+        var mem = HalfLanes(repeating: 0)
+        var next = bias
         for t in 0..<T {
-            var cur = bias
-            for e in ctx.entryRange(ev, recording: b, step: t) {
-                cur.addProduct(Float(ev.counts[e]), w1Tile + Int(ev.inputs[e]) &* W)
+            // Two steps' currents at a time: their chains of fused multiply-adds are
+            // independent, so they overlap (each still sums its own inputs in order).
+            var cur = next
+            if t % 2 == 0 {
+                cur = bias
+                let first = ctx.entryRange(ev, recording: b, step: t)
+                let second = t + 1 < T ? ctx.entryRange(ev, recording: b, step: t + 1) : 0..<0
+                next = bias
+                let shared = min(first.count, second.count)
+                for k in 0..<shared { add(&cur, first.lowerBound + k); add(&next, second.lowerBound + k) }
+                for e in (first.lowerBound + shared)..<first.upperBound { add(&cur, e) }
+                for e in (second.lowerBound + shared)..<second.upperBound { add(&next, e) }
             }
-            mem = mem.map(cur) { m, a in ((betaV * m) + a) - zero.replacing(with: thrV, where: m .> thrV) }
-            bits[(b * T + t) * tiles + tile] = mem.bits(above: thrV)
+            mem.leakyStep(input: cur, beta: betaV, threshold: thrV)
+            bitBase.storeBytes(of: mem.bits(above: thrV), toByteOffset: ((b * T + t) * tiles + tile) * 8, as: UInt32.self)
             if let sg = surrogateOut {
-                mem.map { surrogate.derivative($0 - thrV) }.store(sg + t * W)
+                mem.surrogate(surrogate, threshold: thrV).store(sg + t * W + lane0)
             }
             if let trace = membraneTrace {
                 mem.store(trace + (b * T + t) * ctx.shape.paddedHidden + j0)

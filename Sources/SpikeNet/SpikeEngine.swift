@@ -190,14 +190,14 @@ package final class SpikeEngine {
         return output(ctx)
     }
 
-    /// Phase 1 for `group`: (tile, recording) items.
+    /// Phase 1 for `group`: (half tile, recording) items.
     private func runHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
                                   training: Bool, tracing: Bool) {
         let m = group.count, bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
         let trace = tracing ? hiddenTrace.pointer : nil
-        forEachItem(shape.tileCount * m, threads: threads) { _, item in
-            let tile = item / m, b = group.lowerBound + item % m
-            Self.hiddenForward(ctx, ev, tile: tile, recording: b, w1: p.w1, b1: p.b1, bits: bits,
+        forEachItem(shape.tileCount * 2 * m, threads: threads) { _, item in
+            let tile = item / (2 * m), half = item / m % 2, b = group.lowerBound + item % m
+            Self.hiddenForward(ctx, ev, tile: tile, half: half, recording: b, w1: p.w1, b1: p.b1, bits: bits,
                                surrogateOut: training ? kept.block(tile: tile, recording: b) : nil,
                                membraneTrace: trace)
         }
@@ -239,10 +239,10 @@ package final class SpikeEngine {
             }
             biasGradient.store(biasSlot)
         }
-        let parts = 4
-        forEachItem(shape.tileCount * parts, threads: threads) { _, item in
-            let tile = item / parts, part = item % parts
-            Self.weightGradient(ctx, tile: tile, index: index,
+        let parts = 2
+        forEachItem(shape.tileCount * 2 * parts, threads: threads) { _, item in
+            let tile = item / (2 * parts), half = item / parts % 2, part = item % parts
+            Self.weightGradient(ctx, tile: tile, half: half, index: index,
                                 rows: (distinctInputs * part / parts) ..< (distinctInputs * (part + 1) / parts),
                                 delta: kept.block(tile: tile, recording: group.lowerBound), dw1: g.w1)
         }

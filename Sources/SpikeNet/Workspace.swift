@@ -9,7 +9,7 @@ final class Workspace<Element: Numeric> {
     init(hugePages: Bool) {
         self.hugePages = hugePages
         capacity = 0
-        pointer = .allocate(capacity: 1)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Element>.stride, alignment: 64).assumingMemoryBound(to: Element.self)
     }
 
     /// Makes room for `count` elements. When it grows, the old contents are dropped and the
@@ -18,7 +18,8 @@ final class Workspace<Element: Numeric> {
     func reserve(_ count: Int) {
         guard count > capacity else { return }
         pointer.deallocate()
-        pointer = .allocate(capacity: count)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Element>.stride, alignment: 64)
+            .bindMemory(to: Element.self, capacity: count)
         if hugePages { HugePages.advise(UnsafeMutableRawPointer(pointer), bytes: count * MemoryLayout<Element>.stride) }
         pointer.initialize(repeating: 0, count: count)
         capacity = count
