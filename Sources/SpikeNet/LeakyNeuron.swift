@@ -52,6 +52,13 @@ package struct ArctanSurrogate: Sendable, Hashable {
         return halfAlpha / (1 + s * s)
     }
 
+    /// The surrogate derivative of sixteen lanes at once.
+    @inlinable @inline(__always)
+    package func derivative(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let s = scale * x
+        return SIMD16(repeating: halfAlpha) / (1 + s * s)
+    }
+
     /// The surrogate derivative of eight lanes at once.
     @inlinable @inline(__always)
     package func derivative(_ x: SIMD8<Float>) -> SIMD8<Float> {

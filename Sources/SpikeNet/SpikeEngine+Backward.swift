@@ -2,21 +2,22 @@ extension SpikeEngine {
     /// Phase 3, hidden backward in time, for one tile and one recording, from the surrogate
     /// values phase 1 stored (this recording's [T][64] block at `surrogate`, overwritten with
     /// dL/dmem1): `dmem1[t] = (W2ᵀ·dmem2[t])·sg[t] + β·dmem1[t+1]` with `w2t` = W2ᵀ
-    /// ([C][paddedHidden]) and `delta` = dL/dmem2 ([B][T][C]); `db1` summed into
-    /// `biasGradient`, `dW2[j] += dmem2[t]` for the tile's spiking neurons j.
+    /// ([C][paddedHidden]) and `delta` = dL/dmem2 ([B][T][classStride]); `db1` summed into
+    /// `biasGradient`, `dW2[j] += dmem2[t]` for the tile's spiking neurons j (`dw2` padded
+    /// like `delta`: [paddedHidden][classStride]).
     /// - Complexity: O(T·64·C + C·hidden spikes of the tile).
     static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
                                surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
                                dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
-        let tiles = ctx.shape.tileCount
+        let tiles = ctx.shape.tileCount, cp = ctx.classStride
         let j0 = tile * W
         let betaV = V8(repeating: ctx.neuron.beta)
         var d = Lanes(repeating: 0)
         var s = biasGradient
         for t in stride(from: T - 1, through: 0, by: -1) {
-            let dm2 = delta + (b * T + t) * C
+            let dm2 = delta + (b * T + t) * cp
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
             var g = Lanes(repeating: 0)
             for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
@@ -29,8 +30,8 @@ extension SpikeEngine {
             while word != 0 {
                 let j = j0 + word.trailingZeroBitCount
                 word &= word &- 1
-                let row = dw2 + j * C
-                for c in 0..<C { row[c] += dm2[c] }
+                let row = dw2 + j * cp
+                for k in stride(from: 0, to: cp, by: 16) { (V16(row + k) + V16(dm2 + k)).store(row + k) }
             }
         }
         biasGradient = s

@@ -17,6 +17,8 @@ extension SpikeEngine {
         /// `mse_count_loss` targets for T.
         let on: Int
         let off: Int
+        /// Floats per row of the output layer's padded buffers: the classes rounded up to 16.
+        var classStride: Int { (shape.outputs + 15) / 16 * 16 }
         /// Recordings in the batch (B).
         let batch: Int
         /// Entries (active inputs) of the whole batch.

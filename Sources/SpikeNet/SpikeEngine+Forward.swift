@@ -49,63 +49,74 @@ extension SpikeEngine {
         }
     }
 
-    /// Phase 2, output layer, for one recording. Per step: the current `b2 + Σ W2[j]` over the
-    /// spiking hidden neurons j read from `bits` (plain additions in ascending hidden order,
-    /// which equal fused multiply-adds by a spike of 1), the Leaky step, the spike counts into
-    /// `counts` ([B][C]) and the surrogate derivatives into `surrogate` ([B][T][C]); membranes
+    /// Phase 2, output layer, for one recording, sixteen classes at a time (`Context.classStride`
+    /// floats per row of `w2`, `b2`, `surrogate` and `delta`; the padding lanes carry zero
+    /// weights and are never read back). Per step: the current `b2 + Σ W2[j]` over the spiking
+    /// hidden neurons j read from `bits` (plain additions in ascending hidden order, which equal
+    /// fused multiply-adds by a spike of 1), the Leaky step, the spike counts into `counts`
+    /// ([B][C]) and the surrogate derivatives into `surrogate` ([B][T][classStride]); membranes
     /// into `membraneTrace` ([B][T][C]) when given. When `delta` is given, the output layer's
     /// BPTT `dmem2[t] = g·sg(mem2[t] − thr) + β·dmem2[t+1]` with
-    /// `g = 2(count − target)/(B·C·T)` into `delta` ([B][T][C]). `scratch` holds 4·C floats.
+    /// `g = 2(count − target)/(B·C·T)` into `delta` ([B][T][classStride]).
     /// - Complexity: O(T·C + C·hidden spikes of the recording).
     static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt64>,
                             w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
                             counts: UnsafeMutablePointer<Int32>, surrogate sgOut: UnsafeMutablePointer<Float>,
-                            delta: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
-                            membraneTrace: UnsafeMutablePointer<Float>?) {
-        let C = ctx.shape.outputs, T = ctx.steps, tiles = ctx.shape.tileCount, W = NetworkShape.tileWidth
-        let mem = scratch, cur = scratch + C, g = scratch + 2 * C, d = scratch + 3 * C
-        let cnt = counts + b * C
-        for c in 0..<C { mem[c] = 0; cnt[c] = 0 }
-        let neuron = ctx.neuron, thr = neuron.threshold
-        for t in 0..<T {
-            for c in 0..<C { cur[c] = b2[c] }
-            let row = bits + (b * T + t) * tiles
-            for tile in 0..<tiles {
-                var word = row[tile]
-                while word != 0 {
-                    let j = tile * W + word.trailingZeroBitCount
-                    word &= word &- 1
-                    let w = w2 + j * C
-                    for c in 0..<C { cur[c] += w[c] }
+                            delta: UnsafeMutablePointer<Float>?, membraneTrace: UnsafeMutablePointer<Float>?) {
+        let C = ctx.shape.outputs, cp = ctx.classStride, T = ctx.steps, tiles = ctx.shape.tileCount
+        let W = NetworkShape.tileWidth
+        let beta = V16(repeating: ctx.neuron.beta), thr = V16(repeating: ctx.neuron.threshold)
+        let zero = V16(repeating: 0)
+        let label = ctx.labels[b]
+        for k in stride(from: 0, to: cp, by: 16) {
+            let classes = k..<min(k + 16, C)
+            let bias = V16(b2 + k)
+            var mem = zero, spikes = SIMD16<Int32>(repeating: 0)
+            for t in 0..<T {
+                var cur = bias
+                let row = bits + (b * T + t) * tiles
+                for tile in 0..<tiles {
+                    var word = row[tile]
+                    while word != 0 {
+                        let j = tile * W + word.trailingZeroBitCount
+                        word &= word &- 1
+                        cur += V16(w2 + j * cp + k)
+                    }
+                }
+                let reset = zero.replacing(with: thr, where: (mem - thr) .> zero)
+                mem = ((beta * mem) + cur) - reset
+                spikes &+= SIMD16<Int32>(repeating: 0).replacing(with: 1, where: (mem - thr) .> zero)
+                ctx.surrogate.derivative(mem - thr).store(sgOut + (b * T + t) * cp + k)
+                if let trace = membraneTrace {
+                    for c in classes { trace[(b * T + t) * C + c] = mem[c - k] }
                 }
             }
-            let sg = sgOut + (b * T + t) * C
-            for c in 0..<C {
-                let (m, spike) = neuron.step(membrane: mem[c], input: cur[c])
-                mem[c] = m
-                if spike { cnt[c] += 1 }
-                sg[c] = ctx.surrogate.derivative(m - thr)
+            for c in classes { counts[b * C + c] = spikes[c - k] }
+            guard let delta else { continue }
+            var g = zero
+            for c in classes {
+                g[c - k] = SpikeCountLoss.spikeGradient(count: Int(spikes[c - k]), target: c == label ? ctx.on : ctx.off,
+                                                        batch: ctx.batch, classes: C, steps: T)
             }
-            if let trace = membraneTrace {
-                for c in 0..<C { trace[(b * T + t) * C + c] = mem[c] }
-            }
-        }
-        guard let delta else { return }
-        let label = ctx.labels[b]
-        for c in 0..<C {
-            g[c] = SpikeCountLoss.spikeGradient(count: Int(cnt[c]), target: c == label ? ctx.on : ctx.off,
-                                                batch: ctx.batch, classes: C, steps: T)
-            d[c] = 0
-        }
-        let beta = neuron.beta
-        for t in stride(from: T - 1, through: 0, by: -1) {
-            let sg = sgOut + (b * T + t) * C
-            let out = delta + (b * T + t) * C
-            for c in 0..<C {
-                let v = g[c] * sg[c] + beta * d[c]
-                d[c] = v
-                out[c] = v
+            var d = zero
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let at = (b * T + t) * cp + k
+                d = g * V16(sgOut + at) + beta * d
+                d.store(delta + at)
             }
         }
     }
+}
+
+/// Sixteen float lanes (two AVX registers): the classes of the output layer.
+typealias V16 = SIMD16<Float>
+
+extension SIMD16 where Scalar == Float {
+    /// Loads p[0..<16] (unaligned).
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: V16.self) }
+
+    /// Stores into p[0..<16] (unaligned).
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: V16.self) }
 }

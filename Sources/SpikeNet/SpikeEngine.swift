@@ -55,12 +55,13 @@ package final class SpikeEngine {
     // Per-batch buffers, grown on demand; their addresses stay put between calls.
     private let spikeBits: Workspace<UInt64>        // [B][T][tiles]
     private let hiddenSurrogate: Workspace<Float>   // [tiles][min(B, group)][T][64]: sg(mem1−thr), then dL/dmem1
-    private let outputSurrogate: Workspace<Float>   // [B][T][C]: sg(mem2−thr)
-    private let outputDelta: Workspace<Float>       // [B][T][C]: dL/dmem2
+    private let outputSurrogate: Workspace<Float>   // [B][T][classStride]: sg(mem2−thr)
+    private let outputDelta: Workspace<Float>       // [B][T][classStride]: dL/dmem2
     private let counts: Workspace<Int32>            // [B][C]
     private let w2Transposed: Workspace<Float>      // [C][paddedHidden]
     private let inputIndex: InputIndexStorage       // the group's entries by input, for dW1
-    private let scratch: [Workspace<Float>]         // per worker: 4×[C]
+    private let w2Padded: Workspace<Float>          // [paddedHidden][classStride]: W2, zero padded
+    private let w2GradientPadded: Workspace<Float>  // [paddedHidden][classStride]: dW2 of the batch
     private let counters: [Workspace<Int32>]        // per worker: one counter per input
     private let hiddenTrace: Workspace<Float>       // [B][T][paddedHidden], for `trace`
     private let outputTrace: Workspace<Float>       // [B][T][C], for `trace`
@@ -82,7 +83,8 @@ package final class SpikeEngine {
         counts = Workspace(hugePages: hugePages)
         w2Transposed = Workspace(hugePages: hugePages)
         inputIndex = InputIndexStorage(hugePages: hugePages)
-        scratch = (0..<self.threads).map { _ in Workspace(hugePages: hugePages) }
+        w2Padded = Workspace(hugePages: hugePages)
+        w2GradientPadded = Workspace(hugePages: hugePages)
         counters = (0..<self.threads).map { _ in Workspace(hugePages: hugePages) }
         hiddenTrace = Workspace(hugePages: hugePages)
         outputTrace = Workspace(hugePages: hugePages)
@@ -166,7 +168,7 @@ package final class SpikeEngine {
         reserve(for: ctx, training: training, tracing: tracing)
         frames.withEvents { ev in
             parameters.withRawParameters { p in
-                if training { transposeW2(p.w2) }
+                prepareW2(ctx, p.w2, b2: p.b2, training: training)
                 var clock = DispatchTime.now().uptimeNanoseconds
                 func lap(_ phase: Int) {
                     let now = DispatchTime.now().uptimeNanoseconds
@@ -184,7 +186,10 @@ package final class SpikeEngine {
                     runHiddenBackward(ctx, group: group, distinctInputs: distinctInputs, into: gradients)
                     lap(2)
                 }
-                if let gradients { sumOutputBiasGradient(ctx, into: gradients.b2) }
+                if let gradients {
+                    sumOutputBiasGradient(ctx, into: gradients.b2)
+                    copyW2Gradient(into: gradients.w2)
+                }
             }
         }
         return output(ctx)
@@ -209,15 +214,15 @@ package final class SpikeEngine {
                                 training: Bool, tracing: Bool) -> Int {
         let m = group.count, bits = spikeBits.pointer, counts = counts.pointer, sg = outputSurrogate.pointer
         let delta = training ? outputDelta.pointer : nil, trace = tracing ? outputTrace.pointer : nil
-        let scratch = scratch.map(\.pointer), counters = counters.map(\.pointer), index = inputIndex.index
+        let w2 = w2Padded.pointer, counters = counters.map(\.pointer), index = inputIndex.index
         var distinctInputs = 0
         forEachItem(m + (training ? 1 : 0), threads: threads) { worker, item in
             if item == m {
                 distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counters[worker], index: index)
                 return
             }
-            Self.outputLayer(ctx, recording: group.lowerBound + item, bits: bits, w2: p.w2, b2: p.b2,
-                             counts: counts, surrogate: sg, delta: delta, scratch: scratch[worker], membraneTrace: trace)
+            Self.outputLayer(ctx, recording: group.lowerBound + item, bits: bits, w2: w2, b2: w2 + shape.paddedHidden * ctx.classStride,
+                             counts: counts, surrogate: sg, delta: delta, membraneTrace: trace)
         }
         return distinctInputs
     }
@@ -235,7 +240,7 @@ package final class SpikeEngine {
             for b in group {
                 Self.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t, bits: bits, delta: delta,
                                     surrogate: kept.block(tile: tile, recording: b), biasGradient: &biasGradient,
-                                    dw2: g.w2)
+                                    dw2: w2GradientPadded.pointer)
             }
             biasGradient.store(biasSlot)
         }
@@ -248,13 +253,21 @@ package final class SpikeEngine {
         }
     }
 
-    /// `db2 = Σ_b Σ_t dmem2`, in a fixed order.
+    /// `db2 = Σ_b Σ_t dmem2`, in a fixed order (recordings, then steps, ascending).
     private func sumOutputBiasGradient(_ ctx: Context, into db2: UnsafeMutablePointer<Float>) {
-        let C = shape.outputs, T = ctx.steps, delta = outputDelta.pointer
-        for b in 0..<ctx.batch {
-            for t in 0..<T {
-                for c in 0..<C { db2[c] += delta[(b * T + t) * C + c] }
-            }
+        let C = shape.outputs, cp = ctx.classStride, T = ctx.steps, delta = outputDelta.pointer
+        for k in stride(from: 0, to: cp, by: 16) {
+            var sum = V16(repeating: 0)
+            for row in 0..<(ctx.batch * T) { sum += V16(delta + row * cp + k) }
+            for c in k..<min(k + 16, C) { db2[c] += sum[c - k] }
+        }
+    }
+
+    /// dW2 of the batch, from the padded rows the hidden backward pass summed into.
+    private func copyW2Gradient(into dw2: UnsafeMutablePointer<Float>) {
+        let C = shape.outputs, cp = (C + 15) / 16 * 16, padded = w2GradientPadded.pointer
+        for j in 0..<shape.paddedHidden {
+            for c in 0..<C { dw2[j * C + c] += padded[j * cp + c] }
         }
     }
 
@@ -283,11 +296,13 @@ package final class SpikeEngine {
         let b = ctx.batch, t = ctx.steps, c = shape.outputs
         spikeBits.reserve(b * t * shape.tileCount)
         hiddenSurrogate.reserve(min(b, groupSize) * t * shape.paddedHidden)
-        outputSurrogate.reserve(b * t * c)
-        outputDelta.reserve(b * t * c)
+        let cp = ctx.classStride
+        outputSurrogate.reserve(b * t * cp)
+        outputDelta.reserve(b * t * cp)
+        w2Padded.reserve((shape.paddedHidden + 1) * cp)
+        w2GradientPadded.reserve(shape.paddedHidden * cp)
         counts.reserve(b * c)
         w2Transposed.reserve(c * shape.paddedHidden)
-        for buffer in scratch { buffer.reserve(4 * c) }
         for buffer in counters { buffer.reserve(shape.inputs) }
         if training { inputIndex.reserve(entries: ctx.entries) }
         if tracing {
@@ -296,9 +311,18 @@ package final class SpikeEngine {
         }
     }
 
-    /// W2ᵀ ([C][paddedHidden]) for the backward time loop.
-    private func transposeW2(_ w2: UnsafePointer<Float>) {
-        let C = shape.outputs, hp = shape.paddedHidden, w2t = w2Transposed.pointer
+    /// W2 and b2 padded to `classStride` columns (b2 as the last row) for the output layer;
+    /// when training, also W2ᵀ ([C][paddedHidden]) for the backward time loop and zeroed dW2 rows.
+    private func prepareW2(_ ctx: Context, _ w2: UnsafePointer<Float>, b2: UnsafePointer<Float>, training: Bool) {
+        let C = shape.outputs, cp = ctx.classStride, hp = shape.paddedHidden, padded = w2Padded.pointer
+        padded.update(repeating: 0, count: (hp + 1) * cp)
+        for j in 0..<hp {
+            for c in 0..<C { padded[j * cp + c] = w2[j * C + c] }
+        }
+        for c in 0..<C { padded[hp * cp + c] = b2[c] }
+        guard training else { return }
+        w2GradientPadded.pointer.update(repeating: 0, count: hp * cp)
+        let w2t = w2Transposed.pointer
         for c in 0..<C {
             for j in 0..<hp { w2t[c * hp + j] = w2[j * C + c] }
         }
