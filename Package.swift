@@ -64,7 +64,9 @@ let package = Package(
         // The bottom of the stack: atomic files, fingerprints, seeds, subprocesses, errors, reporting.
         .target(name: "SpikeSupport"),
         .target(name: "SpikeEvents", dependencies: ["SpikeSupport", "CZlib"], swiftSettings: hotSwiftSettings),
-        .target(name: "SpikeNet", dependencies: ["SpikeSupport", "SpikeEvents"], swiftSettings: hotSwiftSettings),
+        // OpenBLAS serves the engine's dense path, loaded at run time like Open MPI (Sources/CBLASLoader).
+        .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "SpikeNet", dependencies: ["SpikeSupport", "SpikeEvents", "CBLASLoader"], swiftSettings: hotSwiftSettings),
         .target(name: "Sweeps", dependencies: ["SpikeSupport", "SpikeNet", .product(name: "Yams", package: "Yams")]),
         .target(name: "SlurmFiles", path: "slurm", exclude: ["README.md"], sources: ["SlurmFiles.swift"],
                 resources: ["array.sbatch", "mpi.sbatch", "collect.sbatch", "habrok.env", "local.env"].map { .embedInCode($0) }),

@@ -1,20 +1,46 @@
-/// How the engine lays out its work and memory: knobs that change speed, never a result.
+/// How the engine lays out its work and memory: knobs that change speed, not results.
 ///
 /// Every gradient element is summed in the same order whatever the group size, and huge pages
-/// are only a hint to the kernel, so two engines that differ only in their tuning produce the
-/// same bits. Callers that do not care use the defaults; a test or a benchmark that wants
-/// another setting passes it (nothing is read from the environment).
+/// are only a hint to the kernel, so two engines that differ only in those produce the same
+/// bits. The input path is the exception: the dense path's matrix products (OpenBLAS) sum in
+/// their own order, so its results agree with the event-driven path's to float32 rounding
+/// (within the snnTorch parity tolerances), not bit for bit. Callers that do not care use the
+/// defaults; a test or a benchmark that wants another setting passes it (nothing is read from
+/// the environment).
 package struct EngineTuning: Sendable, Hashable {
+    /// Which path the products with W1 take.
+    package enum Inputs: String, Sendable, Hashable, CaseIterable {
+        /// Dense where a batch's frames are at least `denseCrossover` dense and OpenBLAS loads.
+        case automatic
+        /// Gathers over the active inputs only (`SpikeEngine+Forward.swift`).
+        case eventDriven = "event-driven"
+        /// Matrix products on dense frames (`SpikeEngine+Dense.swift`) wherever OpenBLAS loads.
+        case dense
+    }
+
     /// Recordings per group: the batch runs group by group so that the surrogate values kept
     /// between the hidden forward and backward passes (`groupSize · T · paddedHidden` floats)
-    /// stay in cache. Values below 1 count as 1.
+    /// and the dW1 rows of a group stay in cache. Values below 1 count as 1. The default, 4,
+    /// was the fastest at H = 100 and H = 800 on N-MNIST (groups of 1–16 measured).
     package var groupSize: Int
     /// Whether large, randomly accessed buffers (W1, its gradient and Adam moments, the kept
     /// surrogate values) are advised to use transparent huge pages (see `HugePages`).
     package var hugePages: Bool
+    /// The input path.
+    package var inputs: Inputs
+    /// Frame density (active share of a batch's step × input cells) from which `automatic`
+    /// takes the dense path: where `spikesweep bench --density-sweep` measured the two paths
+    /// to cross (README, "Dense frames").
+    package var denseCrossover: Double
 
-    package init(groupSize: Int = 16, hugePages: Bool = true) {
+    /// The measured crossover (see `denseCrossover`).
+    package static let measuredDenseCrossover = 0.2
+
+    package init(groupSize: Int = 4, hugePages: Bool = true, inputs: Inputs = .automatic,
+                 denseCrossover: Double = EngineTuning.measuredDenseCrossover) {
         self.groupSize = groupSize
         self.hugePages = hugePages
+        self.inputs = inputs
+        self.denseCrossover = denseCrossover
     }
 }

@@ -6,7 +6,7 @@ typealias V8 = SIMD8<Float>
 struct Lanes {
     var v0, v1, v2, v3, v4, v5, v6, v7: V8
 
-    /// 2^k in lane k, to pack eight comparison results into a byte.
+    /// 2^k in lane k, to pack comparison results into bits.
     static let lanePowers = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
 
     @inline(__always)
@@ -53,23 +53,19 @@ struct Lanes {
         v6 = v6.addingProduct(c, row.v6); v7 = v7.addingProduct(c, row.v7)
     }
 
-    /// `f` applied to each register.
+    /// self = self + o, lane by lane.
     @inline(__always)
-    func map(_ f: (V8) -> V8) -> Lanes { Lanes(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6), f(v7)) }
-
-    /// `f` applied to each register of `self` and the matching one of `o`.
-    @inline(__always)
-    func map(_ o: Lanes, _ f: (V8, V8) -> V8) -> Lanes {
-        Lanes(f(v0, o.v0), f(v1, o.v1), f(v2, o.v2), f(v3, o.v3), f(v4, o.v4), f(v5, o.v5), f(v6, o.v6), f(v7, o.v7))
+    mutating func add(_ o: Lanes) {
+        v0 += o.v0; v1 += o.v1; v2 += o.v2; v3 += o.v3; v4 += o.v4; v5 += o.v5; v6 += o.v6; v7 += o.v7
     }
 
-    /// Bit k set when lane k is above `thr` (a spike).
+    /// One step of the Leaky neuron's BPTT, lane by lane, with `self` = dL/dmem[t+1]:
+    /// self = (g · sg) + β · self, the products rounded before the sum.
     @inline(__always)
-    func bits(above thr: V8) -> UInt64 {
-        @inline(__always) func b(_ v: V8) -> UInt64 {
-            UInt64(SIMD8<UInt32>(repeating: 0).replacing(with: Lanes.lanePowers, where: v .> thr).wrappedSum())
-        }
-        return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24 | b(v4) << 32 | b(v5) << 40 | b(v6) << 48 | b(v7) << 56
+    mutating func backwardStep(gradient g: Lanes, surrogate sg: Lanes, beta: V8) {
+        @inline(__always) func f(_ d: V8, _ g: V8, _ sg: V8) -> V8 { (g * sg) + beta * d }
+        v0 = f(v0, g.v0, sg.v0); v1 = f(v1, g.v1, sg.v1); v2 = f(v2, g.v2, sg.v2); v3 = f(v3, g.v3, sg.v3)
+        v4 = f(v4, g.v4, sg.v4); v5 = f(v5, g.v5, sg.v5); v6 = f(v6, g.v6, sg.v6); v7 = f(v7, g.v7, sg.v7)
     }
 }
 
@@ -130,9 +126,10 @@ struct HalfLanes {
     /// Bit k set when lane k is above `thr` (a spike).
     @inline(__always)
     func bits(above thr: V8) -> UInt32 {
-        @inline(__always) func b(_ v: V8) -> UInt32 {
-            SIMD8<UInt32>(repeating: 0).replacing(with: Lanes.lanePowers, where: v .> thr).wrappedSum()
-        }
-        return b(v0) | b(v1) << 8 | b(v2) << 16 | b(v3) << 24
+        let none = SIMD8<UInt32>(repeating: 0), p = Lanes.lanePowers
+        // Lane k of register r contributes 2^(8r + k); one horizontal sum for all four.
+        let packed = none.replacing(with: p, where: v0 .> thr) | none.replacing(with: p &<< 8, where: v1 .> thr)
+            | none.replacing(with: p &<< 16, where: v2 .> thr) | none.replacing(with: p &<< 24, where: v3 .> thr)
+        return packed.wrappedSum()
     }
 }

@@ -22,9 +22,9 @@ extension SpikeEngine {
             var g = Lanes(repeating: 0)
             for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
             let slot = surrogate + t * W
-            d = g.map(Lanes(slot)) { $0 * $1 }.map(d) { $0 + betaV * $1 }
+            d.backwardStep(gradient: g, surrogate: Lanes(slot), beta: betaV)
             d.store(slot)
-            s = s.map(d) { $0 + $1 }
+            s.add(d)
             // dW2[j] += dmem2[t] for the tile's spiking neurons.
             var word = bits[(b * T + t) * tiles + tile]
             while word != 0 {

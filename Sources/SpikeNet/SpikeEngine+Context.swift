@@ -17,6 +17,9 @@ extension SpikeEngine {
         /// `mse_count_loss` targets for T.
         let on: Int
         let off: Int
+        /// Share of the batch's (recording, padded step, input) cells that are active: the
+        /// density of its frames as the dense path would lay them out.
+        var density: Double { Double(entries) / Double(max(1, batch * steps * shape.inputs)) }
         /// Floats per row of the output layer's padded buffers: the classes rounded up to 16.
         var classStride: Int { (shape.outputs + 15) / 16 * 16 }
         /// Recordings in the batch (B).

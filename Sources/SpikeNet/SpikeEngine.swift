@@ -48,6 +48,8 @@ package final class SpikeEngine {
     /// Wall time spent in each phase since the engine was made (hidden forward, output layer
     /// with the input index, hidden backward), for profiling.
     package private(set) var phaseSeconds: [Double] = [0, 0, 0]
+    /// Whether the last batch took the dense path (`EngineTuning.inputs`).
+    package private(set) var lastBatchWasDense = false
 
     /// Recordings per group (see `EngineTuning.groupSize`).
     private let groupSize: Int
@@ -62,7 +64,9 @@ package final class SpikeEngine {
     private let inputIndex: InputIndexStorage       // the group's entries by input, for dW1
     private let w2Padded: Workspace<Float>          // [paddedHidden][classStride]: W2, zero padded
     private let w2GradientPadded: Workspace<Float>  // [paddedHidden][classStride]: dW2 of the batch
-    private let counters: [Workspace<Int32>]        // per worker: one counter per input
+    private let counter: Workspace<Int32>           // one counter per input, for the input index
+    private let pool: WorkerPool                    // the `threads − 1` helper threads
+    private let denseInputs: Workspace<Float>       // [min(B, group)][T][inputs]: a group's frames, dense path only
     private let hiddenTrace: Workspace<Float>       // [B][T][paddedHidden], for `trace`
     private let outputTrace: Workspace<Float>       // [B][T][C], for `trace`
 
@@ -85,7 +89,9 @@ package final class SpikeEngine {
         inputIndex = InputIndexStorage(hugePages: hugePages)
         w2Padded = Workspace(hugePages: hugePages)
         w2GradientPadded = Workspace(hugePages: hugePages)
-        counters = (0..<self.threads).map { _ in Workspace(hugePages: hugePages) }
+        counter = Workspace(hugePages: hugePages)
+        pool = WorkerPool(threads: self.threads)
+        denseInputs = Workspace(hugePages: hugePages)
         hiddenTrace = Workspace(hugePages: hugePages)
         outputTrace = Workspace(hugePages: hugePages)
     }
@@ -165,7 +171,9 @@ package final class SpikeEngine {
         let ctx = Context(frames: frames, batch: batch, shape: shape, neuron: neuron, surrogate: surrogate,
                           loss: lossFunction)
         let training = gradients != nil
-        reserve(for: ctx, training: training, tracing: tracing)
+        let dense = usesDenseInputs(ctx)
+        lastBatchWasDense = dense
+        reserve(for: ctx, training: training, tracing: tracing, dense: dense)
         frames.withEvents { ev in
             parameters.withRawParameters { p in
                 prepareW2(ctx, p.w2, b2: p.b2, training: training)
@@ -178,12 +186,14 @@ package final class SpikeEngine {
                 // Every gradient element is still summed over the recordings in ascending order.
                 for first in stride(from: 0, to: ctx.batch, by: groupSize) {
                     let group = first..<min(first + groupSize, ctx.batch)
-                    runHiddenForward(ctx, ev, p, group: group, training: training, tracing: tracing)
+                    let distinctInputs = dense
+                        ? runDenseHiddenForward(ctx, ev, p, group: group, training: training, tracing: tracing)
+                        : runHiddenForward(ctx, ev, p, group: group, training: training, tracing: tracing)
                     lap(0)
-                    let distinctInputs = runOutputLayer(ctx, ev, p, group: group, training: training, tracing: tracing)
+                    runOutputLayer(ctx, p, group: group, training: training, tracing: tracing)
                     lap(1)
                     guard let gradients else { continue }
-                    runHiddenBackward(ctx, group: group, distinctInputs: distinctInputs, into: gradients)
+                    runHiddenBackward(ctx, group: group, distinctInputs: distinctInputs, dense: dense, into: gradients)
                     lap(2)
                 }
                 if let gradients {
@@ -195,46 +205,79 @@ package final class SpikeEngine {
         return output(ctx)
     }
 
-    /// Phase 1 for `group`: (half tile, recording) items.
+    /// Phase 1 for `group`: (half tile, recording) items and, when training, one more (taken
+    /// first) that builds the group's input index for phase 3. Returns the index's number of
+    /// distinct inputs (0 when not training).
     private func runHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
-                                  training: Bool, tracing: Bool) {
+                                  training: Bool, tracing: Bool) -> Int {
         let m = group.count, bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
         let trace = tracing ? hiddenTrace.pointer : nil
-        forEachItem(shape.tileCount * 2 * m, threads: threads) { _, item in
+        let counter = counter.pointer, index = inputIndex.index, extra = training ? 1 : 0
+        var distinctInputs = 0
+        pool.forEachItem(shape.tileCount * 2 * m + extra) { _, taken in
+            if training && taken == 0 {
+                distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counter, index: index)
+                return
+            }
+            let item = taken - extra
             let tile = item / (2 * m), half = item / m % 2, b = group.lowerBound + item % m
             Self.hiddenForward(ctx, ev, tile: tile, half: half, recording: b, w1: p.w1, b1: p.b1, bits: bits,
                                surrogateOut: training ? kept.block(tile: tile, recording: b) : nil,
                                membraneTrace: trace)
         }
+        return distinctInputs
     }
 
-    /// Phase 2 for `group`: one item per recording and, when training, one more that builds the
-    /// group's input index. Returns the index's number of distinct inputs (0 when not training).
-    private func runOutputLayer(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
-                                training: Bool, tracing: Bool) -> Int {
+    /// Phase 1 on the dense path (see `SpikeEngine+Dense.swift`): the group's frames written
+    /// densely, one item per recording; then one item per tile (product, time loops). Returns 0
+    /// (the dense dW1 needs no input index).
+    private func runDenseHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
+                                       training: Bool, tracing: Bool) -> Int {
+        let x = denseInputs.pointer, rows = ctx.steps * shape.inputs
+        pool.forEachItem(group.count) { _, item in
+            Self.denseFrames(ctx, ev, recording: group.lowerBound + item, rows: x + item * rows)
+        }
+        let bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
+        let trace = tracing ? hiddenTrace.pointer : nil
+        pool.forEachItem(shape.tileCount) { _, tile in
+            Self.denseHiddenForward(ctx, tile: tile, group: group, x: x, w1: p.w1, b1: p.b1, bits: bits,
+                                    block: kept.block(tile: tile, recording: group.lowerBound), training: training,
+                                    membraneTrace: trace)
+        }
+        return 0
+    }
+
+    /// Whether this batch takes the dense path: per `EngineTuning.inputs`, and only where
+    /// OpenBLAS could be loaded.
+    private func usesDenseInputs(_ ctx: Context) -> Bool {
+        guard Self.denseUnavailableReason == nil else { return false }
+        switch tuning.inputs {
+        case .eventDriven: return false
+        case .dense: return true
+        case .automatic: return ctx.density >= tuning.denseCrossover
+        }
+    }
+
+    /// Phase 2 for `group`: one item per recording.
+    private func runOutputLayer(_ ctx: Context, _ p: RawParameters, group: Range<Int>, training: Bool, tracing: Bool) {
         let m = group.count, bits = spikeBits.pointer, counts = counts.pointer, sg = outputSurrogate.pointer
         let delta = training ? outputDelta.pointer : nil, trace = tracing ? outputTrace.pointer : nil
-        let w2 = w2Padded.pointer, counters = counters.map(\.pointer), index = inputIndex.index
-        var distinctInputs = 0
-        forEachItem(m + (training ? 1 : 0), threads: threads) { worker, item in
-            if item == m {
-                distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counters[worker], index: index)
-                return
-            }
+        let w2 = w2Padded.pointer
+        pool.forEachItem(m) { _, item in
             Self.outputLayer(ctx, recording: group.lowerBound + item, bits: bits, w2: w2, b2: w2 + shape.paddedHidden * ctx.classStride,
                              counts: counts, surrogate: sg, delta: delta, membraneTrace: trace)
         }
-        return distinctInputs
     }
 
     /// Phase 3 for `group`: the backward time loop, one item per tile (so a tile's bias and
     /// output-weight gradients are summed by one worker, recordings in order); then dW1, whose
     /// rows are independent, in items of (tile, range of the group's distinct inputs), each row
     /// still updated by one worker in the same order.
-    private func runHiddenBackward(_ ctx: Context, group: Range<Int>, distinctInputs: Int, into g: RawGradients) {
+    private func runHiddenBackward(_ ctx: Context, group: Range<Int>, distinctInputs: Int, dense: Bool,
+                                   into g: RawGradients) {
         let bits = spikeBits.pointer, delta = outputDelta.pointer, w2t = w2Transposed.pointer
         let kept = surrogateBlocks(ctx, group: group), index = inputIndex.index
-        forEachItem(shape.tileCount, threads: threads) { _, tile in
+        pool.forEachItem(shape.tileCount) { _, tile in
             let biasSlot = g.b1 + tile * NetworkShape.tileWidth
             var biasGradient = Lanes(biasSlot)
             for b in group {
@@ -244,8 +287,16 @@ package final class SpikeEngine {
             }
             biasGradient.store(biasSlot)
         }
+        if dense {
+            let x = denseInputs.pointer
+            pool.forEachItem(shape.tileCount) { _, tile in
+                Self.denseWeightGradient(ctx, tile: tile, group: group, x: x,
+                                         delta: kept.block(tile: tile, recording: group.lowerBound), dw1: g.w1)
+            }
+            return
+        }
         let parts = 2
-        forEachItem(shape.tileCount * 2 * parts, threads: threads) { _, item in
+        pool.forEachItem(shape.tileCount * 2 * parts) { _, item in
             let tile = item / (2 * parts), half = item / parts % 2, part = item % parts
             Self.weightGradient(ctx, tile: tile, half: half, index: index,
                                 rows: (distinctInputs * part / parts) ..< (distinctInputs * (part + 1) / parts),
@@ -292,7 +343,8 @@ package final class SpikeEngine {
     // MARK: - Buffers
 
     /// Grows the per-batch buffers for `ctx`.
-    private func reserve(for ctx: Context, training: Bool, tracing: Bool) {
+    private func reserve(for ctx: Context, training: Bool, tracing: Bool, dense: Bool) {
+        if dense { denseInputs.reserve(min(ctx.batch, groupSize) * ctx.steps * shape.inputs) }
         let b = ctx.batch, t = ctx.steps, c = shape.outputs
         spikeBits.reserve(b * t * shape.tileCount)
         hiddenSurrogate.reserve(min(b, groupSize) * t * shape.paddedHidden)
@@ -303,7 +355,7 @@ package final class SpikeEngine {
         w2GradientPadded.reserve(shape.paddedHidden * cp)
         counts.reserve(b * c)
         w2Transposed.reserve(c * shape.paddedHidden)
-        for buffer in counters { buffer.reserve(shape.inputs) }
+        counter.reserve(shape.inputs)
         if training { inputIndex.reserve(entries: ctx.entries) }
         if tracing {
             hiddenTrace.reserve(b * t * shape.paddedHidden)
