@@ -13,8 +13,8 @@ extension SpikeSweep {
                 H=800/1000 us, H=400/2000 us, H=100/2000 us); without --threads it runs 1 and 2 \
                 threads. Frames come from --data (real recordings) or are synthetic (1.1% density, \
                 ~150 steps at 2000 us). Loading and framing are not timed; a few warm-up batches \
-                are run first. Every hyper-parameter flag of `train` is accepted (batch size, \
-                denoise, …).
+                are run first. Every hyper-parameter flag of `train` is accepted (batch size, β, \
+                ratio, learning rate, L2, denoise, …) and used.
                 """)
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
@@ -59,18 +59,17 @@ extension SpikeSweep {
             if !json {
                 print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
                       + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
-                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  snnTorch  speed-up  rec/cpu-s  time shares")
+                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  rec/cpu-s  time shares")
             }
-            for (h, w) in configurations {
+            for (hidden, w) in configurations {
                 for t in threadCounts {
-                    let c = Benchmark.measure(frames: frames[w]!, hidden: h, batchSize: batchSize, threads: t, minSeconds: minSeconds)
+                    var configuration = h
+                    configuration.hidden = hidden
+                    let c = Benchmark.measure(frames: frames[w]!, hyperparameters: configuration, threads: t, minSeconds: minSeconds)
                     cases.append(c)
                     if !json {
-                        let reference = c.snnTorchRecordingsPerSecond.map { String(format: "%.1f", $0) } ?? "-"
-                        let speedup = c.speedup.map { String(format: "%.1fx", $0) } ?? "-"
-                        print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", h, w, t, c.meanSteps,
+                        print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", hidden, w, t, c.meanSteps,
                                      c.recordingsPerSecond, c.millisecondsPerBatch)
-                              + reference.leftPadded(8) + "  " + speedup.leftPadded(8) + "  "
                               + String(format: "%8.1f  ", c.recordingsPerCPUSecond)
                               + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
                                        100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
