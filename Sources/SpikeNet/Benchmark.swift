@@ -20,6 +20,18 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     /// equals `recordingsPerSecond / threads` on an otherwise idle machine, and shows how
     /// much a busy machine slowed the wall-clock figure.
     package var recordingsPerCPUSecond: Double
+    /// Peak private memory of the training task, in MB: how far `Anonymous:` in
+    /// /proc/PID/smaps_rollup grew from just before the task was built (frames loaded, free
+    /// heap handed back) to its largest value at the end of any batch. It includes the
+    /// parameters, gradients, Adam moments, the engine's per-batch buffers and its workers'
+    /// stacks; not the frames (`framesMegabytes`), which the tasks of a node share. `bench`
+    /// measures each case in a process of its own, so no other case's memory is in it. Nil
+    /// where the kernel does not report it (see `ProcessClock.anonymousBytes()`).
+    package var taskPrivateMegabytes: Double?
+    /// The frames' own storage (labels, offsets, entries), in MB.
+    package var framesMegabytes: Double
+    /// Peak resident set size of the process that measured this case (frames, task, runtime).
+    package var peakRSSMegabytes: Double
 }
 
 /// What `spikesweep bench` reports.
@@ -29,7 +41,8 @@ package struct BenchmarkReport: Sendable, Codable, Equatable {
     package var source: String?
     package var recordings: Int
     package var cases: [BenchmarkCase]
-    /// Peak resident set size of the process (getrusage ru_maxrss).
+    /// The largest peak resident set size of the bench process and the processes that
+    /// measured the cases (getrusage ru_maxrss).
     package var peakRSSMegabytes: Double
 
     package init(frames: String, source: String?, recordings: Int, cases: [BenchmarkCase], peakRSSMegabytes: Double) {
@@ -51,11 +64,26 @@ package enum Benchmark {
     /// untimed, then at least `minBatches` batches and `minSeconds` seconds. Data loading is
     /// not included. `tuning` is the engine's (its huge-page setting also applies to the
     /// parameters, gradients and Adam moments).
+    ///
+    /// With `measuresPrivateMemory`, the free heap is handed back before the task is built and
+    /// the process's private memory is read at the end of every batch (outside the timed
+    /// region) for `taskPrivateMegabytes`; this is meaningful in a process that has done
+    /// nothing but load `frames`.
     package static func measure(frames: FrameSet, hyperparameters: Hyperparameters, threads: Int, seed: UInt64 = 1,
                                warmup: Int = warmupBatches, minBatches: Int = 4, minSeconds: Double = 2,
-                               tuning: EngineTuning = EngineTuning()) -> BenchmarkCase {
+                               tuning: EngineTuning = EngineTuning(), measuresPrivateMemory: Bool = false) -> BenchmarkCase {
         var h = hyperparameters
         h.windowMicros = frames.windowMicros
+        if measuresPrivateMemory { ProcessClock.releaseFreeHeapMemory() }
+        let memoryBefore = measuresPrivateMemory ? ProcessClock.anonymousBytes() : nil
+        var memoryPeak = memoryBefore ?? 0
+        var samplingSeconds = 0.0  // spent reading memory, taken out of the timed seconds
+        func sampleMemory() {
+            guard memoryBefore != nil else { return }
+            let start = DispatchTime.now().uptimeNanoseconds
+            memoryPeak = max(memoryPeak, ProcessClock.anonymousBytes() ?? 0)
+            samplingSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
         let shape = NetworkShape(hidden: h.hidden)
         var rng = Xoshiro256(seed: seed)
         var parameters = NetworkParameters.pytorchDefault(shape: shape, rng: &rng, hugePages: tuning.hugePages)
@@ -68,20 +96,25 @@ package enum Benchmark {
             adam.update(&parameters, gradients: gradients, l2: h.l2, threads: threads)
             return out.steps
         }
-        for _ in 0..<warmup { _ = step(order.next()) }
+        for _ in 0..<warmup {
+            _ = step(order.next())
+            sampleMemory()
+        }
         var batches = 0, recordings = 0, steps = 0
         let phasesBefore = engine.phaseSeconds
         let cpuBefore = ProcessClock.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
+        samplingSeconds = 0
         var elapsed = 0.0
         while batches < minBatches || elapsed < minSeconds {
             let batch = order.next()
             steps += step(batch)
             batches += 1
             recordings += batch.count
-            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            sampleMemory()
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 - samplingSeconds
         }
-        let cpu = ProcessClock.processCPUSeconds() - cpuBefore
+        let cpu = ProcessClock.processCPUSeconds() - cpuBefore - samplingSeconds
         let phases = zip(engine.phaseSeconds, phasesBefore).map { ($0 - $1) / elapsed }
         let shares = ["hidden_forward": phases[0], "output_layer": phases[1], "hidden_backward": phases[2],
                       "other": max(0, 1 - phases.reduce(0, +))]
@@ -89,8 +122,13 @@ package enum Benchmark {
                              meanSteps: Double(steps) / Double(batches), batches: batches,
                              recordingsPerSecond: Double(recordings) / elapsed,
                              millisecondsPerBatch: elapsed * 1000 / Double(batches),
-                             timeShares: shares, recordingsPerCPUSecond: Double(recordings) / cpu)
+                             timeShares: shares, recordingsPerCPUSecond: Double(recordings) / cpu,
+                             taskPrivateMegabytes: memoryBefore.map { Double(memoryPeak - $0) / megabyte },
+                             framesMegabytes: Double(frames.storage.byteCount) / megabyte,
+                             peakRSSMegabytes: ProcessClock.peakRSSMegabytes)
     }
+
+    private static let megabyte = 1024.0 * 1024
 
     /// Untimed batches `measure` runs first.
     package static let warmupBatches = 2

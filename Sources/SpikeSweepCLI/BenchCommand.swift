@@ -7,14 +7,15 @@ import SpikeSupport
 extension SpikeSweep {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the engine's training speed (recordings/s, ms per batch, peak memory).",
+            abstract: "Measure the engine's training speed (recordings/s, ms per batch, memory per task).",
             discussion: """
                 Without --hidden/--window-us it runs the study's configurations (H=800/2000 us, \
                 H=800/1000 us, H=400/2000 us, H=100/2000 us); without --threads it runs 1 and 2 \
                 threads. Frames come from --data (real recordings) or are synthetic (1.1% density, \
                 ~150 steps at 2000 us). Loading and framing are not timed; a few warm-up batches \
                 are run first. Every hyper-parameter flag of `train` is accepted (batch size, β, \
-                ratio, learning rate, L2, denoise, …) and used.
+                ratio, learning rate, L2, denoise, …) and used. Each case runs in a process of \
+                its own, which reports the task's private memory without the frames.
                 """)
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
@@ -34,6 +35,11 @@ extension SpikeSweep {
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
 
+        /// Set in the process `bench` starts per case: measure the one configuration the flags
+        /// give, in this process, and print its `BenchmarkCase` as JSON.
+        @Flag(name: .customLong("one-case"), help: ArgumentHelp(visibility: .private))
+        var oneCase = false
+
         func validate() throws {
             _ = try hyperparameterFlags.values()
             if let threads, threads < 1 { throw ToolError("--threads must be >= 1, got \(threads)") }
@@ -42,6 +48,7 @@ extension SpikeSweep {
         func run() throws {
             let given = try hyperparameterFlags.values()
             let h = try hyperparameterFlags.hyperparameters()
+            if oneCase { return try measureOneCase(h) }
             let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
             var configurations = Benchmark.studyConfigurations
             if given.keys.contains(where: { $0.key == "hidden" || $0.key == "window_us" }) {
@@ -59,18 +66,17 @@ extension SpikeSweep {
             if !json {
                 print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
                       + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
-                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  rec/cpu-s  time shares")
+                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  rec/cpu-s  task_MB  time shares")
             }
             for (hidden, w) in configurations {
                 for t in threadCounts {
-                    var configuration = h
-                    configuration.hidden = hidden
-                    let c = Benchmark.measure(frames: frames[w]!, hyperparameters: configuration, threads: t, minSeconds: minSeconds)
+                    let c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
                     cases.append(c)
                     if !json {
                         print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", hidden, w, t, c.meanSteps,
                                      c.recordingsPerSecond, c.millisecondsPerBatch)
                               + String(format: "%8.1f  ", c.recordingsPerCPUSecond)
+                              + (c.taskPrivateMegabytes.map { String(format: "%.1f", $0) } ?? "-").leftPadded(7) + "  "
                               + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
                                        100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
                                        100 * c.timeShares["hidden_backward"]!, 100 * c.timeShares["other"]!))
@@ -80,10 +86,39 @@ extension SpikeSweep {
             }
             let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
                                          recordings: frames[windows[0]]!.count, cases: cases,
-                                         peakRSSMegabytes: ProcessClock.peakRSSMegabytes)
+                                         peakRSSMegabytes: cases.map(\.peakRSSMegabytes).reduce(ProcessClock.peakRSSMegabytes, max))
             if json { try Console.json(report) } else {
+                let framesMegabytes = windows.map { w in
+                    String(format: "%.1f MB at %d us", cases.first { $0.windowMicros == w }?.framesMegabytes ?? 0, w)
+                }
+                print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
+                      + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
             }
+        }
+
+        /// Runs this binary with `--one-case` for one configuration and reads the case it prints.
+        private func measureInOwnProcess(hidden: Int, windowMicros: Int, threads: Int) throws -> BenchmarkCase {
+            var arguments = ["bench", "--one-case", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)"]
+            if let data { arguments += ["--data", data] }
+            if let labels { arguments += ["--labels", labels] }
+            arguments += hyperparameterFlags.words + ["--hidden", "\(hidden)", "--window-us", "\(windowMicros)"]
+            let result = try Subprocess.run(URL(fileURLWithPath: SpikeSweep.executablePath), arguments)
+            if result.status == 0, let c = try? JSONDecoder().decode(BenchmarkCase.self, from: Data(result.stdout.utf8)) {
+                return c
+            }
+            var problem = OneLine.clean(result.stderr.isEmpty ? "exit status \(result.status)" : result.stderr)
+            if problem.hasPrefix("Error: ") { problem.removeFirst("Error: ".count) }
+            throw ToolError("bench: measuring H=\(hidden), \(windowMicros) us, \(threads) threads failed: \(problem)")
+        }
+
+        /// `--one-case`: loads the frames, measures, prints the case.
+        private func measureOneCase(_ h: Hyperparameters) throws {
+            let frames = try data.map {
+                try FrameLoading.load(path: $0, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
+            } ?? Benchmark.syntheticFrames(windowMicros: h.windowMicros)
+            try Console.json(Benchmark.measure(frames: frames, hyperparameters: h, threads: threads ?? 1, minSeconds: minSeconds,
+                                               measuresPrivateMemory: true))
         }
     }
 }
