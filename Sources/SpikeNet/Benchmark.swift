@@ -16,6 +16,11 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     /// Share of the timed wall time per part of a training step: hidden forward, output
     /// layer, hidden backward, and the rest (L2 gradient, Adam, zeroing).
     package var timeShares: [String: Double]
+    /// snnTorch on the same frames, batches, threads and hyper-parameters, measured in the
+    /// same run (`bench --compare-snntorch`); nil when not compared.
+    package var snnTorch: SnnTorchMeasurement?
+    /// `recordingsPerSecond / snnTorch.recordingsPerSecond`, when compared.
+    package var speedup: Double?
     /// Recordings per second of CPU time used by the process (user + system) while timing:
     /// equals `recordingsPerSecond / threads` on an otherwise idle machine, and shows how
     /// much a busy machine slowed the wall-clock figure.
@@ -69,7 +74,7 @@ package enum Benchmark {
     /// the process's private memory is read at the end of every batch (outside the timed
     /// region) for `taskPrivateMegabytes`; this is meaningful in a process that has done
     /// nothing but load `frames`.
-    package static func measure(frames: FrameSet, hyperparameters: Hyperparameters, threads: Int, seed: UInt64 = 1,
+    package static func measure(frames: FrameSet, hyperparameters: Hyperparameters, threads: Int, seed: UInt64 = Benchmark.seed,
                                warmup: Int = warmupBatches, minBatches: Int = 4, minSeconds: Double = 2,
                                tuning: EngineTuning = EngineTuning(), measuresPrivateMemory: Bool = false) -> BenchmarkCase {
         var h = hyperparameters
@@ -129,6 +134,9 @@ package enum Benchmark {
     }
 
     private static let megabyte = 1024.0 * 1024
+
+    /// The seed of `measure`'s initialisation and batch order, unless given.
+    package static let seed: UInt64 = 1
 
     /// Untimed batches `measure` runs first.
     package static let warmupBatches = 2

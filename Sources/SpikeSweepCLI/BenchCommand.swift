@@ -16,6 +16,10 @@ extension SpikeSweep {
                 are run first. Every hyper-parameter flag of `train` is accepted (batch size, β, \
                 ratio, learning rate, L2, denoise, …) and used. Each case runs in a process of \
                 its own, which reports the task's private memory without the frames.
+
+                --compare-snntorch PYTHON runs snnTorch's training loop right after each case, \
+                on the same frames, batches, threads and hyper-parameters, with the given Python \
+                (which needs torch, snntorch and numpy), and prints both rates and their ratio.
                 """)
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
@@ -31,6 +35,10 @@ extension SpikeSweep {
 
         @Option(name: .customLong("min-seconds"), parsing: .unconditional, help: "Minimum timed seconds per configuration.")
         var minSeconds: Double = 3
+
+        @Option(name: .customLong("compare-snntorch"), parsing: .unconditional,
+                help: ArgumentHelp("Also time snnTorch on the same work with this Python.", valueName: "python"))
+        var comparePython: String?
 
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
@@ -49,6 +57,11 @@ extension SpikeSweep {
             let given = try hyperparameterFlags.values()
             let h = try hyperparameterFlags.hyperparameters()
             if oneCase { return try measureOneCase(h) }
+            let baseline: SnnTorchBaseline?
+            do { baseline = try comparePython.map { try SnnTorchBaseline(python: $0) } } catch let error as SnnTorchBaselineError {
+                throw ToolError("--compare-snntorch: \(error.message)")
+            }
+            defer { baseline?.removeFiles() }
             let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
             var configurations = Benchmark.studyConfigurations
             if given.keys.contains(where: { $0.key == "hidden" || $0.key == "window_us" }) {
@@ -66,16 +79,30 @@ extension SpikeSweep {
             if !json {
                 print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
                       + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
-                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  rec/cpu-s  task_MB  time shares")
+                print("hidden  window_us  threads  mean_T     rec/s  ms/batch  snnTorch rec/s  speed-up  rec/cpu-s  task_MB  time shares")
             }
             for (hidden, w) in configurations {
                 for t in threadCounts {
-                    let c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
+                    var c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
+                    if let baseline {
+                        var configuration = h
+                        configuration.hidden = hidden
+                        do {
+                            let snnTorch = try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c,
+                                                                minSeconds: minSeconds)
+                            c.snnTorch = snnTorch
+                            c.speedup = c.recordingsPerSecond / snnTorch.recordingsPerSecond
+                        } catch let error as SnnTorchBaselineError {
+                            throw ToolError("--compare-snntorch: \(error.message)")
+                        }
+                    }
                     cases.append(c)
                     if !json {
                         print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", hidden, w, t, c.meanSteps,
                                      c.recordingsPerSecond, c.millisecondsPerBatch)
-                              + String(format: "%8.1f  ", c.recordingsPerCPUSecond)
+                              + (c.snnTorch.map { String(format: "%.1f", $0.recordingsPerSecond) } ?? "-").leftPadded(14) + "  "
+                              + (c.speedup.map { String(format: "%.1fx", $0) } ?? "-").leftPadded(8) + "  "
+                              + String(format: "%9.1f  ", c.recordingsPerCPUSecond)
                               + (c.taskPrivateMegabytes.map { String(format: "%.1f", $0) } ?? "-").leftPadded(7) + "  "
                               + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
                                        100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
@@ -93,6 +120,13 @@ extension SpikeSweep {
                 }
                 print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
                       + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
+                if let baseline {
+                    print("snnTorch: \(baseline.pythonPath) (Python \(baseline.pythonVersion), torch \(baseline.torchVersion), "
+                          + "snntorch \(baseline.snnTorchVersion)), right after each case on the same frames, batches, threads "
+                          + "and hyper-parameters; dense padded batches built outside its timing")
+                } else {
+                    print("snnTorch: not compared (add --compare-snntorch PYTHON to time it in this run)")
+                }
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
             }
         }

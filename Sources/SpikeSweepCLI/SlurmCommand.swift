@@ -32,7 +32,7 @@ extension SpikeSweep.SlurmCommand {
     /// How to name this binary in a printed command: `spikesweep` when that is what PATH finds.
     static var displayName: String {
         let mine = SpikeSweep.executablePath
-        if let found = ProgramRun.which("spikesweep"),
+        if let found = Subprocess.which("spikesweep"),
            URL(fileURLWithPath: found).resolvingSymlinksInPath().path == URL(fileURLWithPath: mine).resolvingSymlinksInPath().path {
             return "spikesweep"
         }
