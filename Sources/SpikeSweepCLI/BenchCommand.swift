@@ -57,10 +57,7 @@ extension SpikeSweep {
             let given = try hyperparameterFlags.values()
             let h = try hyperparameterFlags.hyperparameters()
             if oneCase { return try measureOneCase(h) }
-            let baseline: SnnTorchBaseline?
-            do { baseline = try comparePython.map { try SnnTorchBaseline(python: $0) } } catch let error as SnnTorchBaselineError {
-                throw ToolError("--compare-snntorch: \(error.message)")
-            }
+            let baseline = try namingTheOption { try comparePython.map { try SnnTorchBaseline(python: $0) } }
             defer { baseline?.removeFiles() }
             let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
             var configurations = Benchmark.studyConfigurations
@@ -87,14 +84,11 @@ extension SpikeSweep {
                     if let baseline {
                         var configuration = h
                         configuration.hidden = hidden
-                        do {
-                            let snnTorch = try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c,
-                                                                minSeconds: minSeconds)
-                            c.snnTorch = snnTorch
-                            c.speedup = c.recordingsPerSecond / snnTorch.recordingsPerSecond
-                        } catch let error as SnnTorchBaselineError {
-                            throw ToolError("--compare-snntorch: \(error.message)")
+                        let snnTorch = try namingTheOption {
+                            try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c, minSeconds: minSeconds)
                         }
+                        c.snnTorch = snnTorch
+                        c.speedup = c.recordingsPerSecond / snnTorch.recordingsPerSecond
                     }
                     cases.append(c)
                     if !json {
@@ -128,6 +122,13 @@ extension SpikeSweep {
                     print("snnTorch: not compared (add --compare-snntorch PYTHON to time it in this run)")
                 }
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
+            }
+        }
+
+        /// `body`, with a baseline error put as a problem of `--compare-snntorch`.
+        private func namingTheOption<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let error as SnnTorchBaselineError {
+                throw ToolError("--compare-snntorch: \(error.message)")
             }
         }
 
