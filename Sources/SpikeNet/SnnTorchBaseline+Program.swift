@@ -124,19 +124,21 @@ extension SnnTorchBaseline {
                 train(*frames.batch(recordings))
             timed = case["timed"]
             batches = recordings_done = steps = events = 0
-            seconds = 0.0
+            seconds = cpu_seconds = 0.0
             while batches < case["min_batches"] or seconds < case["min_seconds"]:
                 recordings = timed[batches % len(timed)]
                 x, targets = frames.batch(recordings)  # built outside the timed region
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 train(x, targets)
                 seconds += time.perf_counter() - start
+                cpu_seconds += time.process_time() - cpu_start
                 batches += 1
                 recordings_done += len(recordings)
                 steps += x.size(0)
                 events += int(x.sum(dtype=torch.float64))
                 del x
             result = {"recordings_per_second": recordings_done / seconds, "milliseconds_per_batch": 1000 * seconds / batches,
+                      "recordings_per_cpu_second": recordings_done / cpu_seconds,
                       "batches": batches, "mean_steps": steps / batches, "events": events,
                       "torch_threads": torch.get_num_threads()}
             result.update(versions())

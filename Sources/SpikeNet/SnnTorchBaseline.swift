@@ -112,7 +112,8 @@ package final class SnnTorchBaseline {
         return SnnTorchMeasurement(python: pythonPath, pythonVersion: pythonVersion, torchVersion: torchVersion,
                                    snnTorchVersion: snnTorchVersion, threads: answer.torchThreads, batches: answer.batches,
                                    meanSteps: answer.meanSteps, events: answer.events, recordingsPerSecond: answer.recordingsPerSecond,
-                                   millisecondsPerBatch: answer.millisecondsPerBatch)
+                                   millisecondsPerBatch: answer.millisecondsPerBatch,
+                                   recordingsPerCPUSecond: answer.recordingsPerCpuSecond)
     }
 
     /// What `--versions` prints.
@@ -131,6 +132,7 @@ package final class SnnTorchBaseline {
     private struct Answer: Decodable {
         var recordingsPerSecond: Double
         var millisecondsPerBatch: Double
+        var recordingsPerCpuSecond: Double
         var batches: Int
         var meanSteps: Double
         var events: Int
@@ -206,6 +208,17 @@ package struct SnnTorchMeasurement: Sendable, Codable, Equatable {
     package var events: Int
     package var recordingsPerSecond: Double
     package var millisecondsPerBatch: Double
+    /// Recordings per second of CPU time the Python process used while timing. torch's
+    /// threads spin while they wait for each other, so on an idle machine this is
+    /// `recordingsPerSecond / threads`; much more means that other processes took the CPU and
+    /// the rate is not what an idle machine gives (see `sharedTheCPU`).
+    package var recordingsPerCPUSecond: Double
+
+    /// Whether the timed steps got less than 80% of their threads' CPU time: other processes
+    /// were busy, which slows torch's waiting threads far more than their share.
+    package var sharedTheCPU: Bool {
+        recordingsPerSecond / recordingsPerCPUSecond < 0.8 * Double(threads)
+    }
 }
 
 /// The snnTorch baseline could not run: one line naming the Python and the problem.

@@ -114,6 +114,13 @@ extension SpikeSweep {
                 }
                 print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
                       + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
+                for c in cases {
+                    guard let snnTorch = c.snnTorch, snnTorch.sharedTheCPU else { continue }
+                    print(String(format: "note: snnTorch had %.1f of its %d threads' CPU time at H=%d, %d us: other processes "
+                                 + "were busy, so its rate and the speed-up are not an idle machine's; compare on an idle machine",
+                                 snnTorch.recordingsPerSecond / snnTorch.recordingsPerCPUSecond, snnTorch.threads, c.hidden,
+                                 c.windowMicros))
+                }
                 if let baseline {
                     print("snnTorch: \(baseline.pythonPath) (Python \(baseline.pythonVersion), torch \(baseline.torchVersion), "
                           + "snntorch \(baseline.snnTorchVersion)), right after each case on the same frames, batches, threads "

@@ -76,7 +76,7 @@ import TestSupport
         let c = try #require(report.cases.first)
         let snnTorch = try #require(c.snnTorch)
         let speedup = try #require(c.speedup)
-        #expect(c.recordingsPerSecond > 0 && snnTorch.recordingsPerSecond > 0)
+        #expect(c.recordingsPerSecond > 0 && snnTorch.recordingsPerSecond > 0 && snnTorch.recordingsPerCPUSecond > 0)
         #expect(abs(speedup - c.recordingsPerSecond / snnTorch.recordingsPerSecond) <= 1e-12 * speedup)
         #expect(snnTorch.threads == 1 && snnTorch.batches >= SnnTorchBaseline.minBatches)
         #expect(!snnTorch.torchVersion.isEmpty && !snnTorch.snnTorchVersion.isEmpty && !snnTorch.pythonVersion.isEmpty)
