@@ -27,7 +27,7 @@ package struct ProgramRun: Sendable {
 
     /// Runs `program` (looked up on PATH) with `arguments`.
     package static func run(_ program: String, _ arguments: [String]) throws -> ProgramRun {
-        guard let path = Self.which(program) else {
+        guard let path = Subprocess.which(program) else {
             throw ToolError("\(program) not found on PATH (is this a Slurm login node? `scripts/slurm-local up` starts a local cluster)")
         }
         let result: Subprocess.Result
@@ -35,17 +35,6 @@ package struct ProgramRun: Sendable {
             throw ToolError("cannot run \(path): \(error.localizedDescription)")
         }
         return ProgramRun(status: result.status, stdout: result.stdout, stderr: result.stderr)
-    }
-
-    /// The first executable `program` on PATH (or `program` itself if it holds a '/').
-    package static func which(_ program: String) -> String? {
-        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let candidate = "\(dir)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
     }
 
     /// stderr (or stdout) as one line, for error messages.

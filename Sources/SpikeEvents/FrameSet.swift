@@ -61,6 +61,11 @@ package struct FrameSet: Sendable {
             self.fingerprint = fingerprint ?? Self.fingerprint(labels, recordingStepStart, stepEntryStart, inputs, counts)
         }
 
+        /// Bytes of the arrays above.
+        package var byteCount: Int {
+            labels.count + 4 * (recordingStepStart.count + stepEntryStart.count) + 2 * inputs.count + counts.count
+        }
+
         /// - Complexity: O(entries).
         static func fingerprint(_ labels: SharedBuffer<UInt8>, _ recordingStepStart: SharedBuffer<Int32>,
                                 _ stepEntryStart: SharedBuffer<Int32>, _ inputs: SharedBuffer<UInt16>,

@@ -26,6 +26,45 @@ package enum ProcessClock {
         #endif
     }
 
+    /// Private memory of this process in bytes: `Anonymous:` in /proc/self/smaps_rollup (heap,
+    /// thread stacks and other anonymous mappings, huge pages included; not file-backed pages
+    /// such as a mapped dataset or frame cache), or nil where the kernel does not provide it
+    /// (not Linux, or Linux before 4.14).
+    package static func anonymousBytes() -> Int? {
+        #if os(Linux)
+        let fd = open("/proc/self/smaps_rollup", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+        }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("Anonymous:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3, fields[2] == "kB", let kilobytes = Int(fields[1]) else { return nil }
+            return kilobytes * 1024
+        }
+        return nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// Returns the heap's free memory to the system (glibc `malloc_trim(0)`), so that memory
+    /// freed earlier is neither counted by `anonymousBytes()` nor silently reused by what is
+    /// measured next. Does nothing elsewhere.
+    package static func releaseFreeHeapMemory() {
+        #if canImport(Glibc)
+        // malloc.h is not part of Swift's Glibc module: look the function up instead.
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: MallocTrim.self)(0) }
+        #endif
+    }
+
     /// Sleeps the calling thread for `seconds` (`nanosleep`, resumed after signals).
     package static func sleep(_ seconds: Double) {
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))

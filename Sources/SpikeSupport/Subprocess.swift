@@ -10,6 +10,17 @@ package enum Subprocess {
         package var timedOut = false
     }
 
+    /// The first executable `program` on PATH (or `program` itself if it holds a '/').
+    package static func which(_ program: String) -> String? {
+        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(program)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
     /// Runs `executable arguments…` with `environment` laid over this process's, and waits
     /// (at most `timeout` seconds: then SIGTERM, and SIGKILL 10 s later). Both pipes are
     /// drained while the child runs, so a chatty child never blocks.

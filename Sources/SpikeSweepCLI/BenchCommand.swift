@@ -7,14 +7,19 @@ import SpikeSupport
 extension SpikeSweep {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure the engine's training speed (recordings/s, ms per batch, peak memory).",
+            abstract: "Measure the engine's training speed (recordings/s, ms per batch, memory per task).",
             discussion: """
                 Without --hidden/--window-us it runs the study's configurations (H=800/2000 us, \
                 H=800/1000 us, H=400/2000 us, H=100/2000 us); without --threads it runs 1 and 2 \
                 threads. Frames come from --data (real recordings) or are synthetic (1.1% density, \
                 ~150 steps at 2000 us). Loading and framing are not timed; a few warm-up batches \
-                are run first. Every hyper-parameter flag of `train` is accepted (batch size, \
-                denoise, …).
+                are run first. Every hyper-parameter flag of `train` is accepted (batch size, β, \
+                ratio, learning rate, L2, denoise, …) and used. Each case runs in a process of \
+                its own, which reports the task's private memory without the frames.
+
+                --compare-snntorch PYTHON runs snnTorch's training loop right after each case, \
+                on the same frames, batches, threads and hyper-parameters, with the given Python \
+                (which needs torch, snntorch and numpy), and prints both rates and their ratio.
                 """)
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
@@ -31,8 +36,17 @@ extension SpikeSweep {
         @Option(name: .customLong("min-seconds"), parsing: .unconditional, help: "Minimum timed seconds per configuration.")
         var minSeconds: Double = 3
 
+        @Option(name: .customLong("compare-snntorch"), parsing: .unconditional,
+                help: ArgumentHelp("Also time snnTorch on the same work with this Python.", valueName: "python"))
+        var comparePython: String?
+
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
+
+        /// Set in the process `bench` starts per case: measure the one configuration the flags
+        /// give, in this process, and print its `BenchmarkCase` as JSON.
+        @Flag(name: .customLong("one-case"), help: ArgumentHelp(visibility: .private))
+        var oneCase = false
 
         func validate() throws {
             _ = try hyperparameterFlags.values()
@@ -42,6 +56,9 @@ extension SpikeSweep {
         func run() throws {
             let given = try hyperparameterFlags.values()
             let h = try hyperparameterFlags.hyperparameters()
+            if oneCase { return try measureOneCase(h) }
+            let baseline = try namingTheOption { try comparePython.map { try SnnTorchBaseline(python: $0) } }
+            defer { baseline?.removeFiles() }
             let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
             var configurations = Benchmark.studyConfigurations
             if given.keys.contains(where: { $0.key == "hidden" || $0.key == "window_us" }) {
@@ -59,19 +76,28 @@ extension SpikeSweep {
             if !json {
                 print("frames: \(data.map { "real, \($0)" } ?? "synthetic (1.1% density, ~150 steps at 2000 us)"), "
                       + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
-                print("hidden  window_us  threads  mean_T  rec/s     ms/batch  snnTorch  speed-up  rec/cpu-s  time shares")
+                print("hidden  window_us  threads  mean_T     rec/s  ms/batch  snnTorch rec/s  speed-up  rec/cpu-s  task_MB  time shares")
             }
-            for (h, w) in configurations {
+            for (hidden, w) in configurations {
                 for t in threadCounts {
-                    let c = Benchmark.measure(frames: frames[w]!, hidden: h, batchSize: batchSize, threads: t, minSeconds: minSeconds)
+                    var c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
+                    if let baseline {
+                        var configuration = h
+                        configuration.hidden = hidden
+                        let snnTorch = try namingTheOption {
+                            try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c, minSeconds: minSeconds)
+                        }
+                        c.snnTorch = snnTorch
+                        c.speedup = c.recordingsPerSecond / snnTorch.recordingsPerSecond
+                    }
                     cases.append(c)
                     if !json {
-                        let reference = c.snnTorchRecordingsPerSecond.map { String(format: "%.1f", $0) } ?? "-"
-                        let speedup = c.speedup.map { String(format: "%.1fx", $0) } ?? "-"
-                        print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", h, w, t, c.meanSteps,
+                        print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", hidden, w, t, c.meanSteps,
                                      c.recordingsPerSecond, c.millisecondsPerBatch)
-                              + reference.leftPadded(8) + "  " + speedup.leftPadded(8) + "  "
-                              + String(format: "%8.1f  ", c.recordingsPerCPUSecond)
+                              + (c.snnTorch.map { String(format: "%.1f", $0.recordingsPerSecond) } ?? "-").leftPadded(14) + "  "
+                              + (c.speedup.map { String(format: "%.1fx", $0) } ?? "-").leftPadded(8) + "  "
+                              + String(format: "%9.1f  ", c.recordingsPerCPUSecond)
+                              + (c.taskPrivateMegabytes.map { String(format: "%.1f", $0) } ?? "-").leftPadded(7) + "  "
                               + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
                                        100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
                                        100 * c.timeShares["hidden_backward"]!, 100 * c.timeShares["other"]!))
@@ -81,10 +107,60 @@ extension SpikeSweep {
             }
             let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
                                          recordings: frames[windows[0]]!.count, cases: cases,
-                                         peakRSSMegabytes: ProcessClock.peakRSSMegabytes)
+                                         peakRSSMegabytes: cases.map(\.peakRSSMegabytes).reduce(ProcessClock.peakRSSMegabytes, max))
             if json { try Console.json(report) } else {
+                let framesMegabytes = windows.map { w in
+                    String(format: "%.1f MB at %d us", cases.first { $0.windowMicros == w }?.framesMegabytes ?? 0, w)
+                }
+                print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
+                      + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
+                for c in cases {
+                    guard let snnTorch = c.snnTorch, snnTorch.sharedTheCPU else { continue }
+                    print(String(format: "note: snnTorch had %.1f of its %d threads' CPU time at H=%d, %d us: other processes "
+                                 + "were busy, so its rate and the speed-up are not an idle machine's; compare on an idle machine",
+                                 snnTorch.recordingsPerSecond / snnTorch.recordingsPerCPUSecond, snnTorch.threads, c.hidden,
+                                 c.windowMicros))
+                }
+                if let baseline {
+                    print("snnTorch: \(baseline.pythonPath) (Python \(baseline.pythonVersion), torch \(baseline.torchVersion), "
+                          + "snntorch \(baseline.snnTorchVersion)), right after each case on the same frames, batches, threads "
+                          + "and hyper-parameters; dense padded batches built outside its timing")
+                } else {
+                    print("snnTorch: not compared (add --compare-snntorch PYTHON to time it in this run)")
+                }
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
             }
+        }
+
+        /// `body`, with a baseline error put as a problem of `--compare-snntorch`.
+        private func namingTheOption<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let error as SnnTorchBaselineError {
+                throw ToolError("--compare-snntorch: \(error.message)")
+            }
+        }
+
+        /// Runs this binary with `--one-case` for one configuration and reads the case it prints.
+        private func measureInOwnProcess(hidden: Int, windowMicros: Int, threads: Int) throws -> BenchmarkCase {
+            var arguments = ["bench", "--one-case", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)"]
+            if let data { arguments += ["--data", data] }
+            if let labels { arguments += ["--labels", labels] }
+            arguments += hyperparameterFlags.words + ["--hidden", "\(hidden)", "--window-us", "\(windowMicros)"]
+            let result = try Subprocess.run(URL(fileURLWithPath: SpikeSweep.executablePath), arguments)
+            if result.status == 0, let c = try? JSONDecoder().decode(BenchmarkCase.self, from: Data(result.stdout.utf8)) {
+                return c
+            }
+            var problem = OneLine.clean(result.stderr.isEmpty ? "exit status \(result.status)" : result.stderr)
+            if problem.hasPrefix("Error: ") { problem.removeFirst("Error: ".count) }
+            throw ToolError("bench: measuring H=\(hidden), \(windowMicros) us, \(threads) threads failed: \(problem)")
+        }
+
+        /// `--one-case`: loads the frames, measures, prints the case.
+        private func measureOneCase(_ h: Hyperparameters) throws {
+            let frames = try data.map {
+                try FrameLoading.load(path: $0, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
+            } ?? Benchmark.syntheticFrames(windowMicros: h.windowMicros)
+            try Console.json(Benchmark.measure(frames: frames, hyperparameters: h, threads: threads ?? 1, minSeconds: minSeconds,
+                                               measuresPrivateMemory: true))
         }
     }
 }

@@ -29,16 +29,10 @@ extension SpikeSweep {
 }
 
 extension SpikeSweep.SlurmCommand {
-    /// The path of this binary, for the jobs to run.
-    static var binaryPath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-    }
-
     /// How to name this binary in a printed command: `spikesweep` when that is what PATH finds.
     static var displayName: String {
-        let mine = binaryPath
-        if let found = ProgramRun.which("spikesweep"),
+        let mine = SpikeSweep.executablePath
+        if let found = Subprocess.which("spikesweep"),
            URL(fileURLWithPath: found).resolvingSymlinksInPath().path == URL(fileURLWithPath: mine).resolvingSymlinksInPath().path {
             return "spikesweep"
         }
@@ -138,7 +132,7 @@ extension SpikeSweep.SlurmCommand {
             if let mem { p.mem = mem }
             if let partition { p.partition = partition; p.collectPartition = partition }
             var options = SlurmSubmitOptions(specPath: spec, resultsRoot: URL(fileURLWithPath: results), mode: mode, profile: p,
-                                             binary: SpikeSweep.SlurmCommand.binaryPath)
+                                             binary: SpikeSweep.executablePath)
             (options.arraySize, options.throttle, options.ntasks) = (arraySize, throttle, ntasks)
             (options.dryRun, options.fresh, options.allowLarge) = (dryRun, fresh, allowLarge)
             let report = try SlurmSubmitter.submit(options)

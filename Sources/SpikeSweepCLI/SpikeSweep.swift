@@ -18,6 +18,13 @@ package struct SpikeSweep: ParsableCommand {
 
     package init() {}
 
+    /// The path of this binary: for Slurm jobs to run, and for `bench` to measure each case
+    /// in a process of its own.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
     /// What the shipped tool leaves at its defaults and a test tool may replace.
     nonisolated(unsafe) static var dependencies = CLIDependencies()
 

@@ -1,0 +1,97 @@
+import Foundation
+import SpikeNet
+import Testing
+import TestSupport
+
+/// `spikesweep bench` through the real binary: no stored snnTorch figure, the side-by-side
+/// comparison, and the memory of one task.
+@Suite struct BenchCommandTests {
+    /// A Python with torch and snntorch 1.0.0 (`SPIKESWEEP_TEST_SNNTORCH_PYTHON`), or nil.
+    static var snnTorchPython: String? {
+        let value = ProcessInfo.processInfo.environment["SPIKESWEEP_TEST_SNNTORCH_PYTHON"] ?? ""
+        return value.isEmpty ? nil : value
+    }
+
+    static let skipMessage = "skipped: no Python with snnTorch (set SPIKESWEEP_TEST_SNNTORCH_PYTHON to one with torch, "
+        + "snntorch==1.0.0 and numpy)"
+
+    static let quick = ["bench", "--hidden", "100", "--window-us", "2000", "--threads", "1", "--min-seconds", "0.1"]
+
+    @Test func withoutComparisonTheTableHasNoSnnTorchFigure() throws {
+        let result = try CLIRunner.run(Self.quick)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first { $0.hasPrefix("hidden") })
+        #expect(header.contains("snnTorch rec/s") && header.contains("speed-up"))
+        let row = try #require(lines.first { $0.hasPrefix("   100") }).split(separator: " ")
+        // hidden window_us threads mean_T rec/s ms/batch snnTorch-rec/s speed-up rec/cpu-s task_MB …
+        #expect(row[6] == "-" && row[7] == "-", "\(row)")
+        #expect(Double(row[4]) ?? 0 > 0)
+        #expect(!row.contains { $0.hasSuffix("x") && Double($0.dropLast()) != nil }, "a speed-up: \(row)")
+        #expect(lines.contains { $0.hasPrefix("snnTorch: not compared") })
+    }
+
+    /// The JSON names the task's private memory (H=100, synthetic frames) and no snnTorch figure.
+    @Test func theJSONHasTheTaskMemoryAndNoSnnTorchFigure() throws {
+        let result = try CLIRunner.run(Self.quick + ["--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(result.stdout.utf8))
+        let c = try #require(report.cases.first)
+        #expect(c.snnTorch == nil && c.speedup == nil)
+        let task = try #require(c.taskPrivateMegabytes, "no /proc/self/smaps_rollup?")
+        #expect(task > 0 && task < 200, "task private memory \(task) MB")
+        #expect(c.framesMegabytes > 1 && c.framesMegabytes < 50)
+        #expect(c.peakRSSMegabytes > task && report.peakRSSMegabytes >= c.peakRSSMegabytes)
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let first = try #require((keys["cases"] as? [[String: Any]])?.first)
+        #expect(first["taskPrivateMegabytes"] is Double && first["snnTorch"] == nil)
+    }
+
+    @Test func aPythonThatCannotRunOrLacksSnnTorchIsOneLine() throws {
+        let missing = try CLIRunner.run(Self.quick + ["--compare-snntorch", "/nonexistent/python3"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+        #expect(missing.stderr.contains("--compare-snntorch: /nonexistent/python3"), "\(missing.stderr)")
+        #expect(missing.stdout.isEmpty, "measured before checking the Python: \(missing.stdout)")
+
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { print("skipped: \(python) not found"); return }
+        guard try CLIRunner.run(executable: URL(fileURLWithPath: python), ["-c", "import torch"]).status != 0 else {
+            print("skipped: \(python) has torch, so it cannot stand for a Python without it"); return
+        }
+        let lacking = try CLIRunner.run(Self.quick + ["--compare-snntorch", python])
+        #expect(lacking.status != 0)
+        #expect(lacking.stderr.split(separator: "\n").count == 1, "\(lacking.stderr)")
+        #expect(lacking.stderr.contains("--compare-snntorch: \(python) has no module"), "\(lacking.stderr)")
+        #expect(lacking.stderr.contains("pip install snntorch==1.0.0"), "\(lacking.stderr)")
+    }
+
+    /// A tiny side-by-side run: both rates positive, the ratio their quotient, and snnTorch
+    /// trained on the batches spikesweep meant (their padded lengths and event counts).
+    @Test func aComparisonGivesBothRatesAndTheirRatio() throws {
+        guard let python = Self.snnTorchPython else { print(Self.skipMessage); return }
+        let result = try CLIRunner.run(Self.quick + ["--compare-snntorch", python, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(result.stdout.utf8))
+        let c = try #require(report.cases.first)
+        let snnTorch = try #require(c.snnTorch)
+        let speedup = try #require(c.speedup)
+        #expect(c.recordingsPerSecond > 0 && snnTorch.recordingsPerSecond > 0 && snnTorch.recordingsPerCPUSecond > 0)
+        #expect(abs(speedup - c.recordingsPerSecond / snnTorch.recordingsPerSecond) <= 1e-12 * speedup)
+        #expect(snnTorch.threads == 1 && snnTorch.batches >= SnnTorchBaseline.minBatches)
+        #expect(!snnTorch.torchVersion.isEmpty && !snnTorch.snnTorchVersion.isEmpty && !snnTorch.pythonVersion.isEmpty)
+
+        let frames = Benchmark.syntheticFrames(windowMicros: 2000)
+        let written = BatchOrder.batches(count: frames.count, batchSize: 128, seed: Benchmark.seed,
+                                         Benchmark.warmupBatches ..< Benchmark.warmupBatches
+                                             + min(c.batches, SnnTorchBaseline.maxTimedBatches))
+        let timed = (0..<snnTorch.batches).map { written[$0 % written.count] }
+        let steps = timed.map { $0.map(frames.stepCount(of:)).max()! }.reduce(0, +)
+        let events = timed.joined().map { r in
+            (0..<frames.stepCount(of: r)).map { t in frames.entryRange(recording: r, step: t).map { Int(frames.storage.counts[$0]) }.reduce(0, +) }
+                .reduce(0, +)
+        }.reduce(0, +)
+        #expect(snnTorch.meanSteps == Double(steps) / Double(timed.count))
+        #expect(snnTorch.events == events)
+    }
+}
