@@ -115,6 +115,18 @@ package struct FrameSet: Sendable {
     /// Number of time steps of recording `r`.
     package func stepCount(of r: Int) -> Int { stepRange(of: r).count }
 
+    /// Share of the (step, input) cells of the recordings that are active, for `inputs` inputs.
+    /// - Complexity: O(count).
+    package func density(inputs: Int) -> Double {
+        var steps = 0, entries = 0
+        for r in 0..<count {
+            let range = stepRange(of: r)
+            steps += range.count
+            entries += Int(storage.stepEntryStart[range.upperBound] - storage.stepEntryStart[range.lowerBound])
+        }
+        return Double(entries) / Double(max(1, steps * inputs))
+    }
+
     /// Entry range of step `t` (0-based within recording `r`), into `storage.inputs`/`counts`.
     package func entryRange(recording r: Int, step t: Int) -> Range<Int> {
         let s = stepRange(of: r).lowerBound + t

@@ -37,6 +37,8 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     package var framesMegabytes: Double
     /// Peak resident set size of the process that measured this case (frames, task, runtime).
     package var peakRSSMegabytes: Double
+    /// The input path the engine took ("event-driven" or "dense", `EngineTuning.Inputs`).
+    package var inputPath: String?
 }
 
 /// What `spikesweep bench` reports.
@@ -130,7 +132,9 @@ package enum Benchmark {
                              timeShares: shares, recordingsPerCPUSecond: Double(recordings) / cpu,
                              taskPrivateMegabytes: memoryBefore.map { Double(memoryPeak - $0) / megabyte },
                              framesMegabytes: Double(frames.storage.byteCount) / megabyte,
-                             peakRSSMegabytes: ProcessClock.peakRSSMegabytes)
+                             peakRSSMegabytes: ProcessClock.peakRSSMegabytes,
+                             inputPath: engine.lastBatchWasDense ? EngineTuning.Inputs.dense.rawValue
+                                                                 : EngineTuning.Inputs.eventDriven.rawValue)
     }
 
     private static let megabyte = 1024.0 * 1024

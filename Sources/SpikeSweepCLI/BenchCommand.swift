@@ -20,6 +20,11 @@ extension SpikeSweep {
                 --compare-snntorch PYTHON runs snnTorch's training loop right after each case, \
                 on the same frames, batches, threads and hyper-parameters, with the given Python \
                 (which needs torch, snntorch and numpy), and prints both rates and their ratio.
+
+                --inputs picks the engine's input path (default automatic: the dense OpenBLAS \
+                path where a batch's frames are at least 45% dense, else event-driven). \
+                --density-sweep measures both paths on synthetic frames from 0.5% to 50% density \
+                (with --hidden, batch and --threads, default 2) and prints where they cross.
                 """)
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
@@ -40,6 +45,12 @@ extension SpikeSweep {
                 help: ArgumentHelp("Also time snnTorch on the same work with this Python.", valueName: "python"))
         var comparePython: String?
 
+        @Option(help: ArgumentHelp("The engine's input path: automatic, event-driven or dense.", valueName: "path"))
+        var inputs: String = EngineTuning.Inputs.automatic.rawValue
+
+        @Flag(name: .customLong("density-sweep"), help: "Time the event-driven and the dense path across input densities.")
+        var densitySweep = false
+
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
 
@@ -51,12 +62,27 @@ extension SpikeSweep {
         func validate() throws {
             _ = try hyperparameterFlags.values()
             if let threads, threads < 1 { throw ToolError("--threads must be >= 1, got \(threads)") }
+            _ = try inputPath()
+            if densitySweep && comparePython != nil { throw ToolError("--density-sweep and --compare-snntorch: use one at a time") }
+        }
+
+        /// `--inputs` as the engine's setting.
+        private func inputPath() throws -> EngineTuning.Inputs {
+            guard let path = EngineTuning.Inputs(rawValue: inputs) else {
+                let choices = EngineTuning.Inputs.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ToolError("--inputs must be one of \(choices), got '\(inputs)'")
+            }
+            if path == .dense, let reason = SpikeEngine.denseUnavailableReason {
+                throw ToolError("--inputs dense: \(reason)")
+            }
+            return path
         }
 
         func run() throws {
             let given = try hyperparameterFlags.values()
             let h = try hyperparameterFlags.hyperparameters()
             if oneCase { return try measureOneCase(h) }
+            if densitySweep { return try runDensitySweep(h) }
             let baseline = try namingTheOption { try comparePython.map { try SnnTorchBaseline(python: $0) } }
             defer { baseline?.removeFiles() }
             let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
@@ -141,7 +167,8 @@ extension SpikeSweep {
 
         /// Runs this binary with `--one-case` for one configuration and reads the case it prints.
         private func measureInOwnProcess(hidden: Int, windowMicros: Int, threads: Int) throws -> BenchmarkCase {
-            var arguments = ["bench", "--one-case", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)"]
+            var arguments = ["bench", "--one-case", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)",
+                             "--inputs", inputs]
             if let data { arguments += ["--data", data] }
             if let labels { arguments += ["--labels", labels] }
             arguments += hyperparameterFlags.words + ["--hidden", "\(hidden)", "--window-us", "\(windowMicros)"]
@@ -160,8 +187,60 @@ extension SpikeSweep {
                 try FrameLoading.load(path: $0, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
             } ?? Benchmark.syntheticFrames(windowMicros: h.windowMicros)
             try Console.json(Benchmark.measure(frames: frames, hyperparameters: h, threads: threads ?? 1, minSeconds: minSeconds,
-                                               measuresPrivateMemory: true))
+                                               tuning: EngineTuning(inputs: try inputPath()), measuresPrivateMemory: true))
         }
+
+        /// `--density-sweep`: both paths across densities, the crossover, and the path the
+        /// default (automatic) takes on the study's frames.
+        private func runDensitySweep(_ h: Hyperparameters) throws {
+            if let reason = SpikeEngine.denseUnavailableReason { throw ToolError("--density-sweep: \(reason)") }
+            let t = threads ?? 2
+            if !json {
+                print("density sweep: H=\(h.hidden), batch \(h.batchSize), \(t) threads, 256 synthetic recordings of ~150 steps; "
+                      + "OpenBLAS kernel \(SpikeEngine.denseKernelName)")
+                print("density  event-driven rec/s  dense rec/s  dense/event  faster")
+            }
+            let points = DensitySweep.run(hyperparameters: h, threads: t, minSeconds: min(minSeconds, 2)) { p in
+                guard !json else { return }
+                print(String(format: "%6.1f%%  %18.1f  %11.1f  %11.3f  ", 100 * p.density, p.eventDriven.recordingsPerSecond,
+                             p.dense.recordingsPerSecond, p.denseOverEventDriven)
+                      + (p.denseOverEventDriven >= 1 ? "dense" : "event-driven"))
+                fflush(stdout)
+            }
+            let crossover = DensitySweep.crossover(points)
+            var studyDensities: [String: Double] = [:]
+            if let data {
+                for w in [2000, 1000] {
+                    let frames = try FrameLoading.load(path: data, labels: labels, windowMicros: w, denoiseMicros: h.denoiseMicros)
+                    studyDensities["\(w)"] = frames.density(inputs: NMNIST.inputCount)
+                }
+            }
+            if json {
+                try Console.json(DensitySweepReport(hidden: h.hidden, batchSize: h.batchSize, threads: t, points: points,
+                                                    crossover: crossover, automaticFrom: EngineTuning.measuredDenseCrossover,
+                                                    studyFrameDensities: studyDensities))
+                return
+            }
+            print("crossover: " + (crossover.map { String(format: "dense is faster from %.1f%% density", 100 * $0) }
+                                   ?? "none in 0.5%-50% (one path is faster everywhere)")
+                  + String(format: "; the automatic choice takes the dense path from %.0f%%", 100 * EngineTuning.measuredDenseCrossover))
+            for (w, d) in studyDensities.sorted(by: { $0.key > $1.key }) {
+                let path = d >= EngineTuning.measuredDenseCrossover ? "dense" : "event-driven"
+                print(String(format: "study frames at %@ us (%@): %.2f%% dense, automatic takes the %@ path", w, data ?? "", 100 * d, path))
+            }
+        }
+    }
+
+    /// What `bench --density-sweep --json` prints.
+    struct DensitySweepReport: Encodable {
+        var hidden: Int
+        var batchSize: Int
+        var threads: Int
+        var points: [DensitySweep.Point]
+        var crossover: Double?
+        var automaticFrom: Double
+        /// Density of the given real frames per window (µs), when --data was given.
+        var studyFrameDensities: [String: Double]
     }
 }
 
