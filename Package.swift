@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "Sweeps", dependencies: ["SpikeSupport", "SpikeNet", .product(name: "Yams", package: "Yams")]),
         .target(name: "SlurmFiles", path: "slurm", exclude: ["README.md"], sources: ["SlurmFiles.swift"],
                 resources: ["array.sbatch", "mpi.sbatch", "collect.sbatch", "habrok.env", "local.env"].map { .embedInCode($0) }),
-        .target(name: "Cluster", dependencies: ["SpikeSupport", "Sweeps", "CMPILoader", "SlurmFiles"]),
+        .target(name: "Cluster", dependencies: ["SpikeSupport", "SpikeNet", "Sweeps", "CMPILoader", "SlurmFiles"]),
         // Every command: parses, calls one library function, prints.
         .target(name: "SpikeSweepCLI", dependencies: [
             "SpikeSupport", "SpikeEvents", "SpikeNet", "Sweeps", "Cluster",

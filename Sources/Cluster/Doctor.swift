@@ -1,5 +1,6 @@
 import Foundation
 import SpikeEvents
+import SpikeNet
 import SpikeSupport
 import Sweeps
 
@@ -39,6 +40,7 @@ package enum Doctor {
         if confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count) > 0 { glibc = ", \(String(cString: buffer))" }
         checks.append(Check(status: .ok, what: "spikesweep", detail: "\(ToolVersion.string) runs on \(ProcessInfo.processInfo.hostName)\(glibc)", fix: nil))
         checks.append(mpi(required: o.mode == .mpi))
+        checks.append(openBLAS())
         checks += slurm(o.profile)
         checks.append(results(o.resultsRoot))
         if let spec = o.specPath { checks.append(data(spec)) }
@@ -55,6 +57,17 @@ package enum Doctor {
                          detail: "\(MPILibrary.name) cannot be loaded" + (required ? "" : " (only --mode mpi needs it)"),
                          fix: "module load OpenMPI (Open MPI 4), or put its lib directory on LD_LIBRARY_PATH")
         }
+    }
+
+    /// OpenBLAS serves only the engine's dense path (frames at least 45% dense); without it the
+    /// engine keeps to its event-driven path, so it is never required.
+    static func openBLAS() -> Check {
+        if let reason = SpikeEngine.denseUnavailableReason {
+            return Check(status: .warning, what: "OpenBLAS",
+                         detail: "\(reason); the engine keeps to its event-driven path (N-MNIST frames are ~1% dense and never need the dense one)",
+                         fix: "module load OpenBLAS, or put its lib directory on LD_LIBRARY_PATH, for dense frames")
+        }
+        return Check(status: .ok, what: "OpenBLAS", detail: "kernel \(SpikeEngine.denseKernelName): the dense path is available", fix: nil)
     }
 
     static func slurm(_ profile: SlurmProfile) -> [Check] {

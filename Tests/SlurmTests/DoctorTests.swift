@@ -21,7 +21,7 @@ struct DoctorTests {
                                      "--results", root.appendingPathComponent("results").path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let lines = Self.lines(run)
-        for what in ["spikesweep", "MPI", "sbatch", "squeue", "partition local", "results", "data"] {
+        for what in ["spikesweep", "MPI", "OpenBLAS", "sbatch", "squeue", "partition local", "results", "data"] {
             #expect(lines.contains { $0.hasPrefix("✔ \(what)") }, "no ✔ for \(what): \(run.stdout)")
         }
         #expect(lines.contains { $0.hasPrefix("✔ MPI: Open MPI v4") })
@@ -77,5 +77,28 @@ struct DoctorTests {
                                         CLIRunner.executable.path, "doctor", "--profile", "local", "--results", root.path])
         #expect(array.status == 0 && array.stdout.contains("! MPI: libmpi.so.40 cannot be loaded (only --mode mpi needs it)"),
                 "\(array.stdout)\(array.stderr)")
+    }
+
+    /// Without OpenBLAS the engine keeps to its event-driven path: a warning naming the fix,
+    /// never a failure.
+    @Test func aHiddenOpenBLASIsAWarningWithTheFix() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
+            print("skipped: hiding libopenblas needs root and unshare"); return
+        }
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let script = #"""
+            set -eu
+            empty="$1/empty"; : > "$empty"
+            find /usr /opt -xdev -name 'libopenblas*.so*' \( -type f -o -type l \) -print0 | xargs -0 -r readlink -f | sort -u |
+                while read -r file; do mount --bind "$empty" "$file"; done
+            shift
+            exec "$@"
+            """#
+        let run = try Subprocess.run(URL(fileURLWithPath: "/usr/bin/unshare"),
+                                     ["-m", "--propagation", "private", "/bin/bash", "-c", script, "bash", root.path,
+                                      CLIRunner.executable.path, "doctor", "--profile", "local", "--results", root.path])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("! OpenBLAS") }, "\(run.stdout)")
+        #expect(line.contains("event-driven path") && line.contains("fix: module load OpenBLAS"), "\(line)")
     }
 }
