@@ -33,6 +33,10 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     /// measures each case in a process of its own, so no other case's memory is in it. Nil
     /// where the kernel does not report it (see `ProcessClock.anonymousBytes()`).
     package var taskPrivateMegabytes: Double?
+    /// The largest `Anonymous:` of the measuring process, in MB: the task plus the runtime and
+    /// whatever the process held before it (frames loaded onto the heap count here; mapped
+    /// frame caches do not). Nil where the kernel does not report it.
+    package var processPrivateMegabytes: Double?
     /// The frames' own storage (labels, offsets, entries), in MB.
     package var framesMegabytes: Double
     /// Peak resident set size of the process that measured this case (frames, task, runtime).
@@ -131,6 +135,7 @@ package enum Benchmark {
                              millisecondsPerBatch: elapsed * 1000 / Double(batches),
                              timeShares: shares, recordingsPerCPUSecond: Double(recordings) / cpu,
                              taskPrivateMegabytes: memoryBefore.map { Double(memoryPeak - $0) / megabyte },
+                             processPrivateMegabytes: memoryBefore.map { _ in Double(memoryPeak) / megabyte },
                              framesMegabytes: Double(frames.storage.byteCount) / megabyte,
                              peakRSSMegabytes: ProcessClock.peakRSSMegabytes,
                              inputPath: engine.lastBatchWasDense ? EngineTuning.Inputs.dense.rawValue

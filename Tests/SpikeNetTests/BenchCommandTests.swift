@@ -40,6 +40,7 @@ import TestSupport
         #expect(c.snnTorch == nil && c.speedup == nil)
         let task = try #require(c.taskPrivateMegabytes, "no /proc/self/smaps_rollup?")
         #expect(task > 0 && task < 200, "task private memory \(task) MB")
+        #expect(try #require(c.processPrivateMegabytes) >= task + c.framesMegabytes, "the frames are on the heap")
         #expect(c.framesMegabytes > 1 && c.framesMegabytes < 50)
         #expect(c.peakRSSMegabytes > task && report.peakRSSMegabytes >= c.peakRSSMegabytes)
         let keys = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
