@@ -9,7 +9,8 @@ import SpikeSupport
 /// The Python program (`program`) ships inside the binary. For each case it is given the
 /// same frames (only the recordings its batches use, written as little-endian arrays), the
 /// same batches (`BatchOrder` with `Benchmark.seed`: its warm-up is the order's first batch,
-/// its timed batches are the ones `measure` timed, in order, started over if it needs more),
+/// its timed batches are the ones `measure` timed, in order, at most `maxTimedBatches` of
+/// them, started over if it needs more),
 /// the same hidden size, β, threshold, target ratio, learning rate, L2 and thread count. It
 /// runs the snnTorch tutorials' loop — forward over all steps, `mse_count_loss` plus L2 in
 /// the loss, `zero_grad`, `backward`, Adam — building each batch's dense padded input (as
@@ -26,7 +27,7 @@ package final class SnnTorchBaseline {
     private let directory: URL
 
     /// Untimed warm-up batches and the minimum of timed batches: fewer than `Benchmark.measure`
-    /// runs, because one batch of H=800 takes about 2 s in snnTorch.
+    /// runs, because one batch of H=800 takes 1.5–2 s in snnTorch.
     package static let warmupBatches = 1
     package static let minBatches = 3
     /// The most timed batches written for one case; the program starts over if it needs more.
@@ -71,9 +72,9 @@ package final class SnnTorchBaseline {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Times snnTorch on `frames` with the network `hyperparameters` describe, alongside the
-    /// `spikesweep` measurement `spikesweep` (same batch size and threads; its timed batches
-    /// are the ones this times).
+    /// Times snnTorch on `frames` with the network `hyperparameters` describe, alongside
+    /// `spikesweep`, the engine's measurement of the same case: its batch size, thread count
+    /// and timed batches are used.
     /// - Throws: `SnnTorchBaselineError` when the program fails; its last error line is in it.
     package func measure(frames: FrameSet, hyperparameters h: Hyperparameters, alongside spikesweep: BenchmarkCase,
                          minSeconds: Double) throws -> SnnTorchMeasurement {
