@@ -3,10 +3,10 @@ import SpikeSupport
 
 /// The sizes of the study's network: Linear(inputs→hidden) → Leaky → Linear(hidden→outputs) → Leaky.
 ///
-/// The engine cuts the hidden layer into tiles of `tileWidth` neurons. A tile's slice of the
-/// first layer (inputs × tileWidth floats, 592 KB for N-MNIST) stays in L2 while the engine
-/// runs every recording of a batch through it, instead of streaming the whole 7.4 MB matrix
-/// from L3 once per recording. The hidden layer is padded to whole tiles; padded neurons have
+/// The engine cuts the hidden layer into tiles of `tileWidth` neurons, stored tile by tile, and
+/// gathers over half tiles: half a tile's slice of the first layer (inputs × 32 floats, 296 KB
+/// for N-MNIST) stays in L2 while the engine runs recordings through it, instead of streaming
+/// the whole 7.4 MB matrix from L3 once per recording. The hidden layer is padded to whole tiles; padded neurons have
 /// zero weights and biases, never spike and keep zero gradients, so they change nothing.
 package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertible {
     package let inputs: Int

@@ -5,29 +5,34 @@ import SpikeEvents
 /// Linear(inputs→H) → Leaky → Linear(H→outputs) → Leaky on sparse frames.
 ///
 /// Work per batch (B recordings, padded length T), in three phases:
-/// 1. **Hidden forward** (`SpikeEngine+Forward.swift`), per tile of `NetworkShape.tileWidth`
-///    (64) hidden neurons and per recording: the input current is `b1 + Σ count·W1[input]`
-///    over the step's *active* inputs only (a gather of their tile rows, ~25 of 2312 per step
-///    on N-MNIST), then the Leaky step; spikes are kept as bits, and when training the
-///    surrogate derivatives `sg(mem1[t]−thr)` are kept for phase 3.
-/// 2. **Output layer** (`SpikeEngine+Forward.swift`), per recording: the current is
-///    `b2 + Σ W2[j]` over the *spiking* hidden neurons j (spikes are binary and sparse), the
-///    Leaky step, counts, loss, and when training the output layer's BPTT
-///    `dmem2[t] = g·sg(mem2[t]−thr) + β·dmem2[t+1]`, `g = 2(count−target)/(B·C·T)`. Alongside,
-///    when training, the index of the group's entries by input (`SpikeEngine+InputIndex.swift`).
+/// 1. **Hidden forward** (`SpikeEngine+Forward.swift`), per half tile of 32 hidden neurons
+///    (half of a `NetworkShape.tileWidth` tile, so that its 296 KB slice of W1 stays in L2) and
+///    per recording: the input current is `b1 + Σ count·W1[input]` over the step's *active*
+///    inputs only (a gather of their rows, ~25 of 2312 per step on N-MNIST), two steps at a
+///    time, then the Leaky step; spikes are kept as bits, and when training the surrogate
+///    derivatives `sg(mem1[t]−thr)` are kept for phase 3. Alongside, when training, the index
+///    of the group's entries by input (`SpikeEngine+InputIndex.swift`).
+/// 2. **Output layer** (`SpikeEngine+Forward.swift`), per recording, sixteen classes at a time:
+///    the current is `b2 + Σ W2[j]` over the *spiking* hidden neurons j (spikes are binary and
+///    sparse), the Leaky step, counts, loss and when training the output layer's BPTT
+///    `dmem2[t] = g·sg(mem2[t]−thr) + β·dmem2[t+1]`, `g = 2(count−target)/(B·C·T)`.
 /// 3. **Hidden backward** (`SpikeEngine+Backward.swift`), per tile and per recording, from the
 ///    surrogate values phase 1 kept: backward in time
 ///    `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, `db1`, and `dW2` from the
-///    spiking neurons only. Then `dW1` is updated only in the rows of the active inputs, from
-///    the index of the group's entries by input: each row is read and written once per group,
-///    its updates applied in (recording, descending step) order. Last, `db2 = Σ dmem2`.
+///    spiking neurons only. Then `dW1` is updated per half tile only in the rows of the active
+///    inputs, from the index of the group's entries by input: each row is read and written once
+///    per group, its updates applied in (recording, descending step) order. Last, `db2 = Σ dmem2`.
+///
+/// Where a batch's frames are dense, phases 1 and 3 take the dense path instead
+/// (`SpikeEngine+Dense.swift`, `EngineTuning.inputs`): OpenBLAS products on the group's frames.
 ///
 /// The batch runs in groups of `tuning.groupSize` recordings so that the kept surrogate values
-/// stay in cache. Each phase is a list of independent items that `threads` workers take as
-/// they become free: (tile, recording) in phase 1; recordings, plus one item building the
-/// group's input index, in phase 2; whole tiles for the backward time loop and (tile, row
-/// range) for the dW1 update in phase 3. Each gradient element is summed by one worker in a
-/// fixed order, so results are bit-identical for every thread count, schedule and tuning.
+/// stay in cache. Each phase is a list of independent items that `threads` workers (the calling
+/// thread and the engine's `WorkerPool`) take as they become free: (half tile, recording) and
+/// the item building the group's input index in phase 1; recordings in phase 2; whole tiles for
+/// the backward time loop and (half tile, row range) for the dW1 update in phase 3. Each
+/// gradient element is summed by one worker in a fixed order, so results are bit-identical for
+/// every thread count, schedule, group size and huge-page setting.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` in ascending input (or hidden)
 /// order: fused multiply-adds for the hidden layer, plain additions of W2 rows for the output

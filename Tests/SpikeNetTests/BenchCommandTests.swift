@@ -95,4 +95,47 @@ import TestSupport
         #expect(snnTorch.meanSteps == Double(steps) / Double(timed.count))
         #expect(snnTorch.events == events)
     }
+
+    /// `--inputs` picks the path each case takes and says which it took; a wrong value is one line.
+    @Test func inputsPicksThePathAndTheJSONSaysWhichItTook() throws {
+        for path in [EngineTuning.Inputs.eventDriven, .dense] {
+            let result = try CLIRunner.run(Self.quick + ["--inputs", path.rawValue, "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(result.stdout.utf8))
+            #expect(report.cases.first?.inputPath == path.rawValue)
+        }
+        // The default on N-MNIST-like frames (1.1% dense) is the event-driven path.
+        let automatic = try CLIRunner.run(Self.quick + ["--json"])
+        let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(automatic.stdout.utf8))
+        #expect(report.cases.first?.inputPath == EngineTuning.Inputs.eventDriven.rawValue)
+        let wrong = try CLIRunner.run(Self.quick + ["--inputs", "sparse"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("--inputs must be one of automatic, event-driven, dense, got 'sparse'"), "\(wrong.stderr)")
+    }
+
+    /// The density sweep measures both paths at every density, each case on the path it names,
+    /// and the crossover lies between the densities where the faster path changes.
+    @Test func theDensitySweepTimesBothPathsAndFindsWhereTheyCross() throws {
+        var h = Hyperparameters()
+        h.hidden = 64
+        h.batchSize = 16
+        let points = DensitySweep.run(densities: [0.01, 0.6], hyperparameters: h, threads: 1, steps: 20, count: 32,
+                                      minSeconds: 0)
+        #expect(points.map(\.density) == [0.01, 0.6])
+        for p in points {
+            #expect(p.eventDriven.inputPath == "event-driven" && p.dense.inputPath == "dense")
+            #expect(p.eventDriven.recordingsPerSecond > 0 && p.dense.recordingsPerSecond > 0)
+        }
+        func point(_ density: Double, _ ratio: Double) -> DensitySweep.Point {
+            var p = points[0]
+            p.density = density
+            p.dense.recordingsPerSecond = ratio * p.eventDriven.recordingsPerSecond
+            return p
+        }
+        // Ratios 0.5 at 10% and 2 at 30%: the logarithm crosses zero halfway, at 20%.
+        let crossover = try #require(DensitySweep.crossover([point(0.3, 2), point(0.1, 0.5), point(0.05, 0.2)]))
+        #expect(abs(crossover - 0.2) < 1e-9)
+        #expect(DensitySweep.crossover([point(0.1, 0.5), point(0.3, 0.9)]) == nil)
+        #expect(DensitySweep.crossover([point(0.1, 1.5), point(0.3, 3)]) == nil)
+    }
 }
