@@ -52,29 +52,33 @@ struct DoctorTests {
         #expect(line.contains("Read-only file system") && line.contains("fix: give a folder you can write with --results"), "\(line)")
     }
 
+    /// Runs `spikesweep doctor` with `arguments` in a private mount namespace where every
+    /// library file under /usr and /opt named like `pattern` is covered by an empty file.
+    static func doctorHiding(_ pattern: String, root: URL, _ arguments: [String]) throws -> Subprocess.Result {
+        let script = #"""
+            set -eu
+            empty="$1/empty"; : > "$empty"
+            find /usr /opt -xdev -name "$2" \( -type f -o -type l \) -print0 | xargs -0 -r readlink -f | sort -u |
+                while read -r file; do mount --bind "$empty" "$file"; done
+            shift 2
+            exec "$@"
+            """#
+        return try Subprocess.run(URL(fileURLWithPath: "/usr/bin/unshare"),
+                                  ["-m", "--propagation", "private", "/bin/bash", "-c", script, "bash", root.path, pattern,
+                                   CLIRunner.executable.path, "doctor", "--profile", "local", "--results", root.path] + arguments)
+    }
+
     @Test func aHiddenOpenMPIIsNamedWithTheFix() throws {
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
             print("skipped: hiding libmpi needs root and unshare"); return
         }
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
-        let script = #"""
-            set -eu
-            empty="$1/empty"; : > "$empty"
-            find /usr /opt -xdev -name 'libmpi.so*' \( -type f -o -type l \) -print0 | xargs -0 -r readlink -f | sort -u |
-                while read -r file; do mount --bind "$empty" "$file"; done
-            shift
-            exec "$@"
-            """#
-        let run = try Subprocess.run(URL(fileURLWithPath: "/usr/bin/unshare"),
-                                     ["-m", "--propagation", "private", "/bin/bash", "-c", script, "bash", root.path,
-                                      CLIRunner.executable.path, "doctor", "--profile", "local", "--mode", "mpi", "--results", root.path])
+        let run = try Self.doctorHiding("libmpi.so*", root: root, ["--mode", "mpi"])
         #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
         let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("✘ MPI") }, "\(run.stdout)")
         #expect(line.contains("libmpi.so.40 cannot be loaded") && line.contains("fix: module load OpenMPI"), "\(line)")
         // Array mode does not need it: a warning only.
-        let array = try Subprocess.run(URL(fileURLWithPath: "/usr/bin/unshare"),
-                                       ["-m", "--propagation", "private", "/bin/bash", "-c", script, "bash", root.path,
-                                        CLIRunner.executable.path, "doctor", "--profile", "local", "--results", root.path])
+        let array = try Self.doctorHiding("libmpi.so*", root: root, [])
         #expect(array.status == 0 && array.stdout.contains("! MPI: libmpi.so.40 cannot be loaded (only --mode mpi needs it)"),
                 "\(array.stdout)\(array.stderr)")
     }
@@ -86,17 +90,7 @@ struct DoctorTests {
             print("skipped: hiding libopenblas needs root and unshare"); return
         }
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
-        let script = #"""
-            set -eu
-            empty="$1/empty"; : > "$empty"
-            find /usr /opt -xdev -name 'libopenblas*.so*' \( -type f -o -type l \) -print0 | xargs -0 -r readlink -f | sort -u |
-                while read -r file; do mount --bind "$empty" "$file"; done
-            shift
-            exec "$@"
-            """#
-        let run = try Subprocess.run(URL(fileURLWithPath: "/usr/bin/unshare"),
-                                     ["-m", "--propagation", "private", "/bin/bash", "-c", script, "bash", root.path,
-                                      CLIRunner.executable.path, "doctor", "--profile", "local", "--results", root.path])
+        let run = try Self.doctorHiding("libopenblas*.so*", root: root, [])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("! OpenBLAS") }, "\(run.stdout)")
         #expect(line.contains("event-driven path") && line.contains("fix: module load OpenBLAS"), "\(line)")
