@@ -276,8 +276,8 @@ package final class SpikeEngine {
 
     /// Phase 3 for `group`: the backward time loop, one item per tile (so a tile's bias and
     /// output-weight gradients are summed by one worker, recordings in order); then dW1, whose
-    /// rows are independent, in items of (tile, range of the group's distinct inputs), each row
-    /// still updated by one worker in the same order.
+    /// rows are independent, in items of (half tile, range of the group's distinct inputs), each
+    /// row still updated by one worker in the same order; on the dense path, one product per tile.
     private func runHiddenBackward(_ ctx: Context, group: Range<Int>, distinctInputs: Int, dense: Bool,
                                    into g: RawGradients) {
         let bits = spikeBits.pointer, delta = outputDelta.pointer, w2t = w2Transposed.pointer
