@@ -44,15 +44,6 @@ struct Lanes {
         v6 = v6.addingProduct(c, l(6)); v7 = v7.addingProduct(c, l(7))
     }
 
-    /// self = fma(c, row, self), lane by lane.
-    @inline(__always)
-    mutating func addProduct(_ c: Float, _ row: Lanes) {
-        v0 = v0.addingProduct(c, row.v0); v1 = v1.addingProduct(c, row.v1)
-        v2 = v2.addingProduct(c, row.v2); v3 = v3.addingProduct(c, row.v3)
-        v4 = v4.addingProduct(c, row.v4); v5 = v5.addingProduct(c, row.v5)
-        v6 = v6.addingProduct(c, row.v6); v7 = v7.addingProduct(c, row.v7)
-    }
-
     /// self = self + o, lane by lane.
     @inline(__always)
     mutating func add(_ o: Lanes) {

@@ -56,21 +56,16 @@ extension SpikeEngine {
 
     /// The Leaky time loop of one half tile of one recording over currents already summed into
     /// `currents` (its [T][64] block): spike bits, and in place the surrogate derivatives when
-    /// `training`; membranes into `membraneTrace` when given (as in `hiddenForward`).
+    /// `training`; membranes into `membraneTrace` when given (`hiddenStep`, as in `hiddenForward`).
     static func hiddenTimeLoop(_ ctx: Context, tile: Int, half: Int, recording b: Int,
                                currents: UnsafeMutablePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
                                training: Bool, membraneTrace: UnsafeMutablePointer<Float>?) {
-        let W = NetworkShape.tileWidth, T = ctx.steps, tiles = ctx.shape.tileCount
-        let lane0 = half * HalfLanes.width, j0 = tile * W + lane0
-        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold)
-        let bitBase = UnsafeMutableRawPointer(bits) + half * MemoryLayout<UInt32>.size
+        let lane0 = half * HalfLanes.width
         var mem = HalfLanes(repeating: 0)
-        for t in 0..<T {
-            let slot = currents + t * W + lane0
-            mem.leakyStep(input: HalfLanes(slot), beta: betaV, threshold: thrV)
-            bitBase.storeBytes(of: mem.bits(above: thrV), toByteOffset: ((b * T + t) * tiles + tile) * 8, as: UInt32.self)
-            if training { mem.surrogate(ctx.surrogate, threshold: thrV).store(slot) }
-            if let trace = membraneTrace { mem.store(trace + (b * T + t) * ctx.shape.paddedHidden + j0) }
+        for t in 0..<ctx.steps {
+            let slot = currents + t * NetworkShape.tileWidth + lane0
+            hiddenStep(ctx, membrane: &mem, current: HalfLanes(slot), tile: tile, half: half, recording: b, step: t,
+                       bits: bits, surrogateOut: training ? slot : nil, membraneTrace: membraneTrace)
         }
     }
 

@@ -11,14 +11,11 @@ extension SpikeEngine {
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
                               bits: UnsafeMutablePointer<UInt64>, surrogateOut: UnsafeMutablePointer<Float>?,
                               membraneTrace: UnsafeMutablePointer<Float>?) {
-        let W = NetworkShape.tileWidth, T = ctx.steps, tiles = ctx.shape.tileCount
+        let W = NetworkShape.tileWidth, T = ctx.steps
         let lane0 = half * HalfLanes.width
         let w1Half = w1 + tile * ctx.shape.inputs * W + lane0
         let j0 = tile * W + lane0
         let bias = HalfLanes(b1 + j0)
-        let betaV = V8(repeating: ctx.neuron.beta), thrV = V8(repeating: ctx.neuron.threshold)
-        let surrogate = ctx.surrogate
-        let bitBase = UnsafeMutableRawPointer(bits) + half * MemoryLayout<UInt32>.size
         @inline(__always) func add(_ cur: inout HalfLanes, _ e: Int) {
             cur.addProduct(Float(ev.counts[e]), w1Half + Int(ev.inputs[e]) &* W)
         }
@@ -38,14 +35,27 @@ extension SpikeEngine {
                 for e in (first.lowerBound + shared)..<first.upperBound { add(&cur, e) }
                 for e in (second.lowerBound + shared)..<second.upperBound { add(&next, e) }
             }
-            mem.leakyStep(input: cur, beta: betaV, threshold: thrV)
-            bitBase.storeBytes(of: mem.bits(above: thrV), toByteOffset: ((b * T + t) * tiles + tile) * 8, as: UInt32.self)
-            if let sg = surrogateOut {
-                mem.surrogate(surrogate, threshold: thrV).store(sg + t * W + lane0)
-            }
-            if let trace = membraneTrace {
-                mem.store(trace + (b * T + t) * ctx.shape.paddedHidden + j0)
-            }
+            hiddenStep(ctx, membrane: &mem, current: cur, tile: tile, half: half, recording: b, step: t, bits: bits,
+                       surrogateOut: surrogateOut.map { $0 + t * W + lane0 }, membraneTrace: membraneTrace)
+        }
+    }
+
+    /// One step of a half tile of the hidden layer, shared by both input paths: the Leaky step
+    /// `((β·mem) + cur) − reset·thr` on `membrane`, the 32 spike bits into `bits` ([B][T][tiles]
+    /// words of 64 bits, low half first), the surrogate derivatives `sg(mem1 − thr)` into
+    /// `surrogateOut` (32 floats) when given, the membranes into `membraneTrace`
+    /// ([B][T][paddedHidden]) when given.
+    @inline(__always)
+    static func hiddenStep(_ ctx: Context, membrane mem: inout HalfLanes, current: HalfLanes, tile: Int, half: Int,
+                           recording b: Int, step t: Int, bits: UnsafeMutablePointer<UInt64>,
+                           surrogateOut: UnsafeMutablePointer<Float>?, membraneTrace: UnsafeMutablePointer<Float>?) {
+        let thrV = V8(repeating: ctx.neuron.threshold), word = (b * ctx.steps + t) * ctx.shape.tileCount + tile
+        mem.leakyStep(input: current, beta: V8(repeating: ctx.neuron.beta), threshold: thrV)
+        (UnsafeMutableRawPointer(bits + word) + half * MemoryLayout<UInt32>.size).storeBytes(of: mem.bits(above: thrV),
+                                                                                             as: UInt32.self)
+        if let sg = surrogateOut { mem.surrogate(ctx.surrogate, threshold: thrV).store(sg) }
+        if let trace = membraneTrace {
+            mem.store(trace + (b * ctx.steps + t) * ctx.shape.paddedHidden + tile * NetworkShape.tileWidth + half * HalfLanes.width)
         }
     }
 

@@ -203,7 +203,7 @@ package final class SpikeEngine {
                 }
                 if let gradients {
                     sumOutputBiasGradient(ctx, into: gradients.b2)
-                    copyW2Gradient(into: gradients.w2)
+                    copyW2Gradient(ctx, into: gradients.w2)
                 }
             }
         }
@@ -320,8 +320,8 @@ package final class SpikeEngine {
     }
 
     /// dW2 of the batch, from the padded rows the hidden backward pass summed into.
-    private func copyW2Gradient(into dw2: UnsafeMutablePointer<Float>) {
-        let C = shape.outputs, cp = (C + 15) / 16 * 16, padded = w2GradientPadded.pointer
+    private func copyW2Gradient(_ ctx: Context, into dw2: UnsafeMutablePointer<Float>) {
+        let C = shape.outputs, cp = ctx.classStride, padded = w2GradientPadded.pointer
         for j in 0..<shape.paddedHidden {
             for c in 0..<C { dw2[j * C + c] += padded[j * cp + c] }
         }
