@@ -27,6 +27,20 @@ struct Lanes {
         (self.v0, self.v1, self.v2, self.v3, self.v4, self.v5, self.v6, self.v7) = (v0, v1, v2, v3, v4, v5, v6, v7)
     }
 
+    /// Loads lanes 0..<32 from `low` and 32..<64 from `high` (a tile kept as two half tiles).
+    @inline(__always)
+    init(low: UnsafePointer<Float>, high: UnsafePointer<Float>) {
+        let a = HalfLanes(low), b = HalfLanes(high)
+        (v0, v1, v2, v3, v4, v5, v6, v7) = (a.v0, a.v1, a.v2, a.v3, b.v0, b.v1, b.v2, b.v3)
+    }
+
+    /// Stores lanes 0..<32 into `low` and 32..<64 into `high`.
+    @inline(__always)
+    func store(low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>) {
+        HalfLanes(v0, v1, v2, v3).store(low)
+        HalfLanes(v4, v5, v6, v7).store(high)
+    }
+
     /// Stores into p[0..<64].
     @inline(__always)
     func store(_ p: UnsafeMutablePointer<Float>) {
@@ -66,7 +80,7 @@ struct Lanes {
 struct HalfLanes {
     var v0, v1, v2, v3: V8
 
-    static let width = 32
+    static let width = NetworkShape.halfTileWidth
 
     @inline(__always)
     init(repeating x: Float) {
@@ -81,11 +95,21 @@ struct HalfLanes {
         (v0, v1, v2, v3) = (l(0), l(1), l(2), l(3))
     }
 
+    @inline(__always)
+    init(_ v0: V8, _ v1: V8, _ v2: V8, _ v3: V8) { (self.v0, self.v1, self.v2, self.v3) = (v0, v1, v2, v3) }
+
     /// Stores into p[0..<32].
     @inline(__always)
     func store(_ p: UnsafeMutablePointer<Float>) {
         @inline(__always) func s(_ v: V8, _ k: Int) { UnsafeMutableRawPointer(p + 8 &* k).storeBytes(of: v, as: V8.self) }
         s(v0, 0); s(v1, 1); s(v2, 2); s(v3, 3)
+    }
+
+    /// self = fma(c, row, self), lane by lane.
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ row: HalfLanes) {
+        v0 = v0.addingProduct(c, row.v0); v1 = v1.addingProduct(c, row.v1)
+        v2 = v2.addingProduct(c, row.v2); v3 = v3.addingProduct(c, row.v3)
     }
 
     /// self = fma(c, p[0..<32], self), lane by lane.

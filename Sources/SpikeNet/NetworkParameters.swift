@@ -3,10 +3,10 @@ import SpikeSupport
 
 /// The sizes of the study's network: Linear(inputs→hidden) → Leaky → Linear(hidden→outputs) → Leaky.
 ///
-/// The engine cuts the hidden layer into tiles of `tileWidth` neurons, stored tile by tile, and
-/// gathers over half tiles: half a tile's slice of the first layer (inputs × 32 floats, 296 KB
-/// for N-MNIST) stays in L2 while the engine runs recordings through it, instead of streaming
-/// the whole 7.4 MB matrix from L3 once per recording. The hidden layer is padded to whole tiles; padded neurons have
+/// The engine cuts the hidden layer into tiles of `tileWidth` neurons and gathers over half
+/// tiles: a half tile's slice of the first layer (inputs × 32 floats, 296 KB for N-MNIST,
+/// stored contiguously) stays in L2 while the engine runs recordings through it, instead of
+/// streaming the whole 7.4 MB matrix from L3 once per recording. The hidden layer is padded to whole tiles; padded neurons have
 /// zero weights and biases, never spike and keep zero gradients, so they change nothing.
 package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertible {
     package let inputs: Int
@@ -15,6 +15,8 @@ package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertibl
 
     /// Hidden neurons per tile (eight SIMD8 registers).
     package static let tileWidth = 64
+    /// Hidden neurons per half tile (four SIMD8 registers): the width of W1's slices.
+    package static let halfTileWidth = 32
 
     package init(inputs: Int = NMNIST.inputCount, hidden: Int, outputs: Int = NMNIST.classCount) {
         precondition(inputs >= 1 && hidden >= 1 && outputs >= 1, "network sizes must be positive")
@@ -26,17 +28,23 @@ package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertibl
     package var tileCount: Int { (hidden + Self.tileWidth - 1) / Self.tileWidth }
     package var paddedHidden: Int { tileCount * Self.tileWidth }
 
-    /// Position of W1[hidden j][input i] in the engine's tiled layout `[tile][input][lane]`.
+    /// Position of W1[hidden j][input i] in the engine's layout `[half tile][input][lane]`:
+    /// each half tile's slice (inputs × 32 floats) is contiguous, so that the rows a gather
+    /// reads from it use every set of the caches.
     @inlinable
     package func w1Index(hidden j: Int, input i: Int) -> Int {
-        ((j / Self.tileWidth) * inputs + i) * Self.tileWidth + j % Self.tileWidth
+        ((j / Self.halfTileWidth) * inputs + i) * Self.halfTileWidth + j % Self.halfTileWidth
     }
+
+    /// Where half `half` of `tile`'s slice of W1 starts (`w1Index` of its first element).
+    @inlinable
+    package func w1HalfTileOffset(tile: Int, half: Int) -> Int { (tile * 2 + half) * inputs * Self.halfTileWidth }
 
     package var description: String { "\(inputs)→\(hidden)→\(outputs)" }
 }
 
 /// The four tensors of the network (or their gradients, or Adam's moments), in the engine's layout:
-/// - `w1`: first-layer weights, tiled `[tile][input][lane]` (input-major inside a tile);
+/// - `w1`: first-layer weights `[half tile][input][lane]` (input-major inside a half tile, see `w1Index`);
 /// - `b1`: `[paddedHidden]`;
 /// - `w2`: second-layer weights `[paddedHidden][outputs]` (hidden-major, so the outputs fed by
 ///   one spiking neuron are contiguous);

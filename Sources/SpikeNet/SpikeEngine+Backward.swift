@@ -1,14 +1,15 @@
 extension SpikeEngine {
     /// Phase 3, hidden backward in time, for one tile and one recording, from the surrogate
-    /// values phase 1 stored (this recording's [T][64] block at `surrogate`, overwritten with
-    /// dL/dmem1): `dmem1[t] = (W2ᵀ·dmem2[t])·sg[t] + β·dmem1[t+1]` with `w2t` = W2ᵀ
+    /// values phase 1 stored (this recording's two [T][32] half-tile blocks at `low` and `high`,
+    /// overwritten with dL/dmem1): `dmem1[t] = (W2ᵀ·dmem2[t])·sg[t] + β·dmem1[t+1]` with `w2t` = W2ᵀ
     /// ([C][paddedHidden]) and `delta` = dL/dmem2 ([B][T][classStride]); `db1` summed into
     /// `biasGradient`, `dW2[j] += dmem2[t]` for the tile's spiking neurons j (`dw2` padded
     /// like `delta`: [paddedHidden][classStride]).
     /// - Complexity: O(T·64·C + C·hidden spikes of the tile).
     static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
-                               surrogate: UnsafeMutablePointer<Float>, biasGradient: inout Lanes,
+                               low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>,
+                               biasGradient: inout Lanes,
                                dw2: UnsafeMutablePointer<Float>) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount, cp = ctx.classStride
@@ -21,9 +22,9 @@ extension SpikeEngine {
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
             var g = Lanes(repeating: 0)
             for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
-            let slot = surrogate + t * W
-            d.backwardStep(gradient: g, surrogate: Lanes(slot), beta: betaV)
-            d.store(slot)
+            let lowSlot = low + t * HalfLanes.width, highSlot = high + t * HalfLanes.width
+            d.backwardStep(gradient: g, surrogate: Lanes(low: lowSlot, high: highSlot), beta: betaV)
+            d.store(low: lowSlot, high: highSlot)
             s.add(d)
             // dW2[j] += dmem2[t] for the tile's spiking neurons.
             var word = bits[(b * T + t) * tiles + tile]
@@ -41,18 +42,18 @@ extension SpikeEngine {
     /// group: `dW1[input] += count · dmem1` for every occurrence of the group's distinct inputs
     /// `rows` (indices into `index`), each row read and written once per group, its updates in
     /// (recording ascending, step descending) order — the same order, hence the same bits, as
-    /// a scatter recording by recording and step by step. `delta` is the tile's block of
-    /// dL/dmem1 for the group (what `hiddenBackward` left in the surrogate storage); a half
-    /// tile reads half of each of its rows, so that the block's part it reads stays in L2.
+    /// a scatter recording by recording and step by step. `delta` is the half tile's block of
+    /// dL/dmem1 for the group ([m][T][32], what `hiddenBackward` left in the surrogate
+    /// storage: 77 KB for 4 recordings of 150 steps, which stays in L2 with the half tile's
+    /// contiguous slice of dW1).
     /// Two rows at a time, so that their independent chains of fused multiply-adds overlap.
     /// - Complexity: O(32 · occurrences of the rows).
     static func weightGradient(_ ctx: Context, tile: Int, half: Int, index: InputIndex, rows: Range<Int>,
                                delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
-        let W = NetworkShape.tileWidth, lane0 = half * HalfLanes.width
-        let dw1Half = dw1 + tile * ctx.shape.inputs * W + lane0
-        let deltaHalf = delta + lane0
+        let W = HalfLanes.width
+        let dw1Half = dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
         @inline(__always) func add(_ acc: inout HalfLanes, _ q: Int) {
-            acc.addProduct(index.occurrenceCount[q], deltaHalf + Int(index.occurrenceOffset[q]))
+            acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
         }
         var k = rows.lowerBound
         var start = k == 0 ? 0 : Int(index.distinctEnd[k - 1])

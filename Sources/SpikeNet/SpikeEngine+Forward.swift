@@ -1,42 +1,59 @@
 extension SpikeEngine {
-    /// Phase 1, hidden forward, for one half tile (32 hidden neurons) and one recording. Per
-    /// step t (padded steps included): the input current `b1 + Σ count·W1[input]` over the
-    /// step's active inputs (fused multiply-adds in ascending input order), the Leaky step
-    /// `((β·mem) + cur) − reset·thr`, the half tile's 32 spike bits into `bits` ([B][T][tiles]
-    /// words of 64 bits, low half first), and, when given, the surrogate derivatives
-    /// `sg(mem1 − thr)` into `surrogateOut` (this recording's [T][64] block of the tile) and
-    /// the membranes into `membraneTrace` ([B][T][paddedHidden]).
+    /// Phase 1, hidden forward, for one half tile (32 hidden neurons) and one recording, in two
+    /// passes over `block` (this recording's [T][32] block of the half tile, 19 KB at T = 150,
+    /// which stays in L1 between them):
+    /// 1. the input currents `b1 + Σ count·W1[input]` over each step's active inputs (fused
+    ///    multiply-adds in ascending input order, each a gather of a 128-byte row of the half
+    ///    tile's contiguous slice of W1), two steps at a time so that their independent chains
+    ///    overlap; padded steps get the bias;
+    /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
+    ///    derivatives when `training`.
     /// - Complexity: O(T·32 + 32·entries of the recording).
     static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
-                              w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
-                              bits: UnsafeMutablePointer<UInt64>, surrogateOut: UnsafeMutablePointer<Float>?,
+                              w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
+                              block: UnsafeMutablePointer<Float>, training: Bool,
                               membraneTrace: UnsafeMutablePointer<Float>?) {
-        let W = NetworkShape.tileWidth, T = ctx.steps
-        let lane0 = half * HalfLanes.width
-        let w1Half = w1 + tile * ctx.shape.inputs * W + lane0
-        let j0 = tile * W + lane0
-        let bias = HalfLanes(b1 + j0)
+        let H = HalfLanes.width, steps = ctx.stepCount[b]
+        let w1Half = w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
+        let bias = HalfLanes(b1 + tile * NetworkShape.tileWidth + half * H)
+        let start = ev.stepStart + ctx.stepBase[b]
         @inline(__always) func add(_ cur: inout HalfLanes, _ e: Int) {
-            cur.addProduct(Float(ev.counts[e]), w1Half + Int(ev.inputs[e]) &* W)
+            cur.addProduct(Float(ev.counts[e]), w1Half + Int(ev.inputs[e]) &* H)
         }
+        var t = 0
+        while t + 1 < steps {
+            var cur = bias, next = bias
+            let first = Int(start[t]), second = Int(start[t + 1]), end = Int(start[t + 2])
+            let shared = min(second - first, end - second)
+            for k in 0..<shared { add(&cur, first + k); add(&next, second + k) }
+            for e in (first + shared)..<second { add(&cur, e) }
+            for e in (second + shared)..<end { add(&next, e) }
+            cur.store(block + t * H)
+            next.store(block + (t + 1) * H)
+            t += 2
+        }
+        if t < steps {
+            var cur = bias
+            for e in Int(start[t])..<Int(start[t + 1]) { add(&cur, e) }
+            cur.store(block + t * H)
+            t += 1
+        }
+        for padded in t..<ctx.steps { bias.store(block + padded * H) }
+        hiddenTimeLoop(ctx, tile: tile, half: half, recording: b, currents: block, bits: bits, training: training,
+                       membraneTrace: membraneTrace)
+    }
+
+    /// The Leaky time loop of one half tile of one recording over its currents, already summed
+    /// into `currents` (its [T][32] block), shared by both input paths: spike bits, and in place
+    /// the surrogate derivatives when `training`; membranes into `membraneTrace` when given.
+    static func hiddenTimeLoop(_ ctx: Context, tile: Int, half: Int, recording b: Int,
+                               currents: UnsafeMutablePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
+                               training: Bool, membraneTrace: UnsafeMutablePointer<Float>?) {
         var mem = HalfLanes(repeating: 0)
-        var next = bias
-        for t in 0..<T {
-            // Two steps' currents at a time: their chains of fused multiply-adds are
-            // independent, so they overlap (each still sums its own inputs in order).
-            var cur = next
-            if t % 2 == 0 {
-                cur = bias
-                let first = ctx.entryRange(ev, recording: b, step: t)
-                let second = t + 1 < T ? ctx.entryRange(ev, recording: b, step: t + 1) : 0..<0
-                next = bias
-                let shared = min(first.count, second.count)
-                for k in 0..<shared { add(&cur, first.lowerBound + k); add(&next, second.lowerBound + k) }
-                for e in (first.lowerBound + shared)..<first.upperBound { add(&cur, e) }
-                for e in (second.lowerBound + shared)..<second.upperBound { add(&next, e) }
-            }
-            hiddenStep(ctx, membrane: &mem, current: cur, tile: tile, half: half, recording: b, step: t, bits: bits,
-                       surrogateOut: surrogateOut.map { $0 + t * W + lane0 }, membraneTrace: membraneTrace)
+        for t in 0..<ctx.steps {
+            let slot = currents + t * HalfLanes.width
+            hiddenStep(ctx, membrane: &mem, current: HalfLanes(slot), tile: tile, half: half, recording: b, step: t,
+                       bits: bits, surrogateOut: training ? slot : nil, membraneTrace: membraneTrace)
         }
     }
 

@@ -2,7 +2,7 @@ extension SpikeEngine {
     /// A group's entries regrouped by input (a transposed index), which the dW1 update reads.
     /// The k-th distinct input of the group (ascending) is `distinctInput[k]`; its occurrences
     /// are `distinctEnd[k − 1] ..< distinctEnd[k]` (from 0 for k = 0), each giving the position
-    /// of its dL/dmem1 in a tile's block (`occurrenceOffset`) and its event count
+    /// of its dL/dmem1 in a half tile's block (`occurrenceOffset`) and its event count
     /// (`occurrenceCount`). Built by `buildGroupIndex` into an `InputIndexStorage`.
     struct InputIndex {
         let distinctInput: UnsafeMutablePointer<Int32>
@@ -43,13 +43,13 @@ extension SpikeEngine {
 
     /// Regroups the entries of the recordings `members` (a group) by input, into `index`:
     /// distinct inputs ascending, each input's occurrences ordered by recording (ascending),
-    /// then step (descending), pointing at the position `((b − members.lowerBound)·T + t)·64`
-    /// of dL/dmem1 in a tile's block. `counter` is scratch space of one `Int32` per input.
+    /// then step (descending), pointing at the position `((b − members.lowerBound)·T + t)·32`
+    /// of dL/dmem1 in a half tile's block. `counter` is scratch space of one `Int32` per input.
     /// Returns the number of distinct inputs.
     /// - Complexity: O(entries of the group + inputs).
     static func buildGroupIndex(_ ctx: Context, _ ev: Events, members: Range<Int>,
                                 counter: UnsafeMutablePointer<Int32>, index: InputIndex) -> Int {
-        let inputs = ctx.shape.inputs, T = ctx.steps, W = NetworkShape.tileWidth
+        let inputs = ctx.shape.inputs, T = ctx.steps, W = HalfLanes.width
         counter.update(repeating: 0, count: inputs)
         for b in members {
             let base = ctx.stepBase[b]

@@ -6,12 +6,14 @@ import SpikeEvents
 ///
 /// Work per batch (B recordings, padded length T), in three phases:
 /// 1. **Hidden forward** (`SpikeEngine+Forward.swift`), per half tile of 32 hidden neurons
-///    (half of a `NetworkShape.tileWidth` tile, so that its 296 KB slice of W1 stays in L2) and
-///    per recording: the input current is `b1 + Σ count·W1[input]` over the step's *active*
-///    inputs only (a gather of their rows, ~25 of 2312 per step on N-MNIST), two steps at a
-///    time, then the Leaky step; spikes are kept as bits, and when training the surrogate
-///    derivatives `sg(mem1[t]−thr)` are kept for phase 3. Alongside, when training, the index
-///    of the group's entries by input (`SpikeEngine+InputIndex.swift`).
+///    (half of a `NetworkShape.tileWidth` tile; its slice of W1, 296 KB, is contiguous and stays
+///    in L2 while the group's recordings run through it) and per recording, in two passes over
+///    the recording's [T][32] block (which stays in L1): the input currents
+///    `b1 + Σ count·W1[input]` over each step's *active* inputs only (a gather of their rows,
+///    ~25 of 2312 per step on N-MNIST), two steps at a time; then the Leaky time loop. Spikes
+///    are kept as bits, and when training the surrogate derivatives `sg(mem1[t]−thr)` are kept
+///    in the block for phase 3. Alongside, when training, the index of the group's entries by
+///    input (`SpikeEngine+InputIndex.swift`).
 /// 2. **Output layer** (`SpikeEngine+Forward.swift`), per recording, sixteen classes at a time:
 ///    the current is `b2 + Σ W2[j]` over the *spiking* hidden neurons j (spikes are binary and
 ///    sparse), the Leaky step, counts, loss and when training the output layer's BPTT
@@ -28,8 +30,9 @@ import SpikeEvents
 ///
 /// The batch runs in groups of `tuning.groupSize` recordings so that the kept surrogate values
 /// stay in cache. Each phase is a list of independent items that `threads` workers (the calling
-/// thread and the engine's `WorkerPool`) take as they become free: (half tile, recording) and
-/// the item building the group's input index in phase 1; recordings in phase 2; whole tiles for
+/// thread and the engine's `WorkerPool`) take as they become free: half tiles (each running the
+/// group's recordings) and the item building the group's input index in phase 1; recordings in
+/// phase 2; whole tiles for
 /// the backward time loop and (half tile, row range) for the dW1 update in phase 3. Each
 /// gradient element is summed by one worker in a fixed order, so results are bit-identical for
 /// every thread count, schedule, group size and huge-page setting.
@@ -61,7 +64,7 @@ package final class SpikeEngine {
 
     // Per-batch buffers, grown on demand; their addresses stay put between calls.
     private let spikeBits: Workspace<UInt64>        // [B][T][tiles]
-    private let hiddenSurrogate: Workspace<Float>   // [tiles][min(B, group)][T][64]: sg(mem1−thr), then dL/dmem1
+    private let hiddenSurrogate: Workspace<Float>   // [tiles][2][min(B, group)][T][32]: sg(mem1−thr), then dL/dmem1
     private let outputSurrogate: Workspace<Float>   // [B][T][classStride]: sg(mem2−thr)
     private let outputDelta: Workspace<Float>       // [B][T][classStride]: dL/dmem2
     private let counts: Workspace<Int32>            // [B][C]
@@ -210,31 +213,33 @@ package final class SpikeEngine {
         return output(ctx)
     }
 
-    /// Phase 1 for `group`: (half tile, recording) items and, when training, one more (taken
-    /// first) that builds the group's input index for phase 3. Returns the index's number of
-    /// distinct inputs (0 when not training).
+    /// Phase 1 for `group`: one item per half tile, which runs the group's recordings one after
+    /// the other (so that its slice of W1 is read into its worker's caches once per group),
+    /// and, when training, one more (taken first) that builds the group's input index for
+    /// phase 3. Returns the index's number of distinct inputs (0 when not training).
     private func runHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
                                   training: Bool, tracing: Bool) -> Int {
-        let m = group.count, bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
+        let bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
         let trace = tracing ? hiddenTrace.pointer : nil
         let counter = counter.pointer, index = inputIndex.index, extra = training ? 1 : 0
         var distinctInputs = 0
-        pool.forEachItem(shape.tileCount * 2 * m + extra) { _, taken in
+        pool.forEachItem(shape.tileCount * 2 + extra) { _, taken in
             if training && taken == 0 {
                 distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counter, index: index)
                 return
             }
-            let item = taken - extra
-            let tile = item / (2 * m), half = item / m % 2, b = group.lowerBound + item % m
-            Self.hiddenForward(ctx, ev, tile: tile, half: half, recording: b, w1: p.w1, b1: p.b1, bits: bits,
-                               surrogateOut: training ? kept.block(tile: tile, recording: b) : nil,
-                               membraneTrace: trace)
+            let item = taken - extra, tile = item / 2, half = item % 2
+            for b in group {
+                Self.hiddenForward(ctx, ev, tile: tile, half: half, recording: b, w1: p.w1, b1: p.b1, bits: bits,
+                                   block: kept.block(tile: tile, half: half, recording: b), training: training,
+                                   membraneTrace: trace)
+            }
         }
         return distinctInputs
     }
 
     /// Phase 1 on the dense path (see `SpikeEngine+Dense.swift`): the group's frames written
-    /// densely, one item per recording; then one item per tile (product, time loops). Returns 0
+    /// densely, one item per recording; then one item per tile (products, time loops). Returns 0
     /// (the dense dW1 needs no input index).
     private func runDenseHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
                                        training: Bool, tracing: Bool) -> Int {
@@ -246,8 +251,7 @@ package final class SpikeEngine {
         let trace = tracing ? hiddenTrace.pointer : nil
         pool.forEachItem(shape.tileCount) { _, tile in
             Self.denseHiddenForward(ctx, tile: tile, group: group, x: x, w1: p.w1, b1: p.b1, bits: bits,
-                                    block: kept.block(tile: tile, recording: group.lowerBound), training: training,
-                                    membraneTrace: trace)
+                                    kept: kept, training: training, membraneTrace: trace)
         }
         return 0
     }
@@ -277,7 +281,7 @@ package final class SpikeEngine {
     /// Phase 3 for `group`: the backward time loop, one item per tile (so a tile's bias and
     /// output-weight gradients are summed by one worker, recordings in order); then dW1, whose
     /// rows are independent, in items of (half tile, range of the group's distinct inputs), each
-    /// row still updated by one worker in the same order; on the dense path, one product per tile.
+    /// row still updated by one worker in the same order; on the dense path, products per tile.
     private func runHiddenBackward(_ ctx: Context, group: Range<Int>, distinctInputs: Int, dense: Bool,
                                    into g: RawGradients) {
         let bits = spikeBits.pointer, delta = outputDelta.pointer, w2t = w2Transposed.pointer
@@ -287,16 +291,16 @@ package final class SpikeEngine {
             var biasGradient = Lanes(biasSlot)
             for b in group {
                 Self.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t, bits: bits, delta: delta,
-                                    surrogate: kept.block(tile: tile, recording: b), biasGradient: &biasGradient,
-                                    dw2: w2GradientPadded.pointer)
+                                    low: kept.block(tile: tile, half: 0, recording: b),
+                                    high: kept.block(tile: tile, half: 1, recording: b),
+                                    biasGradient: &biasGradient, dw2: w2GradientPadded.pointer)
             }
             biasGradient.store(biasSlot)
         }
         if dense {
             let x = denseInputs.pointer
             pool.forEachItem(shape.tileCount) { _, tile in
-                Self.denseWeightGradient(ctx, tile: tile, group: group, x: x,
-                                         delta: kept.block(tile: tile, recording: group.lowerBound), dw1: g.w1)
+                Self.denseWeightGradient(ctx, tile: tile, group: group, x: x, kept: kept, dw1: g.w1)
             }
             return
         }
@@ -305,7 +309,7 @@ package final class SpikeEngine {
             let tile = item / (2 * parts), half = item / parts % 2, part = item % parts
             Self.weightGradient(ctx, tile: tile, half: half, index: index,
                                 rows: (distinctInputs * part / parts) ..< (distinctInputs * (part + 1) / parts),
-                                delta: kept.block(tile: tile, recording: group.lowerBound), dw1: g.w1)
+                                delta: kept.block(tile: tile, half: half, recording: group.lowerBound), dw1: g.w1)
         }
     }
 
@@ -385,24 +389,24 @@ package final class SpikeEngine {
         }
     }
 
-    /// Where the kept surrogate values (then dL/dmem1) of a group are: one block per tile of
-    /// [min(B, groupSize)][T][64], recording `group.lowerBound` first.
+    /// Where the half-tile blocks of a group are (the kept surrogate values, then dL/dmem1; the
+    /// currents first on the dense path): [tiles][2][min(B, groupSize)][T][32], recording `group.lowerBound` first.
     private func surrogateBlocks(_ ctx: Context, group: Range<Int>) -> SurrogateBlocks {
-        let recordingStride = ctx.steps * NetworkShape.tileWidth
-        return SurrogateBlocks(base: hiddenSurrogate.pointer, tileStride: min(groupSize, ctx.batch) * recordingStride,
+        let recordingStride = ctx.steps * HalfLanes.width
+        return SurrogateBlocks(base: hiddenSurrogate.pointer, halfStride: min(groupSize, ctx.batch) * recordingStride,
                                recordingStride: recordingStride, first: group.lowerBound)
     }
 
     struct SurrogateBlocks {
         let base: UnsafeMutablePointer<Float>
-        let tileStride: Int
+        let halfStride: Int
         let recordingStride: Int
         let first: Int
 
-        /// Recording `b`'s [T][64] block in `tile`.
+        /// Recording `b`'s [T][32] block in half `half` of `tile`.
         @inline(__always)
-        func block(tile: Int, recording b: Int) -> UnsafeMutablePointer<Float> {
-            base + tile * tileStride + (b - first) * recordingStride
+        func block(tile: Int, half: Int, recording b: Int) -> UnsafeMutablePointer<Float> {
+            base + (tile * 2 + half) * halfStride + (b - first) * recordingStride
         }
     }
 }
