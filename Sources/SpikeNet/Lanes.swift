@@ -148,3 +148,56 @@ struct HalfLanes {
         return packed.wrappedSum()
     }
 }
+
+/// The first lanes of a half tile, for the gathers and the dW1 update, which skip the lanes a
+/// half tile only holds as padding (`SpikeEngine.laneBlocks`): all 32 (`HalfLanes`), 16
+/// (`QuarterLanes`) or 8 (`EighthLanes`). Loads and stores touch only those lanes.
+protocol LaneBlock {
+    /// Loads p[0..<width].
+    init(_ p: UnsafePointer<Float>)
+    /// Stores into p[0..<width].
+    func store(_ p: UnsafeMutablePointer<Float>)
+    /// self = fma(c, p[0..<width], self), lane by lane.
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>)
+}
+
+extension HalfLanes: LaneBlock {}
+
+/// 16 lanes in two AVX registers (see `LaneBlock`).
+struct QuarterLanes: LaneBlock {
+    var v0, v1: V8
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) {
+        v0 = UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+        v1 = UnsafeRawPointer(p + 8).loadUnaligned(as: V8.self)
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V8.self)
+        UnsafeMutableRawPointer(p + 8).storeBytes(of: v1, as: V8.self)
+    }
+
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {
+        v0 = v0.addingProduct(c, UnsafeRawPointer(p).loadUnaligned(as: V8.self))
+        v1 = v1.addingProduct(c, UnsafeRawPointer(p + 8).loadUnaligned(as: V8.self))
+    }
+}
+
+/// 8 lanes in one AVX register (see `LaneBlock`).
+struct EighthLanes: LaneBlock {
+    var v0: V8
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) { v0 = UnsafeRawPointer(p).loadUnaligned(as: V8.self) }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V8.self) }
+
+    @inline(__always)
+    mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {
+        v0 = v0.addingProduct(c, UnsafeRawPointer(p).loadUnaligned(as: V8.self))
+    }
+}

@@ -45,14 +45,28 @@ extension SpikeEngine {
     /// a scatter recording by recording and step by step. `delta` is the half tile's block of
     /// dL/dmem1 for the group ([m][T][32], what `hiddenBackward` left in the surrogate
     /// storage: 77 KB for 4 recordings of 150 steps, which stays in L2 with the half tile's
-    /// contiguous slice of dW1).
-    /// Two rows at a time, so that their independent chains of fused multiply-adds overlap.
+    /// contiguous slice of dW1). Only the lanes of real neurons (`laneBlocks`): the padding
+    /// lanes' dL/dmem1 is zero, and adding `count · 0` changes no bit.
     /// - Complexity: O(32 · occurrences of the rows).
     static func weightGradient(_ ctx: Context, tile: Int, half: Int, index: InputIndex, rows: Range<Int>,
                                delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
-        let W = HalfLanes.width
         let dw1Half = dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
-        @inline(__always) func add(_ acc: inout HalfLanes, _ q: Int) {
+        switch laneBlocks(ctx.shape, tile: tile, half: half) {
+        case 0: break
+        case 1: accumulateRows(EighthLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
+        case 2: accumulateRows(QuarterLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
+        default: accumulateRows(HalfLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
+        }
+    }
+
+    /// `weightGradient` on the first `L.width` lanes of the half tile's slice of dW1 (`dw1Half`,
+    /// rows of 32 floats). Two rows at a time, so that their independent chains of fused
+    /// multiply-adds overlap.
+    @inline(__always)
+    static func accumulateRows<L: LaneBlock>(_: L.Type, index: InputIndex, rows: Range<Int>,
+                                             delta: UnsafePointer<Float>, dw1Half: UnsafeMutablePointer<Float>) {
+        let W = HalfLanes.width
+        @inline(__always) func add(_ acc: inout L, _ q: Int) {
             acc.addProduct(index.occurrenceCount[q], delta + Int(index.occurrenceOffset[q]))
         }
         var k = rows.lowerBound
@@ -62,7 +76,7 @@ extension SpikeEngine {
             let rowA = dw1Half + Int(index.distinctInput[k]) &* W
             let rowB = dw1Half + Int(index.distinctInput[k + 1]) &* W
             let endA = Int(index.distinctEnd[k]), endB = Int(index.distinctEnd[k + 1])
-            var a = HalfLanes(rowA), c = HalfLanes(rowB)
+            var a = L(rowA), c = L(rowB)
             let shared = min(endA - start, endB - endA)
             for q in 0..<shared { add(&a, start + q); add(&c, endA + q) }
             for q in (start + shared)..<endA { add(&a, q) }
@@ -74,7 +88,7 @@ extension SpikeEngine {
         }
         if k < distinctCount {
             let row = dw1Half + Int(index.distinctInput[k]) &* W
-            var acc = HalfLanes(row)
+            var acc = L(row)
             for q in start..<Int(index.distinctEnd[k]) { add(&acc, q) }
             acc.store(row)
         }

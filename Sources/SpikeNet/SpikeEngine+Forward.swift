@@ -2,10 +2,9 @@ extension SpikeEngine {
     /// Phase 1, hidden forward, for one half tile (32 hidden neurons) and one recording, in two
     /// passes over `block` (this recording's [T][32] block of the half tile, 19 KB at T = 150,
     /// which stays in L1 between them):
-    /// 1. the input currents `b1 + Σ count·W1[input]` over each step's active inputs (fused
-    ///    multiply-adds in ascending input order, each a gather of a 128-byte row of the half
-    ///    tile's contiguous slice of W1), two steps at a time so that their independent chains
-    ///    overlap; padded steps get the bias;
+    /// 1. the input currents `b1 + Σ count·W1[input]` over each step's active inputs
+    ///    (`gatherCurrents`), on the half tile's lanes that hold real neurons (`laneBlocks`);
+    ///    the padding lanes keep their bias, zero, which is what their zero rows of W1 sum to;
     /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
     ///    derivatives when `training`.
     /// - Complexity: O(T·32 + 32·entries of the recording).
@@ -13,11 +12,46 @@ extension SpikeEngine {
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
                               block: UnsafeMutablePointer<Float>, training: Bool,
                               membraneTrace: UnsafeMutablePointer<Float>?) {
-        let H = HalfLanes.width, steps = ctx.stepCount[b]
+        let H = HalfLanes.width
         let w1Half = w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
-        let bias = HalfLanes(b1 + tile * NetworkShape.tileWidth + half * H)
+        let bias = b1 + tile * NetworkShape.tileWidth + half * H
+        let blocks = laneBlocks(ctx.shape, tile: tile, half: half)
+        if blocks < 4 {
+            let full = HalfLanes(bias)
+            for t in 0..<ctx.steps { full.store(block + t * H) }
+        }
+        switch blocks {
+        case 0: break
+        case 1: gatherCurrents(EighthLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
+        case 2: gatherCurrents(QuarterLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
+        default: gatherCurrents(HalfLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
+        }
+        hiddenTimeLoop(ctx, tile: tile, half: half, recording: b, currents: block, bits: bits, training: training,
+                       membraneTrace: membraneTrace)
+    }
+
+    /// How many blocks of eight lanes of half tile (`tile`, `half`) hold real hidden neurons,
+    /// 0–4 (3 counts as 4): the gathers and the dW1 update skip the rest, whose rows of W1 are
+    /// zero. At H = 800 the last half tile is all padding; at H = 100 it holds 4 neurons.
+    static func laneBlocks(_ shape: NetworkShape, tile: Int, half: Int) -> Int {
+        let real = shape.hidden - (tile * 2 + half) * HalfLanes.width
+        let blocks = (min(max(real, 0), HalfLanes.width) + 7) / 8
+        return blocks == 3 ? 4 : blocks
+    }
+
+    /// The input currents `b1 + Σ count·W1[input]` of recording b's steps on the first
+    /// `L.width` lanes of a half tile, into `block` ([T][32]; padded steps get the bias): fused
+    /// multiply-adds in ascending input order, each a gather of a row of the half tile's
+    /// contiguous slice of W1 (`w1Half`, rows of 32 floats), two steps at a time so that their
+    /// independent chains overlap.
+    @inline(__always)
+    static func gatherCurrents<L: LaneBlock>(_: L.Type, _ ctx: Context, _ ev: Events, recording b: Int,
+                                             w1Half: UnsafePointer<Float>, bias biasLanes: UnsafePointer<Float>,
+                                             block: UnsafeMutablePointer<Float>) {
+        let H = HalfLanes.width, steps = ctx.stepCount[b]
+        let bias = L(biasLanes)
         let start = ev.stepStart + ctx.stepBase[b]
-        @inline(__always) func add(_ cur: inout HalfLanes, _ e: Int) {
+        @inline(__always) func add(_ cur: inout L, _ e: Int) {
             cur.addProduct(Float(ev.counts[e]), w1Half + Int(ev.inputs[e]) &* H)
         }
         var t = 0
@@ -39,8 +73,6 @@ extension SpikeEngine {
             t += 1
         }
         for padded in t..<ctx.steps { bias.store(block + padded * H) }
-        hiddenTimeLoop(ctx, tile: tile, half: half, recording: b, currents: block, bits: bits, training: training,
-                       membraneTrace: membraneTrace)
     }
 
     /// The Leaky time loop of one half tile of one recording over its currents, already summed
