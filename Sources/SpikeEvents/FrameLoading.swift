@@ -1,5 +1,4 @@
 import Foundation
-import SpikeEvents
 import SpikeSupport
 
 /// Frames for the engine from any dataset source the data layer reads (a prepared `.spk`

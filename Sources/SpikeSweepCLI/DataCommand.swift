@@ -111,21 +111,47 @@ extension DataCommand {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time loading a prepared file and denoise + framing per recording on one core.",
-            discussion: "Compare with tonic's 18-28 ms per recording (Denoise + ToFrame) on the reference machine.")
+            discussion: """
+                --compare-tonic PYTHON then times tonic's Denoise + ToFrame on the same recordings, with the same \
+                window, denoise filter and repeats, on one core, with the given Python (which needs tonic and \
+                numpy), and prints both and their ratio. tonic takes milliseconds per recording: \
+                --recordings 200 keeps a comparison to about a minute.
+                """)
 
         @Argument(help: "A prepared .spk file.")
         var file: String
 
         @OptionGroup var framing: FramingOptions
 
-        @Option(parsing: .unconditional, help: "How many times to frame the whole file.")
+        @Option(parsing: .unconditional, help: "How many times to frame the recordings.")
         var repeats = 5
+
+        @Option(parsing: .unconditional, help: "Use only the file's first N recordings (default: all).")
+        var recordings: Int?
+
+        @Option(name: .customLong("compare-tonic"), help: "Also time tonic on the same recordings with this Python.")
+        var python: String?
 
         @Flag(help: "Print one JSON object instead of text.")
         var json = false
 
+        func validate() throws {
+            guard repeats >= 1 else { throw ToolError("--repeats must be >= 1, got \(repeats)") }
+            if let recordings, recordings < 1 { throw ToolError("--recordings must be >= 1, got \(recordings)") }
+        }
+
         func run() throws {
-            let result = try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats)
+            let tonic: TonicBaseline?
+            do { tonic = try python.map { try TonicBaseline(python: $0) } } catch let error as TonicBaselineError {
+                throw ToolError("--compare-tonic: \(error.message)")
+            }
+            let result: PipelineBenchmark
+            do {
+                result = try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats,
+                                                   recordings: recordings, tonic: tonic)
+            } catch let error as TonicBaselineError {
+                throw ToolError("--compare-tonic: \(error.message)")
+            }
             if json {
                 try Console.json(result)
             } else {

@@ -99,3 +99,79 @@ import TestSupport
         #expect(damagedData.stderr.split(separator: "\n").filter { $0.hasPrefix("Error: ") }.count == 1)
     }
 }
+
+/// `spikesweep data bench` through the real binary: no stored tonic figure, and with
+/// `--compare-tonic` tonic timed on the same recordings in the same run.
+@Suite struct DataBenchTests {
+    /// A Python with tonic and numpy, from `SPIKESWEEP_TEST_TONIC_PYTHON`.
+    static var tonicPython: String? {
+        ProcessInfo.processInfo.environment["SPIKESWEEP_TEST_TONIC_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static let skipMessage = "skipped: no Python with tonic (set SPIKESWEEP_TEST_TONIC_PYTHON to one with tonic "
+        + "and numpy to run the side-by-side test)"
+
+    /// A small synthetic prepared file.
+    static func synthetic(_ root: URL) throws -> String {
+        let file = root.appendingPathComponent("synthetic.spk").path
+        let made = try CLIRunner.run(["data", "synth", "-o", file, "--count", "12", "--seed", "3"])
+        #expect(made.status == 0, "\(made.stderr)")
+        return file
+    }
+
+    @Test func withoutComparisonThereIsNoTonicFigure() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let file = try Self.synthetic(root)
+        let text = try CLIRunner.run(["data", "bench", file, "--repeats", "1"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("tonic: not compared"), "\(text.stdout)")
+        #expect(!text.stdout.contains("speed-up"), "\(text.stdout)")
+        let json = try CLIRunner.run(["data", "bench", file, "--repeats", "2", "--recordings", "5", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["recordings"] as? Int == 5 && object["repeats"] as? Int == 2)
+        #expect((object["frames"] as? Int ?? 0) > 0)
+        #expect(object["tonic"] == nil && object["speedupOverTonic"] == nil)
+    }
+
+    @Test func aPythonThatCannotRunOrLacksTonicIsOneLine() throws {
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let file = try Self.synthetic(root)
+        let missing = try CLIRunner.run(["data", "bench", file, "--compare-tonic", "/nonexistent/python3"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+        #expect(missing.stderr.contains("--compare-tonic: /nonexistent/python3"), "\(missing.stderr)")
+        #expect(missing.stdout.isEmpty, "measured before checking the Python: \(missing.stdout)")
+
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { print("skipped: \(python) not found"); return }
+        guard try CLIRunner.run(executable: URL(fileURLWithPath: python), ["-c", "import tonic"]).status != 0 else {
+            print("skipped: \(python) has tonic, so it cannot stand for a Python without it"); return
+        }
+        let lacking = try CLIRunner.run(["data", "bench", file, "--compare-tonic", python])
+        #expect(lacking.status != 0)
+        #expect(lacking.stderr.split(separator: "\n").count == 1, "\(lacking.stderr)")
+        #expect(lacking.stderr.contains("--compare-tonic: \(python) has no module"), "\(lacking.stderr)")
+        #expect(lacking.stderr.contains("pip install tonic"), "\(lacking.stderr)")
+    }
+
+    /// A tiny side-by-side run: tonic framed the same recordings into as many frames per
+    /// repeat as spikesweep, and the ratio is the quotient of the two medians.
+    @Test func aComparisonTimesTonicOnTheSameRecordings() throws {
+        guard let python = Self.tonicPython else { print(Self.skipMessage); return }
+        let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
+        let file = try Self.synthetic(root)
+        let run = try CLIRunner.run(["data", "bench", file, "--repeats", "2", "--recordings", "6", "--compare-tonic", python, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let tonic = try #require(object["tonic"] as? [String: Any])
+        let ours = try #require(object["framingMedianMillisecondsPerRecording"] as? Double)
+        let theirs = try #require(tonic["medianMillisecondsPerRecording"] as? Double)
+        let speedup = try #require(object["speedupOverTonic"] as? Double)
+        #expect(ours > 0 && theirs > 0)
+        #expect(abs(speedup - theirs / ours) <= 1e-9 * speedup)
+        #expect(tonic["repeats"] as? Int == 2)
+        #expect(tonic["frames"] as? Int == 2 * (object["frames"] as? Int ?? -1), "\(run.stdout)")
+        #expect(!(tonic["tonicVersion"] as? String ?? "").isEmpty)
+    }
+}
