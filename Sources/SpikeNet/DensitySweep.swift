@@ -16,8 +16,8 @@ package enum DensitySweep {
         package var denseOverEventDriven: Double { dense.recordingsPerSecond / eventDriven.recordingsPerSecond }
     }
 
-    /// The densities swept by default: 0.5% to 50%.
-    package static let defaultDensities = [0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5]
+    /// The densities swept by default: 0.5% to 100%.
+    package static let defaultDensities = [0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0]
 
     /// Measures both paths at each density on `count` synthetic recordings of about `steps`
     /// steps, with the network and batch of `hyperparameters`. `progress` gets each point as

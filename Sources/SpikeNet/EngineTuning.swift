@@ -34,7 +34,7 @@ package struct EngineTuning: Sendable, Hashable {
     package var denseCrossover: Double
 
     /// The measured crossover (see `denseCrossover`).
-    package static let measuredDenseCrossover = 0.45
+    package static let measuredDenseCrossover = 0.78
 
     package init(groupSize: Int = 4, hugePages: Bool = true, inputs: Inputs = .automatic,
                  denseCrossover: Double = EngineTuning.measuredDenseCrossover) {

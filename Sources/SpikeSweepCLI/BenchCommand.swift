@@ -22,8 +22,9 @@ extension SpikeSweep {
                 (which needs torch, snntorch and numpy), and prints both rates and their ratio.
 
                 --inputs picks the engine's input path (default automatic: the dense OpenBLAS \
-                path where a batch's frames are at least 45% dense, else event-driven). \
-                --density-sweep measures both paths on synthetic frames from 0.5% to 50% density \
+                path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover).rounded()))% \
+                dense, else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to 100% \
+                density \
                 (with --hidden, batch and --threads, default 2) and prints where they cross.
                 """)
 
@@ -222,7 +223,8 @@ extension SpikeSweep {
                 return
             }
             print("crossover: " + (crossover.map { String(format: "dense is faster from %.1f%% density", 100 * $0) }
-                                   ?? "none in 0.5%-50% (one path is faster everywhere)")
+                                   ?? String(format: "none in %g%%-%g%% (one path is faster everywhere)",
+                                             100 * (points.first?.density ?? 0), 100 * (points.last?.density ?? 0)))
                   + String(format: "; the automatic choice takes the dense path from %.0f%%", 100 * EngineTuning.measuredDenseCrossover))
             for (w, d) in studyDensities.sorted(by: { $0.key > $1.key }) {
                 let path = d >= EngineTuning.measuredDenseCrossover ? "dense" : "event-driven"
