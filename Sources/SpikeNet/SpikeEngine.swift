@@ -32,8 +32,8 @@ import SpikeEvents
 /// stay in cache. Each phase is a list of independent items that `threads` workers (the calling
 /// thread and the engine's `WorkerPool`) take as they become free: half tiles (each running the
 /// group's recordings) and the item building the group's input index in phase 1; recordings in
-/// phase 2; whole tiles for
-/// the backward time loop and (half tile, row range) for the dW1 update in phase 3. Each
+/// phase 2; whole tiles for the backward time loop and (half tile, row range) for the dW1
+/// update in phase 3. Each
 /// gradient element is summed by one worker in a fixed order, so results are bit-identical for
 /// every thread count, schedule, group size and huge-page setting.
 ///
@@ -64,7 +64,7 @@ package final class SpikeEngine {
 
     // Per-batch buffers, grown on demand; their addresses stay put between calls.
     private let spikeBits: Workspace<UInt64>        // [B][T][tiles]
-    private let hiddenSurrogate: Workspace<Float>   // [tiles][2][min(B, group)][T][32]: sg(mem1−thr), then dL/dmem1
+    private let hiddenSurrogate: Workspace<Float>   // [tiles][2][min(B, group)][T][32]: currents, sg(mem1−thr), dL/dmem1
     private let outputSurrogate: Workspace<Float>   // [B][T][classStride]: sg(mem2−thr)
     private let outputDelta: Workspace<Float>       // [B][T][classStride]: dL/dmem2
     private let counts: Workspace<Int32>            // [B][C]
@@ -389,8 +389,8 @@ package final class SpikeEngine {
         }
     }
 
-    /// Where the half-tile blocks of a group are (the kept surrogate values, then dL/dmem1; the
-    /// currents first on the dense path): [tiles][2][min(B, groupSize)][T][32], recording `group.lowerBound` first.
+    /// Where the half-tile blocks of a group are (the currents, then the kept surrogate values,
+    /// then dL/dmem1): [tiles][2][min(B, groupSize)][T][32], recording `group.lowerBound` first.
     private func surrogateBlocks(_ ctx: Context, group: Range<Int>) -> SurrogateBlocks {
         let recordingStride = ctx.steps * HalfLanes.width
         return SurrogateBlocks(base: hiddenSurrogate.pointer, halfStride: min(groupSize, ctx.batch) * recordingStride,
