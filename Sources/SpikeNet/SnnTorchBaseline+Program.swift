@@ -8,7 +8,7 @@ extension SnnTorchBaseline {
     /// `python baseline.py DIR` reads `DIR/case.json` and the frame arrays beside it and
     /// prints one JSON line with the measurement. Either prints `{"missing": MODULE}` and
     /// exits with status 3 when an import fails.
-    static let program = #"""
+    static let source = #"""
         """snnTorch's training speed on the frames and batches spikesweep bench wrote to DIR.
 
         Usage: python baseline.py --versions | python baseline.py DIR

@@ -6,7 +6,7 @@ import SpikeSupport
 /// the user names, for a side-by-side comparison in one run (`spikesweep bench
 /// --compare-snntorch PYTHON`).
 ///
-/// The Python program (`program`) ships inside the binary. For each case it is given the
+/// The Python program (`source`, run as a `PythonProgram`) ships inside the binary. For each case it is given the
 /// same frames (only the recordings its batches use, written as little-endian arrays), the
 /// same batches (`BatchOrder` with `Benchmark.seed`: its warm-up is the order's first batch,
 /// its timed batches are the ones `measure` timed, in order, at most `maxTimedBatches` of
@@ -17,14 +17,14 @@ import SpikeSupport
 /// tonic's `PadTensors` does) before the timed region, and times at least `minBatches`
 /// batches and the given seconds.
 package final class SnnTorchBaseline {
+    /// The program, written next to the data of each case at run time.
+    private let program: PythonProgram
     /// The Python, as found on PATH if given by name.
-    package let pythonPath: String
+    package var pythonPath: String { program.pythonPath }
     /// Versions the Python reported.
     package let pythonVersion: String
     package let torchVersion: String
     package let snnTorchVersion: String
-    /// The temporary folder holding the program and the data of the case being measured.
-    private let directory: URL
 
     /// Untimed warm-up batches and the minimum of timed batches: fewer than `Benchmark.measure`
     /// runs, because one batch of H=800 takes 1.5–2 s in snnTorch.
@@ -38,44 +38,25 @@ package final class SnnTorchBaseline {
 
     /// Finds `python` (a path, or a name on PATH), writes the program to a new temporary
     /// folder and asks it for its versions.
-    /// - Throws: `SnnTorchBaselineError` when the Python cannot be run or lacks torch or snnTorch.
+    /// - Throws: `PythonProgramError` when the Python cannot be run or lacks torch or snnTorch.
     package init(python: String) throws {
-        guard let path = Subprocess.which(python) else {
-            throw SnnTorchBaselineError(message: python.contains("/") ? "\(python) is not an executable file"
-                                                                      : "\(python) not found on PATH")
-        }
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("spikesweep-snntorch-\(getpid())-\(UUID().uuidString.prefix(8))")
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(Self.program.utf8).write(to: directory.appendingPathComponent("baseline.py"))
-        } catch {
-            try? FileManager.default.removeItem(at: directory)
-            throw SnnTorchBaselineError(message: "cannot write the baseline program to \(directory.path): \(error.localizedDescription)")
-        }
-        pythonPath = path
-        self.directory = directory
-        let versions: Versions
-        do { versions = try Self.run(path, in: directory, ["--versions"], what: "asked for its versions") } catch {
-            try? FileManager.default.removeItem(at: directory)
-            throw error
-        }
+        program = try PythonProgram(python: python, program: Self.source, fileName: "baseline.py",
+                                    folderPrefix: "spikesweep-snntorch", installHint: Self.installHint)
+        let versions: Versions = try program.run(["--versions"], what: "asked for its versions")
         pythonVersion = versions.python
         torchVersion = versions.torch
         snnTorchVersion = versions.snntorch
     }
 
-    deinit { removeFiles() }
-
     /// Removes the temporary folder (also done when the baseline is released).
     package func removeFiles() {
-        try? FileManager.default.removeItem(at: directory)
+        program.removeFiles()
     }
 
     /// Times snnTorch on `frames` with the network `hyperparameters` describe, alongside
     /// `spikesweep`, the engine's measurement of the same case: its batch size, thread count
     /// and timed batches are used.
-    /// - Throws: `SnnTorchBaselineError` when the program fails; its last error line is in it.
+    /// - Throws: `PythonProgramError` when the program fails; its last error line is in it.
     package func measure(frames: FrameSet, hyperparameters h: Hyperparameters, alongside spikesweep: BenchmarkCase,
                          minSeconds: Double) throws -> SnnTorchMeasurement {
         let batches = { BatchOrder.batches(count: frames.count, batchSize: spikesweep.batchSize, seed: Benchmark.seed, $0) }
@@ -86,7 +67,7 @@ package final class SnnTorchBaseline {
         var compact = FrameSet.Builder(windowMicros: frames.windowMicros, denoiseMicros: frames.denoiseMicros)
         compact.appendAll(of: frames.subset(used))
 
-        let folder = directory.appendingPathComponent("case")
+        let folder = program.directory.appendingPathComponent("case")
         defer { try? FileManager.default.removeItem(at: folder) }
         let header = CaseHeader(
             stepsPerRecording: (0..<used.count).map { Int(compact.recordingStepStart[$0 + 1] - compact.recordingStepStart[$0]) },
@@ -100,16 +81,17 @@ package final class SnnTorchBaseline {
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             try encoder.encode(header).write(to: folder.appendingPathComponent("case.json"))
-            try Self.littleEndianBytes(compact.labels).write(to: folder.appendingPathComponent("labels.u8"))
-            try Self.littleEndianBytes(compact.recordingStepStart).write(to: folder.appendingPathComponent("recording_step_start.i32"))
-            try Self.littleEndianBytes(compact.stepEntryStart).write(to: folder.appendingPathComponent("step_entry_start.i32"))
-            try Self.littleEndianBytes(compact.inputs).write(to: folder.appendingPathComponent("inputs.u16"))
-            try Self.littleEndianBytes(compact.counts).write(to: folder.appendingPathComponent("counts.u8"))
+            try PythonProgram.writeLittleEndian(compact.labels, to: folder.appendingPathComponent("labels.u8"))
+            try PythonProgram.writeLittleEndian(compact.recordingStepStart,
+                                                to: folder.appendingPathComponent("recording_step_start.i32"))
+            try PythonProgram.writeLittleEndian(compact.stepEntryStart, to: folder.appendingPathComponent("step_entry_start.i32"))
+            try PythonProgram.writeLittleEndian(compact.inputs, to: folder.appendingPathComponent("inputs.u16"))
+            try PythonProgram.writeLittleEndian(compact.counts, to: folder.appendingPathComponent("counts.u8"))
         } catch {
-            throw SnnTorchBaselineError(message: "cannot write the frames for snnTorch to \(folder.path): \(error.localizedDescription)")
+            throw PythonProgramError(message: "cannot write the frames for snnTorch to \(folder.path): \(error.localizedDescription)")
         }
         let what = "training H=\(spikesweep.hidden), \(frames.windowMicros) us, \(spikesweep.threads) threads"
-        let answer: Answer = try Self.run(pythonPath, in: directory, [folder.path], what: what)
+        let answer: Answer = try program.run([folder.path], what: what)
         return SnnTorchMeasurement(python: pythonPath, pythonVersion: pythonVersion, torchVersion: torchVersion,
                                    snnTorchVersion: snnTorchVersion, threads: answer.torchThreads, batches: answer.batches,
                                    meanSteps: answer.meanSteps, events: answer.events, recordingsPerSecond: answer.recordingsPerSecond,
@@ -122,11 +104,6 @@ package final class SnnTorchBaseline {
         var python: String
         var torch: String
         var snntorch: String
-    }
-
-    /// What the program prints when an import fails.
-    private struct Missing: Decodable {
-        var missing: String
     }
 
     /// What a measurement prints (snake_case keys).
@@ -159,37 +136,6 @@ package final class SnnTorchBaseline {
         var minBatches: Int
         var minSeconds: Double
     }
-
-    private static func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> Data {
-        values.map(\.littleEndian).withUnsafeBytes { Data($0) }
-    }
-
-    /// Runs the program with `arguments` and decodes the JSON line it printed last.
-    private static func run<T: Decodable>(_ python: String, in directory: URL, _ arguments: [String], what: String) throws -> T {
-        let result: Subprocess.Result
-        do {
-            result = try Subprocess.run(URL(fileURLWithPath: python), [directory.appendingPathComponent("baseline.py").path] + arguments,
-                                        environment: ["PYTHONDONTWRITEBYTECODE": "1"])
-        } catch {
-            throw SnnTorchBaselineError(message: "cannot run \(python): \(error.localizedDescription)")
-        }
-        let line = Data((result.stdout.split(whereSeparator: \.isNewline).last.map(String.init) ?? "").utf8)
-        if let missing = try? JSONDecoder().decode(Missing.self, from: line) {
-            throw SnnTorchBaselineError(message: "\(python) has no module \(missing.missing) (\(installHint))")
-        }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        guard result.status == 0 else {
-            let lastError = result.stderr.split(whereSeparator: \.isNewline).last.map(String.init)
-            throw SnnTorchBaselineError(message: "\(python) failed when \(what) (exit status \(result.status))"
-                                        + (lastError.map { ": \($0)" } ?? ""))
-        }
-        guard let answer = try? decoder.decode(T.self, from: line) else {
-            throw SnnTorchBaselineError(message: "\(python) gave no answer when \(what) (is it Python 3?); its last line: "
-                                        + String(decoding: line.prefix(200), as: UTF8.self))
-        }
-        return answer
-    }
 }
 
 /// snnTorch's training speed on one case, from `SnnTorchBaseline`.
@@ -220,10 +166,4 @@ package struct SnnTorchMeasurement: Sendable, Codable, Equatable {
     package var sharedTheCPU: Bool {
         recordingsPerSecond / recordingsPerCPUSecond < 0.8 * Double(threads)
     }
-}
-
-/// The snnTorch baseline could not run: one line naming the Python and the problem.
-package struct SnnTorchBaselineError: UserFacingError, Sendable, Equatable {
-    package var message: String
-    package var description: String { message }
 }

@@ -161,7 +161,7 @@ extension SpikeSweep {
 
         /// `body`, with a baseline error put as a problem of `--compare-snntorch`.
         private func namingTheOption<T>(_ body: () throws -> T) throws -> T {
-            do { return try body() } catch let error as SnnTorchBaselineError {
+            do { return try body() } catch let error as PythonProgramError {
                 throw ToolError("--compare-snntorch: \(error.message)")
             }
         }

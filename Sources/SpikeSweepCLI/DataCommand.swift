@@ -142,14 +142,14 @@ extension DataCommand {
 
         func run() throws {
             let tonic: TonicBaseline?
-            do { tonic = try python.map { try TonicBaseline(python: $0) } } catch let error as TonicBaselineError {
+            do { tonic = try python.map { try TonicBaseline(python: $0) } } catch let error as PythonProgramError {
                 throw ToolError("--compare-tonic: \(error.message)")
             }
             let result: PipelineBenchmark
             do {
                 result = try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats,
                                                    recordings: recordings, tonic: tonic)
-            } catch let error as TonicBaselineError {
+            } catch let error as PythonProgramError {
                 throw ToolError("--compare-tonic: \(error.message)")
             }
             if json {

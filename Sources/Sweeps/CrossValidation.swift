@@ -36,7 +36,7 @@ package enum CrossValidation {
         let runner = try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: nil)
         runner.epochObserver = epochObserver
         let results = MemoryResults(plan: plan)
-        _ = try LocalExecutor(workers: min(workers, folds)).run(plan: plan, store: results, runner: runner)
+        _ = LocalExecutor(workers: min(workers, folds)).run(plan: plan, store: results, runner: runner)
         let outcomes = results.recordedOutcomes.sorted { $0.fold < $1.fold }
         if let failed = outcomes.first(where: { $0.status != .ok }) {
             throw ToolError("fold \(failed.fold + 1) failed: \(failed.error ?? "no result")")

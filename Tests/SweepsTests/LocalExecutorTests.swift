@@ -23,7 +23,7 @@ import TestSupport
         let store = try ResultsStore(directory: root.appendingPathComponent("exec"), plan: plan)
         let runner = try EngineTaskRunner(dataset: dataset, spec: spec, checkpointDirectory: nil,
                                           faultInjection: { failing.contains($0.configID) ? .nonFiniteLoss(epoch: 1, batch: 1) : nil })
-        let summary = try LocalExecutor(workers: workers).run(plan: plan, store: store, runner: runner)
+        let summary = LocalExecutor(workers: workers).run(plan: plan, store: store, runner: runner)
         #expect(summary.tasksRun == plan.tasks.count)
         return (plan, try ResultsFiles.read(directory: store.directory))
     }
