@@ -8,7 +8,8 @@ import SpikeSupport
 /// The Python program (`source`, run as a `PythonProgram`) ships inside the binary. It is given the recordings' events
 /// (little-endian arrays: `event_start.i64`, `times.u32`, `inputs.u16` as `p·1156 + y·34 + x`),
 /// builds each recording's event array as `tonic.datasets.NMNIST` does (fields x, y, t, p)
-/// outside its timing, then times tonic's `Denoise(filter_time)` (when denoising) and
+/// outside its timing, then times (after keeping the events before 100 ms with
+/// `--first-saccade`) tonic's `Denoise(filter_time)` (when denoising) and
 /// `ToFrame(sensor_size=(34, 34, 2), time_window)` over every recording, as many times as
 /// spikesweep frames them, on one core, and reports the best and median milliseconds per
 /// recording.
@@ -43,7 +44,9 @@ package final class TonicBaseline {
     package func measure(_ dataset: EventDataset, framing: Framing.Options, repeats: Int) throws -> TonicMeasurement {
         let folder = program.directory.appendingPathComponent("case")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let header = CaseHeader(windowUs: framing.windowMicros, denoiseUs: framing.denoiseMicros, repeats: repeats)
+        let header = CaseHeader(windowUs: framing.windowMicros, denoiseUs: framing.denoiseMicros,
+                                firstSaccadeEndUs: framing.firstSaccadeOnly ? Int(Framing.firstSaccadeEndMicros) : nil,
+                                repeats: repeats)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
@@ -84,6 +87,7 @@ package final class TonicBaseline {
         var format = "spikesweep data bench events 1: little-endian event_start.i64, times.u32, inputs.u16"
         var windowUs: Int
         var denoiseUs: Int?
+        var firstSaccadeEndUs: Int?
         var repeats: Int
 
         func encode(to encoder: Encoder) throws {
@@ -91,10 +95,11 @@ package final class TonicBaseline {
             try c.encode(format, forKey: .format)
             try c.encode(windowUs, forKey: .windowUs)
             try c.encode(denoiseUs, forKey: .denoiseUs)  // null when not denoising
+            try c.encode(firstSaccadeEndUs, forKey: .firstSaccadeEndUs)  // null for whole recordings
             try c.encode(repeats, forKey: .repeats)
         }
 
-        private enum CodingKeys: String, CodingKey { case format, windowUs, denoiseUs, repeats }
+        private enum CodingKeys: String, CodingKey { case format, windowUs, denoiseUs, firstSaccadeEndUs, repeats }
     }
 
     /// The program `TonicBaseline` runs. `python tonic_baseline.py --versions` prints
@@ -148,6 +153,9 @@ package final class TonicBaseline {
                 case = json.load(f)
             events = recordings(directory)
             steps = []
+            if case["first_saccade_end_us"] is not None:
+                end = case["first_saccade_end_us"]
+                steps.append(lambda e: e[e["t"] < end])
             if case["denoise_us"] is not None:
                 steps.append(transforms.Denoise(filter_time=case["denoise_us"]))
             steps.append(transforms.ToFrame(sensor_size=(34, 34, 2), time_window=case["window_us"]))

@@ -129,7 +129,8 @@ extension DataCommand {
         @Option(parsing: .unconditional, help: "Use only the file's first N recordings (default: all).")
         var recordings: Int?
 
-        @Option(name: .customLong("compare-tonic"), help: "Also time tonic on the same recordings with this Python.")
+        @Option(name: .customLong("compare-tonic"),
+                help: ArgumentHelp("Also time tonic on the same recordings with this Python.", valueName: "python"))
         var python: String?
 
         @Flag(help: "Print one JSON object instead of text.")

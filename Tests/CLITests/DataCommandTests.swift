@@ -173,5 +173,15 @@ import TestSupport
         #expect(tonic["repeats"] as? Int == 2)
         #expect(tonic["frames"] as? Int == 2 * (object["frames"] as? Int ?? -1), "\(run.stdout)")
         #expect(!(tonic["tonicVersion"] as? String ?? "").isEmpty)
+        // The framing options reach tonic too: the same frame counts without denoising and
+        // for the first saccade only.
+        for options in [["--no-denoise"], ["--first-saccade"]] {
+            let run = try CLIRunner.run(["data", "bench", file, "--repeats", "1", "--recordings", "4", "--compare-tonic", python,
+                                         "--json"] + options)
+            #expect(run.status == 0, "\(run.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let tonic = try #require(object["tonic"] as? [String: Any])
+            #expect(tonic["frames"] as? Int == object["frames"] as? Int, "\(options): \(run.stdout)")
+        }
     }
 }
