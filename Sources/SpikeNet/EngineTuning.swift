@@ -36,6 +36,10 @@ package struct EngineTuning: Sendable, Hashable {
     /// The measured crossover (see `denseCrossover`).
     package static let measuredDenseCrossover = 0.78
 
+    /// Whether `automatic` takes the dense path for a batch whose frames are `density` dense
+    /// (where OpenBLAS loads).
+    package func automaticTakesDensePath(density: Double) -> Bool { density >= denseCrossover }
+
     package init(groupSize: Int = 4, hugePages: Bool = true, inputs: Inputs = .automatic,
                  denseCrossover: Double = EngineTuning.measuredDenseCrossover) {
         self.groupSize = groupSize

@@ -33,9 +33,9 @@ import SpikeEvents
 /// thread and the engine's `WorkerPool`) take as they become free: half tiles (each running the
 /// group's recordings) and the item building the group's input index in phase 1; recordings in
 /// phase 2; whole tiles for the backward time loop and (half tile, row range) for the dW1
-/// update in phase 3. Each
-/// gradient element is summed by one worker in a fixed order, so results are bit-identical for
-/// every thread count, schedule, group size and huge-page setting.
+/// update in phase 3. Each gradient element is summed by one worker in a fixed order, so
+/// results are bit-identical for every thread count, schedule, group size and huge-page
+/// setting.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` in ascending input (or hidden)
 /// order: fused multiply-adds for the hidden layer, plain additions of W2 rows for the output
@@ -263,7 +263,7 @@ package final class SpikeEngine {
         switch tuning.inputs {
         case .eventDriven: return false
         case .dense: return true
-        case .automatic: return ctx.density >= tuning.denseCrossover
+        case .automatic: return tuning.automaticTakesDensePath(density: ctx.density)
         }
     }
 

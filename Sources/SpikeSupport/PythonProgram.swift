@@ -95,4 +95,12 @@ package struct PythonProgramError: UserFacingError, Sendable, Equatable {
     package var description: String { message }
 
     package init(message: String) { self.message = message }
+
+    /// `body`, with a baseline program's error put as a problem of the command-line `option`
+    /// that named the Python: one line, "OPTION: problem".
+    package static func naming<T>(option: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as PythonProgramError {
+            throw ToolError("\(option): \(error.message)")
+        }
+    }
 }

@@ -84,7 +84,9 @@ extension SpikeSweep {
             let h = try hyperparameterFlags.hyperparameters()
             if oneCase { return try measureOneCase(h) }
             if densitySweep { return try runDensitySweep(h) }
-            let baseline = try namingTheOption { try comparePython.map { try SnnTorchBaseline(python: $0) } }
+            let baseline = try PythonProgramError.naming(option: "--compare-snntorch") {
+                try comparePython.map { try SnnTorchBaseline(python: $0) }
+            }
             defer { baseline?.removeFiles() }
             let batchSize = h.batchSize, denoiseMicros = h.denoiseMicros
             var configurations = Benchmark.studyConfigurations
@@ -111,7 +113,7 @@ extension SpikeSweep {
                     if let baseline {
                         var configuration = h
                         configuration.hidden = hidden
-                        let snnTorch = try namingTheOption {
+                        let snnTorch = try PythonProgramError.naming(option: "--compare-snntorch") {
                             try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c, minSeconds: minSeconds)
                         }
                         c.snnTorch = snnTorch
@@ -156,13 +158,6 @@ extension SpikeSweep {
                     print("snnTorch: not compared (add --compare-snntorch PYTHON to time it in this run)")
                 }
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
-            }
-        }
-
-        /// `body`, with a baseline error put as a problem of `--compare-snntorch`.
-        private func namingTheOption<T>(_ body: () throws -> T) throws -> T {
-            do { return try body() } catch let error as PythonProgramError {
-                throw ToolError("--compare-snntorch: \(error.message)")
             }
         }
 
@@ -227,7 +222,7 @@ extension SpikeSweep {
                                              100 * (points.first?.density ?? 0), 100 * (points.last?.density ?? 0)))
                   + String(format: "; the automatic choice takes the dense path from %.0f%%", 100 * EngineTuning.measuredDenseCrossover))
             for (w, d) in studyDensities.sorted(by: { $0.key > $1.key }) {
-                let path = d >= EngineTuning.measuredDenseCrossover ? "dense" : "event-driven"
+                let path = EngineTuning().automaticTakesDensePath(density: d) ? "dense" : "event-driven"
                 print(String(format: "study frames at %@ us (%@): %.2f%% dense, automatic takes the %@ path", w, data ?? "", 100 * d, path))
             }
         }

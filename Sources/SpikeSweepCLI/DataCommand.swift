@@ -142,16 +142,9 @@ extension DataCommand {
         }
 
         func run() throws {
-            let tonic: TonicBaseline?
-            do { tonic = try python.map { try TonicBaseline(python: $0) } } catch let error as PythonProgramError {
-                throw ToolError("--compare-tonic: \(error.message)")
-            }
-            let result: PipelineBenchmark
-            do {
-                result = try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats,
-                                                   recordings: recordings, tonic: tonic)
-            } catch let error as PythonProgramError {
-                throw ToolError("--compare-tonic: \(error.message)")
+            let result = try PythonProgramError.naming(option: "--compare-tonic") {
+                try PipelineBenchmark.run(preparedFile: file, framing: framing.framing, repeats: repeats, recordings: recordings,
+                                          tonic: python.map { try TonicBaseline(python: $0) })
             }
             if json {
                 try Console.json(result)
