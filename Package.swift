@@ -66,7 +66,10 @@ let package = Package(
         .target(name: "SpikeEvents", dependencies: ["SpikeSupport", "CZlib"], swiftSettings: hotSwiftSettings),
         // OpenBLAS serves the engine's dense path, loaded at run time like Open MPI (Sources/CBLASLoader).
         .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "SpikeNet", dependencies: ["SpikeSupport", "SpikeEvents", "CBLASLoader"], swiftSettings: hotSwiftSettings),
+        // Inline SIMD helpers Swift cannot express (a movemask), inlined into the engine's loops.
+        .target(name: "CSpikeSIMD", cSettings: hotCSettings),
+        .target(name: "SpikeNet", dependencies: ["SpikeSupport", "SpikeEvents", "CBLASLoader", "CSpikeSIMD"],
+                swiftSettings: hotSwiftSettings),
         .target(name: "Sweeps", dependencies: ["SpikeSupport", "SpikeNet", .product(name: "Yams", package: "Yams")]),
         .target(name: "SlurmFiles", path: "slurm", exclude: ["README.md"], sources: ["SlurmFiles.swift"],
                 resources: ["array.sbatch", "mpi.sbatch", "collect.sbatch", "habrok.env", "local.env"].map { .embedInCode($0) }),

@@ -1,3 +1,5 @@
+import CSpikeSIMD
+
 /// Eight float lanes: one AVX register.
 typealias V8 = SIMD8<Float>
 
@@ -5,9 +7,6 @@ typealias V8 = SIMD8<Float>
 /// Loads and stores are unaligned; every operation is lane by lane.
 struct Lanes {
     var v0, v1, v2, v3, v4, v5, v6, v7: V8
-
-    /// 2^k in lane k, to pack comparison results into bits.
-    static let lanePowers = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
 
     @inline(__always)
     init(repeating x: Float) {
@@ -140,13 +139,7 @@ struct HalfLanes {
 
     /// Bit k set when lane k is above `thr` (a spike).
     @inline(__always)
-    func bits(above thr: V8) -> UInt32 {
-        let none = SIMD8<UInt32>(repeating: 0), p = Lanes.lanePowers
-        // Lane k of register r contributes 2^(8r + k); one horizontal sum for all four.
-        let packed = none.replacing(with: p, where: v0 .> thr) | none.replacing(with: p &<< 8, where: v1 .> thr)
-            | none.replacing(with: p &<< 16, where: v2 .> thr) | none.replacing(with: p &<< 24, where: v3 .> thr)
-        return packed.wrappedSum()
-    }
+    func bits(above thr: V8) -> UInt32 { spike_bits_above(v0, v1, v2, v3, thr) }
 }
 
 /// The first lanes of a half tile, for the gathers and the dW1 update, which skip the lanes a

@@ -1,0 +1,38 @@
+#ifndef SPIKE_SIMD_H
+#define SPIKE_SIMD_H
+
+#include <stdint.h>
+
+/// Eight float lanes, imported into Swift as SIMD8<Float>.
+typedef float spike_float8 __attribute__((vector_size(32)));
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+/// Bit 8r + k set when lane k of `v<r>` is above `threshold` (ordered: a NaN is not above):
+/// the 32 spike bits of a half tile. One compare and one `vmovmskps` per register with AVX;
+/// lane by lane without.
+static inline __attribute__((always_inline)) uint32_t spike_bits_above(spike_float8 v0, spike_float8 v1,
+                                                                       spike_float8 v2, spike_float8 v3,
+                                                                       spike_float8 threshold) {
+#if defined(__AVX__)
+    __m256 t = (__m256)threshold;
+    uint32_t b0 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps((__m256)v0, t, _CMP_GT_OQ));
+    uint32_t b1 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps((__m256)v1, t, _CMP_GT_OQ));
+    uint32_t b2 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps((__m256)v2, t, _CMP_GT_OQ));
+    uint32_t b3 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps((__m256)v3, t, _CMP_GT_OQ));
+    return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+#else
+    uint32_t bits = 0;
+    for (int k = 0; k < 8; k++) {
+        bits |= (uint32_t)(v0[k] > threshold[k]) << k;
+        bits |= (uint32_t)(v1[k] > threshold[k]) << (8 + k);
+        bits |= (uint32_t)(v2[k] > threshold[k]) << (16 + k);
+        bits |= (uint32_t)(v3[k] > threshold[k]) << (24 + k);
+    }
+    return bits;
+#endif
+}
+
+#endif
