@@ -16,7 +16,6 @@ extension SpikeEngine {
         let j0 = tile * W
         let betaV = V8(repeating: ctx.neuron.beta)
         var d = Lanes(repeating: 0)
-        var s = biasGradient
         for t in stride(from: T - 1, through: 0, by: -1) {
             let dm2 = delta + (b * T + t) * cp
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
@@ -25,7 +24,6 @@ extension SpikeEngine {
             let lowSlot = low + t * HalfLanes.width, highSlot = high + t * HalfLanes.width
             d.backwardStep(gradient: g, surrogate: Lanes(low: lowSlot, high: highSlot), beta: betaV)
             d.store(low: lowSlot, high: highSlot)
-            s.add(d)
             // dW2[j] += dmem2[t] for the tile's spiking neurons.
             var word = bits[(b * T + t) * tiles + tile]
             while word != 0 {
@@ -34,6 +32,12 @@ extension SpikeEngine {
                 let row = dw2 + j * cp
                 for k in stride(from: 0, to: cp, by: 16) { (V16(row + k) + V16(dm2 + k)).store(row + k) }
             }
+        }
+        // db1 from the stored dL/dmem1, in the same order (steps descending), after the loop so
+        // that the loop keeps eight registers fewer live (no spills around the W2ᵀ products).
+        var s = biasGradient
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            s.add(Lanes(low: low + t * HalfLanes.width, high: high + t * HalfLanes.width))
         }
         biasGradient = s
     }
