@@ -43,6 +43,8 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     package var peakRSSMegabytes: Double
     /// The input path the engine took ("event-driven" or "dense", `EngineTuning.Inputs`).
     package var inputPath: String?
+    /// Which of `bench --runs N`'s rounds measured this case (1-based); nil with one round.
+    package var run: Int?
 }
 
 /// What `spikesweep bench` reports.
@@ -68,6 +70,13 @@ package struct BenchmarkReport: Sendable, Codable, Equatable {
 package enum Benchmark {
     /// The study's configurations: (hidden, window µs).
     package static let studyConfigurations = [(800, 2000), (800, 1000), (400, 2000), (100, 2000)]
+
+    /// The median of `values` (the mean of the middle two for an even count; 0 when empty).
+    package static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
 
     /// Times full training steps (forward, BPTT, L2, Adam) of the network `hyperparameters`
     /// describe (hidden size, β, threshold, target ratio, batch size, learning rate, L2) on

@@ -19,7 +19,10 @@ extension SpikeSweep {
 
                 --compare-snntorch PYTHON runs snnTorch's training loop right after each case, \
                 on the same frames, batches, threads and hyper-parameters, with the given Python \
-                (which needs torch, snntorch and numpy), and prints both rates and their ratio.
+                (which needs torch, snntorch and numpy), and prints both rates and their ratio. \
+                The machine's load moves such figures: --runs N measures every case N times, in \
+                rounds (each round runs every case once, so the cases alternate), prints every \
+                run and then each case's figures side by side with their median.
 
                 --inputs picks the engine's input path (default automatic: the dense OpenBLAS \
                 path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover).rounded()))% \
@@ -41,6 +44,9 @@ extension SpikeSweep {
 
         @Option(name: .customLong("min-seconds"), parsing: .unconditional, help: "Minimum timed seconds per configuration.")
         var minSeconds: Double = 3
+
+        @Option(parsing: .unconditional, help: "Measure every case this many times, in alternating rounds.")
+        var runs: Int = 1
 
         @Option(name: .customLong("compare-snntorch"), parsing: .unconditional,
                 help: ArgumentHelp("Also time snnTorch on the same work with this Python.", valueName: "python"))
@@ -65,6 +71,8 @@ extension SpikeSweep {
             if let threads, threads < 1 { throw ToolError("--threads must be >= 1, got \(threads)") }
             _ = try inputPath()
             if densitySweep && comparePython != nil { throw ToolError("--density-sweep and --compare-snntorch: use one at a time") }
+            if runs < 1 { throw ToolError("--runs must be >= 1, got \(runs)") }
+            if densitySweep && runs > 1 { throw ToolError("--density-sweep and --runs: use one at a time") }
         }
 
         /// `--inputs` as the engine's setting.
@@ -107,9 +115,11 @@ extension SpikeSweep {
                       + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
                 print("hidden  window_us  threads  mean_T     rec/s  ms/batch  snnTorch rec/s  speed-up  rec/cpu-s  task_MB  time shares")
             }
+            for round in 1...runs {
             for (hidden, w) in configurations {
                 for t in threadCounts {
                     var c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
+                    c.run = runs > 1 ? round : nil
                     if let baseline {
                         var configuration = h
                         configuration.hidden = hidden
@@ -134,10 +144,12 @@ extension SpikeSweep {
                     }
                 }
             }
+            }
             let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
                                          recordings: frames[windows[0]]!.count, cases: cases,
                                          peakRSSMegabytes: cases.map(\.peakRSSMegabytes).reduce(ProcessClock.peakRSSMegabytes, max))
             if json { try Console.json(report) } else {
+                if runs > 1 { printRuns(cases) }
                 let framesMegabytes = windows.map { w in
                     String(format: "%.1f MB at %d us", cases.first { $0.windowMicros == w }?.framesMegabytes ?? 0, w)
                 }
@@ -158,6 +170,29 @@ extension SpikeSweep {
                     print("snnTorch: not compared (add --compare-snntorch PYTHON to time it in this run)")
                 }
                 print(String(format: "peak RSS %.1f MB", report.peakRSSMegabytes))
+            }
+        }
+
+        /// `--runs N`: each case's N figures side by side (in the order measured) and their median.
+        private func printRuns(_ cases: [BenchmarkCase]) {
+            func list(_ values: [Double], _ format: String) -> String {
+                values.map { String(format: format, $0) }.joined(separator: " / ")
+                    + " (median " + String(format: format, Benchmark.median(values)) + ")"
+            }
+            var seen: [String] = []
+            for c in cases {
+                let key = "\(c.hidden) \(c.windowMicros) \(c.threads)"
+                guard !seen.contains(key) else { continue }
+                seen.append(key)
+                let same = cases.filter { $0.hidden == c.hidden && $0.windowMicros == c.windowMicros && $0.threads == c.threads }
+                var line = "H=\(c.hidden), \(c.windowMicros) us, \(c.threads) thread\(c.threads == 1 ? "" : "s"), "
+                    + "\(same.count) runs: rec/s " + list(same.map(\.recordingsPerSecond), "%.1f")
+                let compared = same.compactMap(\.snnTorch)
+                if compared.count == same.count {
+                    line += "; snnTorch " + list(compared.map(\.recordingsPerSecond), "%.1f")
+                        + "; speed-up " + list(same.compactMap(\.speedup), "%.1fx")
+                }
+                print(line)
             }
         }
 

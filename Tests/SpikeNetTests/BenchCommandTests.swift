@@ -31,6 +31,33 @@ import TestSupport
         #expect(lines.contains { $0.hasPrefix("snnTorch: not compared") })
     }
 
+    /// `--runs 2` measures the case twice: both rows, then the two figures side by side with
+    /// their median; the JSON numbers the runs. A count below 1 is a one-line error.
+    @Test func runsMeasuresEachCaseAgainAndListsTheFiguresWithTheirMedian() throws {
+        let result = try CLIRunner.run(Self.quick + ["--runs", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let rates = lines.filter { $0.hasPrefix("   100") }.map { Double($0.split(separator: " ")[4])! }
+        #expect(rates.count == 2, "\(lines)")
+        let summary = try #require(lines.first { $0.hasPrefix("H=100, 2000 us, 1 thread, 2 runs: rec/s ") }, "\(lines)")
+        let expected = rates.map { String(format: "%.1f", $0) }.joined(separator: " / ")
+            + String(format: " (median %.1f)", (rates[0] + rates[1]) / 2)
+        #expect(summary.hasSuffix(expected), "\(summary) vs \(expected)")
+        #expect(!summary.contains("snnTorch"))
+
+        let json = try CLIRunner.run(Self.quick + ["--runs", "2", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(json.stdout.utf8))
+        #expect(report.cases.map(\.run) == [1, 2])
+        let single = try JSONDecoder().decode(BenchmarkReport.self, from: Data(try CLIRunner.run(Self.quick + ["--json"]).stdout.utf8))
+        #expect(single.cases.map(\.run) == [nil])
+
+        let zero = try CLIRunner.run(Self.quick + ["--runs", "0"])
+        #expect(zero.status != 0 && zero.stdout.isEmpty)
+        #expect(zero.stderr.split(separator: "\n").count == 1 && zero.stderr.contains("--runs must be >= 1, got 0"), "\(zero.stderr)")
+        #expect(Benchmark.median([3, 1, 2]) == 2 && Benchmark.median([4, 1]) == 2.5 && Benchmark.median([]) == 0)
+    }
+
     /// The JSON names the task's private memory (H=100, synthetic frames) and no snnTorch figure.
     @Test func theJSONHasTheTaskMemoryAndNoSnnTorchFigure() throws {
         let result = try CLIRunner.run(Self.quick + ["--json"])
