@@ -115,35 +115,35 @@ extension SpikeSweep {
                       + "\(frames[windows[0]]!.count) recordings, batch \(batchSize)")
                 print("hidden  window_us  threads  mean_T     rec/s  ms/batch  snnTorch rec/s  speed-up  rec/cpu-s  task_MB  time shares")
             }
-            for round in 1...runs {
-            for (hidden, w) in configurations {
-                for t in threadCounts {
-                    var c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
-                    c.run = runs > 1 ? round : nil
-                    if let baseline {
-                        var configuration = h
-                        configuration.hidden = hidden
-                        let snnTorch = try PythonProgramError.naming(option: "--compare-snntorch") {
-                            try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c, minSeconds: minSeconds)
-                        }
-                        c.snnTorch = snnTorch
-                        c.speedup = c.recordingsPerSecond / snnTorch.recordingsPerSecond
-                    }
-                    cases.append(c)
-                    if !json {
-                        print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", hidden, w, t, c.meanSteps,
-                                     c.recordingsPerSecond, c.millisecondsPerBatch)
-                              + (c.snnTorch.map { String(format: "%.1f", $0.recordingsPerSecond) } ?? "-").leftPadded(14) + "  "
-                              + (c.speedup.map { String(format: "%.1fx", $0) } ?? "-").leftPadded(8) + "  "
-                              + String(format: "%9.1f  ", c.recordingsPerCPUSecond)
-                              + (c.taskPrivateMegabytes.map { String(format: "%.1f", $0) } ?? "-").leftPadded(7) + "  "
-                              + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
-                                       100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
-                                       100 * c.timeShares["hidden_backward"]!, 100 * c.timeShares["other"]!))
-                        fflush(stdout)
-                    }
-                }
+            // Round by round, so that with --runs the cases alternate.
+            let plan = (1...runs).flatMap { round in
+                configurations.flatMap { configuration in threadCounts.map { (round, configuration.0, configuration.1, $0) } }
             }
+            for (round, hidden, w, t) in plan {
+                var c = try measureInOwnProcess(hidden: hidden, windowMicros: w, threads: t)
+                c.run = runs > 1 ? round : nil
+                if let baseline {
+                    var configuration = h
+                    configuration.hidden = hidden
+                    let snnTorch = try PythonProgramError.naming(option: "--compare-snntorch") {
+                        try baseline.measure(frames: frames[w]!, hyperparameters: configuration, alongside: c, minSeconds: minSeconds)
+                    }
+                    c.snnTorch = snnTorch
+                    c.speedup = c.recordingsPerSecond / snnTorch.recordingsPerSecond
+                }
+                cases.append(c)
+                if !json {
+                    print(String(format: "%6d  %9d  %7d  %6.1f  %8.1f  %8.2f  ", hidden, w, t, c.meanSteps,
+                                 c.recordingsPerSecond, c.millisecondsPerBatch)
+                          + (c.snnTorch.map { String(format: "%.1f", $0.recordingsPerSecond) } ?? "-").leftPadded(14) + "  "
+                          + (c.speedup.map { String(format: "%.1fx", $0) } ?? "-").leftPadded(8) + "  "
+                          + String(format: "%9.1f  ", c.recordingsPerCPUSecond)
+                          + (c.taskPrivateMegabytes.map { String(format: "%.1f", $0) } ?? "-").leftPadded(7) + "  "
+                          + String(format: "fwd %.0f%% out %.0f%% bwd %.0f%% other %.0f%%",
+                                   100 * c.timeShares["hidden_forward"]!, 100 * c.timeShares["output_layer"]!,
+                                   100 * c.timeShares["hidden_backward"]!, 100 * c.timeShares["other"]!))
+                    fflush(stdout)
+                }
             }
             let report = BenchmarkReport(frames: data == nil ? "synthetic" : "real", source: data,
                                          recordings: frames[windows[0]]!.count, cases: cases,
