@@ -104,13 +104,6 @@ struct HalfLanes {
         s(v0, 0); s(v1, 1); s(v2, 2); s(v3, 3)
     }
 
-    /// self = fma(c, row, self), lane by lane.
-    @inline(__always)
-    mutating func addProduct(_ c: Float, _ row: HalfLanes) {
-        v0 = v0.addingProduct(c, row.v0); v1 = v1.addingProduct(c, row.v1)
-        v2 = v2.addingProduct(c, row.v2); v3 = v3.addingProduct(c, row.v3)
-    }
-
     /// self = fma(c, p[0..<32], self), lane by lane.
     @inline(__always)
     mutating func addProduct(_ c: Float, _ p: UnsafePointer<Float>) {

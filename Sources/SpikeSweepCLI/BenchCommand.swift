@@ -26,9 +26,8 @@ extension SpikeSweep {
 
                 --inputs picks the engine's input path (default automatic: the dense OpenBLAS \
                 path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover).rounded()))% \
-                dense, else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to 100% \
-                density \
-                (with --hidden, batch and --threads, default 2) and prints where they cross.
+                dense, else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to \
+                100% density (with --hidden, batch and --threads, default 2) and prints where they cross.
                 """)
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
@@ -174,17 +173,16 @@ extension SpikeSweep {
         }
 
         /// `--runs N`: each case's N figures side by side (in the order measured) and their median.
+        /// `cases` holds the rounds one after the other, each with the cases in the same order.
         private func printRuns(_ cases: [BenchmarkCase]) {
             func list(_ values: [Double], _ format: String) -> String {
                 values.map { String(format: format, $0) }.joined(separator: " / ")
                     + " (median " + String(format: format, Benchmark.median(values)) + ")"
             }
-            var seen: [String] = []
-            for c in cases {
-                let key = "\(c.hidden) \(c.windowMicros) \(c.threads)"
-                guard !seen.contains(key) else { continue }
-                seen.append(key)
-                let same = cases.filter { $0.hidden == c.hidden && $0.windowMicros == c.windowMicros && $0.threads == c.threads }
+            let perRound = cases.count / runs
+            for first in 0..<perRound {
+                let same = stride(from: first, to: cases.count, by: perRound).map { cases[$0] }
+                let c = same[0]
                 var line = "H=\(c.hidden), \(c.windowMicros) us, \(c.threads) thread\(c.threads == 1 ? "" : "s"), "
                     + "\(same.count) runs: rec/s " + list(same.map(\.recordingsPerSecond), "%.1f")
                 let compared = same.compactMap(\.snnTorch)
