@@ -81,7 +81,7 @@ let package = Package(
         ]),
         .executableTarget(name: "spikesweep", dependencies: ["SpikeSweepCLI"]),
         // The same command line with test doubles injected (never shipped).
-        .executableTarget(name: "spikesweep-testtool", dependencies: ["SpikeSweepCLI"], path: "Tests/TestTool"),
+        .executableTarget(name: "spikesweep-testtool", dependencies: ["SpikeSweepCLI", "SpikeNet"], path: "Tests/TestTool"),
         .target(name: "TestSupport", dependencies: ["SpikeSupport", "SpikeEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "SpikeEventsTests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"], exclude: ["Fixtures"]),

@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
                          float, float *, int);
@@ -17,11 +19,33 @@ static sgemm_fn sgemm;
 static corename_fn corename;
 static char error[512] = "";
 
+/* OpenBLAS starts its thread pool while it is loaded: one thread per core, or as many as
+   OPENBLAS_NUM_THREADS (GOTO_NUM_THREADS, OMP_NUM_THREADS) ask for, each spinning for a while
+   before it sleeps. The engine calls it on one thread only, so those threads are waste, and on a
+   128-core node with a rank per core they would be 128 x 127 threads, beyond the usual per-user
+   process limit (RLIMIT_NPROC, often 4096), where OpenBLAS's pthread_create calls fail. So the
+   library is opened with OPENBLAS_NUM_THREADS=1 (which takes precedence over the other two), and
+   the variable is put back as it was right after, for the processes this one starts. */
+static void *open_single_threaded(const char *name) {
+    const char *key = "OPENBLAS_NUM_THREADS";
+    const char *before = getenv(key);
+    char *saved = before ? strdup(before) : NULL;
+    setenv(key, "1", 1);
+    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (saved) {
+        setenv(key, saved, 1);
+        free(saved);
+    } else {
+        unsetenv(key);
+    }
+    return handle;
+}
+
 static void load(void) {
     const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
     void *handle = NULL;
     for (unsigned i = 0; i < sizeof names / sizeof names[0] && !handle; i++) {
-        handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        handle = open_single_threaded(names[i]);
     }
     if (!handle) {
         snprintf(error, sizeof error, "OpenBLAS not found (libopenblas.so.0: %s)", dlerror());

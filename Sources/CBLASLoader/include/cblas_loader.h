@@ -3,8 +3,9 @@
 /* OpenBLAS, loaded with dlopen at run time (never linked), for the engine's dense path: the
    tool runs on nodes without OpenBLAS and then keeps to its event-driven path. */
 
-/* Loads libopenblas.so.0 (or libopenblas.so) once and sets its thread count to 1 (the engine
-   runs its own workers). Returns 1 when cblas_sgemm is available, else 0, with the reason in
+/* Loads libopenblas.so.0 (or libopenblas.so) once, single-threaded: opened with
+   OPENBLAS_NUM_THREADS=1 so that it starts no thread pool (the variable is restored after), and
+   its thread count set to 1 (the engine runs its own workers). Returns 1 when cblas_sgemm is available, else 0, with the reason in
    cblas_loader_error(). Thread-safe. */
 int cblas_loader_load(void);
 const char *cblas_loader_error(void);
