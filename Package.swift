@@ -87,7 +87,9 @@ let package = Package(
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
         // OpenBLAS serves the dense reference the engine is checked against; the tool does not link it.
-        .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS"]),
+        // The engine's target CPU, so that the C helpers the tests call take the engine's code path.
+        .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS", "CSpikeSIMD"],
+                    swiftSettings: hotSwiftSettings),
         .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
         .testTarget(name: "SlurmTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
     ],

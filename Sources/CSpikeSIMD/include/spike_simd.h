@@ -11,8 +11,32 @@ typedef float spike_float8 __attribute__((vector_size(32)));
 #endif
 
 /// Bit 8r + k set when lane k of `v<r>` is above `threshold` (ordered: a NaN is not above):
-/// the 32 spike bits of a half tile. One compare and one `vmovmskps` per register with AVX;
-/// lane by lane without.
+/// the 32 spike bits of a half tile, lane by lane. The definition, and the code where the
+/// build has no AVX; the tests check `spike_bits_above` against it.
+static inline __attribute__((always_inline)) uint32_t spike_bits_above_lanewise(spike_float8 v0, spike_float8 v1,
+                                                                                spike_float8 v2, spike_float8 v3,
+                                                                                spike_float8 threshold) {
+    uint32_t bits = 0;
+    for (int k = 0; k < 8; k++) {
+        bits |= (uint32_t)(v0[k] > threshold[k]) << k;
+        bits |= (uint32_t)(v1[k] > threshold[k]) << (8 + k);
+        bits |= (uint32_t)(v2[k] > threshold[k]) << (16 + k);
+        bits |= (uint32_t)(v3[k] > threshold[k]) << (24 + k);
+    }
+    return bits;
+}
+
+/// 1 where `spike_bits_above` uses AVX (the code is built with it), else 0.
+static inline int spike_bits_above_uses_avx(void) {
+#if defined(__AVX__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/// `spike_bits_above_lanewise` with one compare and one `vmovmskps` per register where the
+/// build has AVX.
 static inline __attribute__((always_inline)) uint32_t spike_bits_above(spike_float8 v0, spike_float8 v1,
                                                                        spike_float8 v2, spike_float8 v3,
                                                                        spike_float8 threshold) {
@@ -24,14 +48,7 @@ static inline __attribute__((always_inline)) uint32_t spike_bits_above(spike_flo
     uint32_t b3 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps((__m256)v3, t, _CMP_GT_OQ));
     return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
 #else
-    uint32_t bits = 0;
-    for (int k = 0; k < 8; k++) {
-        bits |= (uint32_t)(v0[k] > threshold[k]) << k;
-        bits |= (uint32_t)(v1[k] > threshold[k]) << (8 + k);
-        bits |= (uint32_t)(v2[k] > threshold[k]) << (16 + k);
-        bits |= (uint32_t)(v3[k] > threshold[k]) << (24 + k);
-    }
-    return bits;
+    return spike_bits_above_lanewise(v0, v1, v2, v3, threshold);
 #endif
 }
 
