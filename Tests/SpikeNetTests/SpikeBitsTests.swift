@@ -5,10 +5,10 @@ import Testing
 
 @Suite struct SpikeBitsTests {
     /// The 32 spike bits of a half tile as the engine packs them (`spike_bits_above`: one
-    /// compare and one movemask per register in the AVX builds, the default) against the lane-by-lane
-    /// definition that builds without AVX run, and both against Swift's `>`: exact equality,
-    /// neighbours of the threshold, NaN, ±0, infinities and random values, with a threshold of
-    /// 1, 0 and NaN (nothing is above a NaN).
+    /// compare and one movemask per register in the AVX builds, the default) against the
+    /// lane-by-lane definition that builds without AVX run, and both against Swift's `>`:
+    /// exact equality, neighbours of the threshold, NaN, ±0, infinities and random values, with
+    /// a threshold of 1, 0 and NaN (nothing is above a NaN).
     @Test func spikeBitsMatchTheLanewiseDefinitionAndSwiftsComparison() {
         var rng = Xoshiro256(seed: 8)
         let special: [Float] = [1, Float(1).nextUp, Float(1).nextDown, .nan, -.nan, 0, -0, Float(0).nextUp,

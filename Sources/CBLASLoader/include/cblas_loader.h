@@ -5,8 +5,8 @@
 
 /* Loads libopenblas.so.0 (or libopenblas.so) once, single-threaded: opened with
    OPENBLAS_NUM_THREADS=1 so that it starts no thread pool (the variable is restored after), and
-   its thread count set to 1 (the engine runs its own workers). Returns 1 when cblas_sgemm is available, else 0, with the reason in
-   cblas_loader_error(). Thread-safe. */
+   its thread count set to 1 (the engine runs its own workers). Returns 1 when cblas_sgemm is
+   available, else 0, with the reason in cblas_loader_error(). Thread-safe. */
 int cblas_loader_load(void);
 const char *cblas_loader_error(void);
 /* The loaded library's core name (openblas_get_corename), or "" before a successful load. */
