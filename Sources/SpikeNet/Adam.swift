@@ -50,6 +50,16 @@ package struct Adam: Sendable, Equatable {
     @discardableResult
     package mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
                                 l2 lambda: Double = 0, threads: Int = 1) -> UpdateSummary {
+        update(&parameters, gradients: gradients, l2: lambda, workers: WorkerPool(threads: threads))
+    }
+
+    /// `update(_:gradients:l2:threads:)` on `workers` (a training run passes its engine's, whose
+    /// helper threads are already running). W1's padding lanes, which stay zero
+    /// (`NetworkShape.w1LaneBlocks`), are skipped: an update would leave them +0 and add +0 to
+    /// the sums, so skipping them changes no bit either.
+    @discardableResult
+    mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
+                         l2 lambda: Double = 0, workers: WorkerPool) -> UpdateSummary {
         step += 1
         let k = Double(step)
         let stepSize = learningRate / (1 - pow(beta1, k))
@@ -57,12 +67,24 @@ package struct Adam: Sendable, Equatable {
         let rule = Rule(lerpWeight: Float(1 - beta1), beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2),
                         bc2Sqrt: Float(bc2Sqrt), epsilon: Float(epsilon), negStepSize: Float(-stepSize),
                         lambda: Float(lambda))
-        var a = Self.apply(rule, &parameters.w1, gradients.w1, &firstMoment.w1, &secondMoment.w1, weights: true, threads: threads)
-        let b = Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, weights: false, threads: 1)
-        let c = Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, weights: true, threads: 1)
-        let d = Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, weights: false, threads: 1)
+        let shape = parameters.shape
+        let w1Rows = W1Rows(rowsPerHalfTile: shape.inputs,
+                            lanes: (0..<(2 * shape.tileCount)).map { shape.w1LaneBlocks(halfTile: $0) * 8 })
+        var a = Self.apply(rule, &parameters.w1, gradients.w1, &firstMoment.w1, &secondMoment.w1, weights: true,
+                           rows: w1Rows, workers: workers)
+        let b = Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, weights: false)
+        let c = Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, weights: true)
+        let d = Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, weights: false)
         a.squares += c.squares
         return UpdateSummary(l2Term: lambda * a.squares, isFinite: a.isFinite && b.isFinite && c.isFinite && d.isFinite)
+    }
+
+    /// W1's layout as the update walks it: rows of `NetworkShape.halfTileWidth` lanes,
+    /// `rowsPerHalfTile` rows per half tile, of which the first `lanes[halfTile]` lanes are
+    /// updated (a multiple of 8).
+    struct W1Rows {
+        let rowsPerHalfTile: Int
+        let lanes: [Int]
     }
 
     struct Rule {
@@ -72,8 +94,10 @@ package struct Adam: Sendable, Equatable {
     /// Elements per block of the blocked sums.
     static let block = 1 << 14
 
+    /// The update of one tensor, in blocks of `block` elements on `workers` (on the calling
+    /// thread when nil); with `rows`, only the lanes it names.
     static func apply(_ r: Rule, _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
-                      weights: Bool, threads: Int) -> (squares: Double, isFinite: Bool) {
+                      weights: Bool, rows: W1Rows? = nil, workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
         let n = p.count
         let blocks = (n + block - 1) / block
         var squares = [Double](repeating: 0, count: blocks)
@@ -86,57 +110,77 @@ package struct Adam: Sendable, Equatable {
         finite.withUnsafeMutableBufferPointer { fin in
             let (P, M, V, G) = (pp.baseAddress!, mp.baseAddress!, vp.baseAddress!, gp.baseAddress!)
             let (S, F) = (sq.baseAddress!, fin.baseAddress!)
-            forEachItem(blocks, threads: threads) { _, blk in
-                do {
-                    let first = blk * block, end = min(n, (blk + 1) * block)
-                    // Eight lanes at a time (the same IEEE operations per element as one at a
-                    // time); squares summed per lane in double, lanes then added in order.
-                    var squares8 = SIMD8<Double>(repeating: 0)
-                    var check8 = SIMD8<Float>(repeating: 0)
-                    var e = first
-                    while e + 8 <= end {
-                        let w = UnsafeRawPointer(P + e).loadUnaligned(as: SIMD8<Float>.self)
-                        var gv = UnsafeRawPointer(G + e).loadUnaligned(as: SIMD8<Float>.self)
-                        let m0 = UnsafeRawPointer(M + e).loadUnaligned(as: SIMD8<Float>.self)
-                        let v0 = UnsafeRawPointer(V + e).loadUnaligned(as: SIMD8<Float>.self)
-                        if weights {
-                            let wd = SIMD8<Double>(w)
-                            squares8 += wd * wd
-                            gv += r.lambda * (2 * w)
-                        }
-                        let mv = m0 + r.lerpWeight * (gv - m0)
-                        let vv = v0 * r.beta2 + r.oneMinusBeta2 * gv * gv
-                        let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
-                        let updated = w + r.negStepSize * (mv / denom)
-                        check8 += updated - updated
-                        UnsafeMutableRawPointer(M + e).storeBytes(of: mv, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(V + e).storeBytes(of: vv, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(P + e).storeBytes(of: updated, as: SIMD8<Float>.self)
-                        e += 8
+            func run(block blk: Int) {
+                let first = blk * block, end = min(n, (blk + 1) * block)
+                // Eight lanes at a time (the same IEEE operations per element as one at a
+                // time); squares summed per lane in double, lanes then added in order.
+                var squares8 = SIMD8<Double>(repeating: 0)
+                var check8 = SIMD8<Float>(repeating: 0)
+                @inline(__always) func eight(at e: Int) {
+                    let w = UnsafeRawPointer(P + e).loadUnaligned(as: SIMD8<Float>.self)
+                    var gv = UnsafeRawPointer(G + e).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0 = UnsafeRawPointer(M + e).loadUnaligned(as: SIMD8<Float>.self)
+                    let v0 = UnsafeRawPointer(V + e).loadUnaligned(as: SIMD8<Float>.self)
+                    if weights {
+                        let wd = SIMD8<Double>(w)
+                        squares8 += wd * wd
+                        gv += r.lambda * (2 * w)
                     }
-                    var sum = 0.0
-                    for lane in 0..<8 { sum += squares8[lane] }
-                    var bad = check8 != SIMD8<Float>(repeating: 0)
-                    while e < end {
-                        let w = P[e]
-                        var gv = G[e]
-                        if weights {
-                            sum += Double(w) * Double(w)
-                            gv += r.lambda * (2 * w)
-                        }
-                        let mv = M[e] + r.lerpWeight * (gv - M[e])
-                        let vv = V[e] * r.beta2 + r.oneMinusBeta2 * gv * gv
-                        M[e] = mv
-                        V[e] = vv
-                        let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
-                        let updated = w + r.negStepSize * (mv / denom)
-                        P[e] = updated
-                        bad = bad || !updated.isFinite
-                        e += 1
-                    }
-                    S[blk] = sum
-                    F[blk] = !bad
+                    let mv = m0 + r.lerpWeight * (gv - m0)
+                    let vv = v0 * r.beta2 + r.oneMinusBeta2 * gv * gv
+                    let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
+                    let updated = w + r.negStepSize * (mv / denom)
+                    check8 += updated - updated
+                    UnsafeMutableRawPointer(M + e).storeBytes(of: mv, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(V + e).storeBytes(of: vv, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(P + e).storeBytes(of: updated, as: SIMD8<Float>.self)
                 }
+                var e = first
+                if let rows {
+                    // Blocks and half tiles both hold whole rows.
+                    let W = NetworkShape.halfTileWidth, halfTileSize = rows.rowsPerHalfTile * W
+                    while e < end {
+                        let halfTile = e / halfTileSize, lanes = rows.lanes[halfTile]
+                        let stop = min(end, (halfTile + 1) * halfTileSize)
+                        if lanes == W {
+                            while e < stop { eight(at: e); e += 8 }
+                        } else {
+                            for row in stride(from: e, to: stop, by: W) {
+                                for lane in stride(from: 0, to: lanes, by: 8) { eight(at: row + lane) }
+                            }
+                            e = stop
+                        }
+                    }
+                } else {
+                    while e + 8 <= end { eight(at: e); e += 8 }
+                }
+                var sum = 0.0
+                for lane in 0..<8 { sum += squares8[lane] }
+                var bad = check8 != SIMD8<Float>(repeating: 0)
+                while e < end {
+                    let w = P[e]
+                    var gv = G[e]
+                    if weights {
+                        sum += Double(w) * Double(w)
+                        gv += r.lambda * (2 * w)
+                    }
+                    let mv = M[e] + r.lerpWeight * (gv - M[e])
+                    let vv = V[e] * r.beta2 + r.oneMinusBeta2 * gv * gv
+                    M[e] = mv
+                    V[e] = vv
+                    let denom = vv.squareRoot() / r.bc2Sqrt + r.epsilon
+                    let updated = w + r.negStepSize * (mv / denom)
+                    P[e] = updated
+                    bad = bad || !updated.isFinite
+                    e += 1
+                }
+                S[blk] = sum
+                F[blk] = !bad
+            }
+            if let workers {
+                workers.forEachItem(blocks) { _, blk in run(block: blk) }
+            } else {
+                for blk in 0..<blocks { run(block: blk) }
             }
         }}}}}}
         return (squares.reduce(0, +), !finite.contains(false))

@@ -113,7 +113,7 @@ package enum Benchmark {
         var order = BatchOrder(count: frames.count, batchSize: h.batchSize, seed: seed)
         func step(_ batch: [Int]) -> Int {
             let out = engine.forwardBackward(parameters, frames: frames, batch: batch, gradients: &gradients)
-            adam.update(&parameters, gradients: gradients, l2: h.l2, threads: threads)
+            adam.update(&parameters, gradients: gradients, l2: h.l2, workers: engine.pool)
             return out.steps
         }
         for _ in 0..<warmup {

@@ -136,7 +136,7 @@ struct HalfLanes {
 }
 
 /// The first lanes of a half tile, for the gathers and the dW1 update, which skip the lanes a
-/// half tile only holds as padding (`SpikeEngine.laneBlocks`): all 32 (`HalfLanes`), 16
+/// half tile only holds as padding (`NetworkShape.w1LaneBlocks`): all 32 (`HalfLanes`), 16
 /// (`QuarterLanes`) or 8 (`EighthLanes`). Loads and stores touch only those lanes.
 protocol LaneBlock {
     /// Loads p[0..<width].

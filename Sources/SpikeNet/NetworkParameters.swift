@@ -40,6 +40,16 @@ package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertibl
     @inlinable
     package func w1HalfTileOffset(tile: Int, half: Int) -> Int { (tile * 2 + half) * inputs * Self.halfTileWidth }
 
+    /// How many blocks of eight lanes of a half tile (0 ..< 2·tileCount) hold real hidden
+    /// neurons, 0–4 (3 counts as 4): the gathers, the dW1 update and Adam skip the rest of
+    /// each row, which stays zero. At H = 800 the last half tile is all padding; at H = 100 it
+    /// holds 4 neurons.
+    package func w1LaneBlocks(halfTile: Int) -> Int {
+        let real = hidden - halfTile * Self.halfTileWidth
+        let blocks = (min(max(real, 0), Self.halfTileWidth) + 7) / 8
+        return blocks == 3 ? 4 : blocks
+    }
+
     package var description: String { "\(inputs)→\(hidden)→\(outputs)" }
 }
 

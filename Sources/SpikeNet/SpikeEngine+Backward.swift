@@ -49,13 +49,13 @@ extension SpikeEngine {
     /// a scatter recording by recording and step by step. `delta` is the half tile's block of
     /// dL/dmem1 for the group ([m][T][32], what `hiddenBackward` left in the surrogate
     /// storage: 77 KB for 4 recordings of 150 steps, which stays in L2 with the half tile's
-    /// contiguous slice of dW1). Only the lanes of real neurons (`laneBlocks`): the padding
-    /// lanes' dL/dmem1 is zero, and adding `count · 0` changes no bit.
+    /// contiguous slice of dW1). Only the lanes of real neurons (`NetworkShape.w1LaneBlocks`):
+    /// the padding lanes' dL/dmem1 is zero, and adding `count · 0` changes no bit.
     /// - Complexity: O(32 · occurrences of the rows).
     static func weightGradient(_ ctx: Context, tile: Int, half: Int, index: InputIndex, rows: Range<Int>,
                                delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
         let dw1Half = dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
-        switch laneBlocks(ctx.shape, tile: tile, half: half) {
+        switch ctx.shape.w1LaneBlocks(halfTile: tile * 2 + half) {
         case 0: break
         case 1: accumulateRows(EighthLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
         case 2: accumulateRows(QuarterLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)

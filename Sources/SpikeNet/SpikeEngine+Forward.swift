@@ -3,7 +3,7 @@ extension SpikeEngine {
     /// passes over `block` (this recording's [T][32] block of the half tile, 19 KB at T = 150,
     /// which stays in L1 between them):
     /// 1. the input currents `b1 + Σ count·W1[input]` over each step's active inputs
-    ///    (`gatherCurrents`), on the half tile's lanes that hold real neurons (`laneBlocks`);
+    ///    (`gatherCurrents`), on the half tile's lanes that hold real neurons (`NetworkShape.w1LaneBlocks`);
     ///    the padding lanes keep their bias, zero, which is what their zero rows of W1 sum to;
     /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
     ///    derivatives when `training`.
@@ -15,7 +15,7 @@ extension SpikeEngine {
         let H = HalfLanes.width
         let w1Half = w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
         let bias = b1 + tile * NetworkShape.tileWidth + half * H
-        let blocks = laneBlocks(ctx.shape, tile: tile, half: half)
+        let blocks = ctx.shape.w1LaneBlocks(halfTile: tile * 2 + half)
         if blocks < 4 {
             let full = HalfLanes(bias)
             for t in 0..<ctx.steps { full.store(block + t * H) }
@@ -28,15 +28,6 @@ extension SpikeEngine {
         }
         hiddenTimeLoop(ctx, tile: tile, half: half, recording: b, currents: block, bits: bits, training: training,
                        membraneTrace: membraneTrace)
-    }
-
-    /// How many blocks of eight lanes of half tile (`tile`, `half`) hold real hidden neurons,
-    /// 0–4 (3 counts as 4): the gathers and the dW1 update skip the rest, whose rows of W1 are
-    /// zero. At H = 800 the last half tile is all padding; at H = 100 it holds 4 neurons.
-    static func laneBlocks(_ shape: NetworkShape, tile: Int, half: Int) -> Int {
-        let real = shape.hidden - (tile * 2 + half) * HalfLanes.width
-        let blocks = (min(max(real, 0), HalfLanes.width) + 7) / 8
-        return blocks == 3 ? 4 : blocks
     }
 
     /// The input currents `b1 + Σ count·W1[input]` of recording b's steps on the first

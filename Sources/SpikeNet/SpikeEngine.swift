@@ -73,7 +73,7 @@ package final class SpikeEngine {
     private let w2Padded: Workspace<Float>          // [paddedHidden][classStride]: W2, zero padded
     private let w2GradientPadded: Workspace<Float>  // [paddedHidden][classStride]: dW2 of the batch
     private let counter: Workspace<Int32>           // one counter per input, for the input index
-    private let pool: WorkerPool                    // the `threads − 1` helper threads
+    let pool: WorkerPool                            // the `threads − 1` helper threads (Adam's too)
     private let denseInputs: Workspace<Float>       // [min(B, group)][T][inputs]: a group's frames, dense path only
     private let hiddenTrace: Workspace<Float>       // [B][T][paddedHidden], for `trace`
     private let outputTrace: Workspace<Float>       // [B][T][C], for `trace`

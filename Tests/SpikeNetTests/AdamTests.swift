@@ -1,3 +1,4 @@
+import Foundation
 import SpikeEvents
 import SpikeNet
 import SpikeSupport
@@ -86,5 +87,38 @@ extension AdamTests {
         g.w1[5] = .nan
         var adam = Adam(shape: shape, learningRate: 1e-3)
         #expect(!adam.update(&p, gradients: g).isFinite)
+    }
+}
+
+extension AdamTests {
+    /// The update skips W1's padding lanes (`NetworkShape.w1LaneBlocks`) and nothing else:
+    /// parameters and moments equal Adam's rule applied element by element to every element,
+    /// padding included, which leaves the padding +0.
+    @Test(arguments: [70, 100, 128])
+    func skippingPaddingLanesChangesNoBit(hidden: Int) {
+        var rng = Xoshiro256(seed: 11)
+        let shape = NetworkShape(hidden: hidden)
+        var p = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        let g = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        var adam = Adam(shape: shape, learningRate: 5e-3)
+        var expected = p.w1, m = [Float](repeating: 0, count: p.w1.count), v = m
+        let lambda: Float = 1e-3
+        for k in 1...2 {
+            adam.update(&p, gradients: g, l2: Double(lambda), threads: 2)
+            let stepSize = 5e-3 / (1 - pow(0.9, Double(k)))
+            let bc2Sqrt = Float((1 - pow(0.999, Double(k))).squareRoot())
+            for e in expected.indices {
+                let w = expected[e], gv = g.w1[e] + lambda * (2 * w)
+                m[e] = m[e] + Float(1 - 0.9) * (gv - m[e])
+                v[e] = v[e] * Float(0.999) + Float(1 - 0.999) * gv * gv
+                expected[e] = w + Float(-stepSize) * (m[e] / (v[e].squareRoot() / bc2Sqrt + Float(1e-8)))
+            }
+        }
+        func differences(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+        #expect(differences(p.w1, expected) == 0, "W1")
+        #expect(differences(adam.firstMoment.w1, m) == 0, "first moment")
+        #expect(differences(adam.secondMoment.w1, v) == 0, "second moment")
+        let padding = (hidden..<shape.paddedHidden).flatMap { j in (0..<shape.inputs).map { shape.w1Index(hidden: j, input: $0) } }
+        #expect(padding.filter { p.w1[$0].bitPattern != 0 }.count == 0, "padding lanes left +0")
     }
 }
