@@ -16,7 +16,7 @@ extension SpikeEngine {
         let j0 = tile * W
         let betaV = V8(repeating: ctx.neuron.beta)
         var d = Lanes(repeating: 0)
-        for t in stride(from: T - 1, through: 0, by: -1) {
+        for t in (0..<T).reversed() {
             let dm2 = delta + (b * T + t) * cp
             // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
             var g = Lanes(repeating: 0)
@@ -36,7 +36,7 @@ extension SpikeEngine {
         // db1 from the stored dL/dmem1, in the same order (steps descending), after the loop so
         // that the loop keeps eight registers fewer live (no spills around the W2ᵀ products).
         var s = biasGradient
-        for t in stride(from: T - 1, through: 0, by: -1) {
+        for t in (0..<T).reversed() {
             s.add(Lanes(low: low + t * HalfLanes.width, high: high + t * HalfLanes.width))
         }
         biasGradient = s
