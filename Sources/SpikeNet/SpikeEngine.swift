@@ -30,8 +30,8 @@ import SpikeEvents
 ///
 /// The batch runs in groups of `tuning.groupSize` recordings so that the kept surrogate values
 /// stay in cache. Each phase is a list of independent items that `threads` workers (the calling
-/// thread and the engine's `WorkerPool`) take as they become free: half tiles (each running the
-/// group's recordings) and the item building the group's input index in phase 1; recordings in
+/// thread and the engine's `WorkerPool`) take as they become free: (half tile, recording) pairs
+/// and the item building the group's input index in phase 1; recordings in
 /// phase 2; whole tiles for the backward time loop and (half tile, row range) for the dW1
 /// update in phase 3. Each gradient element is summed by one worker in a fixed order, so
 /// results are bit-identical for every thread count, schedule, group size and huge-page
@@ -213,27 +213,29 @@ package final class SpikeEngine {
         return output(ctx)
     }
 
-    /// Phase 1 for `group`: one item per half tile, which runs the group's recordings one after
-    /// the other (so that its slice of W1 is read into its worker's caches once per group),
-    /// and, when training, one more (taken first) that builds the group's input index for
-    /// phase 3. Returns the index's number of distinct inputs (0 when not training).
+    /// Phase 1 for `group`: one item per half tile and recording, in half-tile order, so that a
+    /// worker taking consecutive items (from either end) runs a half tile's recordings one
+    /// after the other while its slice of W1 stays in its caches; and, when training, one more
+    /// (taken first) that builds the group's input index for phase 3. Items of one recording
+    /// rather than of the whole group leave less of the phase to one worker at its end.
+    /// Returns the index's number of distinct
+    /// inputs (0 when not training).
     private func runHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
                                   training: Bool, tracing: Bool) -> Int {
         let bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
         let trace = tracing ? hiddenTrace.pointer : nil
         let counter = counter.pointer, index = inputIndex.index, extra = training ? 1 : 0
         var distinctInputs = 0
-        pool.forEachItem(shape.tileCount * 2 + extra) { _, taken in
+        let m = group.count
+        pool.forEachItem(shape.tileCount * 2 * m + extra) { _, taken in
             if training && taken == 0 {
                 distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counter, index: index)
                 return
             }
-            let item = taken - extra, tile = item / 2, half = item % 2
-            for b in group {
-                Self.hiddenForward(ctx, ev, tile: tile, half: half, recording: b, w1: p.w1, b1: p.b1, bits: bits,
-                                   block: kept.block(tile: tile, half: half, recording: b), training: training,
-                                   membraneTrace: trace)
-            }
+            let item = taken - extra, tile = item / (2 * m), half = item / m % 2, b = group.lowerBound + item % m
+            Self.hiddenForward(ctx, ev, tile: tile, half: half, recording: b, w1: p.w1, b1: p.b1, bits: bits,
+                               block: kept.block(tile: tile, half: half, recording: b), training: training,
+                               membraneTrace: trace)
         }
         return distinctInputs
     }
