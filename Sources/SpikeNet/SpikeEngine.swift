@@ -218,8 +218,7 @@ package final class SpikeEngine {
     /// after the other while its slice of W1 stays in its caches; and, when training, one more
     /// (taken first) that builds the group's input index for phase 3. Items of one recording
     /// rather than of the whole group leave less of the phase to one worker at its end.
-    /// Returns the index's number of distinct
-    /// inputs (0 when not training).
+    /// Returns the index's number of distinct inputs (0 when not training).
     private func runHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
                                   training: Bool, tracing: Bool) -> Int {
         let bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
