@@ -7,6 +7,8 @@ import Synchronization
 /// `DispatchQueue.concurrentPerform` costs tens of microseconds each, which at H = 100 is a
 /// fifth of the batch. Here a phase starts by bumping a counter the helpers watch: they spin
 /// on it for a short while after each phase, then sleep on a condition until the next.
+/// Adam's update runs on the same workers (`Adam.update(_:gradients:l2:workers:)`), right
+/// after the batch's last phase, while the helpers still spin.
 ///
 /// Items are taken as workers become free, so which worker runs an item never changes a
 /// result; worker 1 takes them from the back of the list and the others from the front, so
