@@ -45,7 +45,9 @@ package struct Adam: Sendable, Equatable {
     /// One update of every parameter from `gradients`, to which the L2 gradient `lambda·(2W)`
     /// of the weight matrices is added on the fly (as `addL2Gradient` would). Element-wise, in
     /// fixed blocks whose partial sums are added in order, so splitting the work over
-    /// `threads` changes no bit of the parameters, the moments or the summary.
+    /// `threads` changes no bit of the parameters, the moments or the summary. The call starts
+    /// and stops `threads − 1` helper threads of its own; a training run uses
+    /// `update(_:gradients:l2:workers:)` with its engine's.
     /// - Complexity: O(number of parameters).
     @discardableResult
     package mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,

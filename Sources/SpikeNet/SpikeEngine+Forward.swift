@@ -3,8 +3,9 @@ extension SpikeEngine {
     /// passes over `block` (this recording's [T][32] block of the half tile, 19 KB at T = 150,
     /// which stays in L1 between them):
     /// 1. the input currents `b1 + Σ count·W1[input]` over each step's active inputs
-    ///    (`gatherCurrents`), on the half tile's lanes that hold real neurons (`NetworkShape.w1LaneBlocks`);
-    ///    the padding lanes keep their bias, zero, which is what their zero rows of W1 sum to;
+    ///    (`gatherCurrents`), on the half tile's lanes that hold real neurons
+    ///    (`NetworkShape.w1LaneBlocks`); the padding lanes keep their bias, zero, which is what
+    ///    their zero rows of W1 sum to;
     /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
     ///    derivatives when `training`.
     /// - Complexity: O(T·32 + 32·entries of the recording).
