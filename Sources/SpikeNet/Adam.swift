@@ -69,24 +69,13 @@ package struct Adam: Sendable, Equatable {
         let rule = Rule(lerpWeight: Float(1 - beta1), beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2),
                         bc2Sqrt: Float(bc2Sqrt), epsilon: Float(epsilon), negStepSize: Float(-stepSize),
                         lambda: Float(lambda))
-        let shape = parameters.shape
-        let w1Rows = W1Rows(rowsPerHalfTile: shape.inputs,
-                            lanes: (0..<(2 * shape.tileCount)).map { shape.w1LaneBlocks(halfTile: $0) * 8 })
         var a = Self.apply(rule, &parameters.w1, gradients.w1, &firstMoment.w1, &secondMoment.w1, weights: true,
-                           rows: w1Rows, workers: workers)
+                           w1Layout: parameters.shape, workers: workers)
         let b = Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, weights: false)
         let c = Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, weights: true)
         let d = Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, weights: false)
         a.squares += c.squares
         return UpdateSummary(l2Term: lambda * a.squares, isFinite: a.isFinite && b.isFinite && c.isFinite && d.isFinite)
-    }
-
-    /// W1's layout as the update walks it: rows of `NetworkShape.halfTileWidth` lanes,
-    /// `rowsPerHalfTile` rows per half tile, of which the first `lanes[halfTile]` lanes are
-    /// updated (a multiple of 8).
-    struct W1Rows {
-        let rowsPerHalfTile: Int
-        let lanes: [Int]
     }
 
     struct Rule {
@@ -97,9 +86,10 @@ package struct Adam: Sendable, Equatable {
     static let block = 1 << 14
 
     /// The update of one tensor, in blocks of `block` elements on `workers` (on the calling
-    /// thread when nil); with `rows`, only the lanes it names.
+    /// thread when nil). With `w1Layout`, the tensor is that shape's W1 (`NetworkShape.w1Index`)
+    /// and only the lanes of real neurons are updated (`NetworkShape.w1LaneBlocks`).
     static func apply(_ r: Rule, _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
-                      weights: Bool, rows: W1Rows? = nil, workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
+                      weights: Bool, w1Layout: NetworkShape? = nil, workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
         let n = p.count
         let blocks = (n + block - 1) / block
         var squares = [Double](repeating: 0, count: blocks)
@@ -138,11 +128,11 @@ package struct Adam: Sendable, Equatable {
                     UnsafeMutableRawPointer(P + e).storeBytes(of: updated, as: SIMD8<Float>.self)
                 }
                 var e = first
-                if let rows {
-                    // Blocks and half tiles both hold whole rows.
-                    let W = NetworkShape.halfTileWidth, halfTileSize = rows.rowsPerHalfTile * W
+                if let shape = w1Layout {
+                    // Rows of a half tile's lanes; blocks and half tiles both hold whole rows.
+                    let W = NetworkShape.halfTileWidth, halfTileSize = shape.inputs * W
                     while e < end {
-                        let halfTile = e / halfTileSize, lanes = rows.lanes[halfTile]
+                        let halfTile = e / halfTileSize, lanes = shape.w1LaneBlocks(halfTile: halfTile) * 8
                         let stop = min(end, (halfTile + 1) * halfTileSize)
                         if lanes == W {
                             while e < stop { eight(at: e); e += 8 }
