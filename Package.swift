@@ -90,7 +90,7 @@ let package = Package(
         // The engine's target CPU, so that the C helpers the tests call take the engine's code path.
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS", "CSpikeSIMD"],
                     swiftSettings: hotSwiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "SpikeNet", "TestSupport"]),
         .testTarget(name: "SlurmTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -13,9 +13,9 @@ extension SpikeSweep {
                 H=800/1000 us, H=400/2000 us, H=100/2000 us); without --threads it runs 1 and 2 \
                 threads. Frames come from --data (real recordings) or are synthetic (1.1% density, \
                 ~150 steps at 2000 us). Loading and framing are not timed; a few warm-up batches \
-                are run first. Every hyper-parameter flag of `train` is accepted (batch size, β, \
-                ratio, learning rate, L2, denoise, …) and used. Each case runs in a process of \
-                its own, which reports the task's private memory without the frames.
+                are run first. Every hyper-parameter flag (below) is accepted and used. Each case \
+                runs in a process of its own, which reports the task's private memory without \
+                the frames.
 
                 --compare-snntorch PYTHON runs snnTorch's training loop right after each case, \
                 on the same frames, batches, threads and hyper-parameters, with the given Python \
@@ -28,7 +28,11 @@ extension SpikeSweep {
                 path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover).rounded()))% \
                 dense, else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to \
                 100% density (with --hidden, batch and --threads, default 2) and prints where they cross.
-                """)
+
+                """ + "\n" + HyperparameterFlags.helpText(heading: """
+                    Hyper-parameters (the flags of `train`; given --hidden or --window-us, it runs \
+                    that configuration instead of the study's):
+                    """))
 
         @Option(help: "Real recordings: a prepared .spk file or a raw source.")
         var data: String?

@@ -48,11 +48,12 @@ struct HyperparameterFlags: ParsableArguments {
         String(p.example.split(separator: ",").first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
     }
 
-    /// `--help` lines for every hyper-parameter flag: what it is, its range, its default.
-    static var helpText: String {
+    /// `--help` lines for every hyper-parameter flag: what it is, its range, its default, under
+    /// `heading`.
+    static func helpText(heading: String = "Hyper-parameters (flags of their own; the defaults are the study's):") -> String {
         let defaults = Hyperparameters()
         let width = Hyperparameter.all.map(\.flag.count).max() ?? 0
-        return "Hyper-parameters (flags of their own; the defaults are the study's):\n" + Hyperparameter.all.map { p in
+        return heading + "\n" + Hyperparameter.all.map { p in
             "  --" + p.flag.padding(toLength: width + 2, withPad: " ", startingAt: 0)
                 + "\(p.help), \(p.allowed) (default \(p.value(in: defaults)))"
         }.joined(separator: "\n")

@@ -18,7 +18,7 @@ extension SpikeSweep {
                   spikesweep train --data nmnist-small --epochs 15 --save model.safetensors
                   spikesweep train --data nmnist-small --folds 5 --epochs 3 --hidden 400
 
-                """ + "\n" + HyperparameterFlags.helpText)
+                """ + "\n" + HyperparameterFlags.helpText())
 
         @Option(help: "Training data: a prepared .spk file or a raw source.")
         var data: String
