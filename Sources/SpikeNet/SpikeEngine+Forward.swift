@@ -150,7 +150,7 @@ extension SpikeEngine {
                                                         batch: ctx.batch, classes: C, steps: T)
             }
             var d = zero
-            for t in stride(from: T - 1, through: 0, by: -1) {
+            for t in (0..<T).reversed() {
                 let at = (b * T + t) * cp + k
                 d = g * V16(sgOut + at) + beta * d
                 d.store(delta + at)

@@ -68,7 +68,7 @@ extension SpikeEngine {
         }
         for b in members {
             let base = ctx.stepBase[b]
-            for t in stride(from: ctx.stepCount[b] - 1, through: 0, by: -1) {
+            for t in (0..<ctx.stepCount[b]).reversed() {
                 let position = Int32(((b - members.lowerBound) * T + t) * W)
                 for e in Int(ev.stepStart[base + t]) ..< Int(ev.stepStart[base + t + 1]) {
                     let i = Int(ev.inputs[e])
