@@ -88,19 +88,19 @@ package struct Adam: Sendable, Equatable {
     /// The update of one tensor, in blocks of `block` elements on `workers` (on the calling
     /// thread when nil). With `w1Layout`, the tensor is that shape's W1 (`NetworkShape.w1Index`)
     /// and only the lanes of real neurons are updated (`NetworkShape.w1LaneBlocks`).
-    static func apply(_ r: Rule, _ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float],
-                      weights: Bool, w1Layout: NetworkShape? = nil, workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
+    static func apply<S: FloatStorage>(_ r: Rule, _ p: inout S, _ g: S, _ m: inout S, _ v: inout S,
+                                       weights: Bool, w1Layout: NetworkShape? = nil,
+                                       workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
         let n = p.count
         let blocks = (n + block - 1) / block
         var squares = [Double](repeating: 0, count: blocks)
         var finite = [Bool](repeating: true, count: blocks)
-        p.withUnsafeMutableBufferPointer { pp in
-        m.withUnsafeMutableBufferPointer { mp in
-        v.withUnsafeMutableBufferPointer { vp in
-        g.withUnsafeBufferPointer { gp in
+        p.withMutableFirst { P in
+        m.withMutableFirst { M in
+        v.withMutableFirst { V in
+        g.withFirst { G in
         squares.withUnsafeMutableBufferPointer { sq in
         finite.withUnsafeMutableBufferPointer { fin in
-            let (P, M, V, G) = (pp.baseAddress!, mp.baseAddress!, vp.baseAddress!, gp.baseAddress!)
             let (S, F) = (sq.baseAddress!, fin.baseAddress!)
             func run(block blk: Int) {
                 let first = blk * block, end = min(n, (blk + 1) * block)

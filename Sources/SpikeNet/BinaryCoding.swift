@@ -15,16 +15,16 @@ struct ByteWriter {
     }
 
     /// A count followed by the raw little-endian float32 values.
-    mutating func append(floats: [Float]) {
+    mutating func append(floats: some FloatStorage) {
         append(UInt64(floats.count))
         appendRaw(floats)
     }
 
-    mutating func appendRaw(_ floats: [Float]) {
+    mutating func appendRaw(_ floats: some FloatStorage) {
         #if _endian(little)
-        floats.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        floats.withFirst { bytes.append(contentsOf: UnsafeRawBufferPointer(start: $0, count: floats.count * 4)) }
         #else
-        for v in floats { append(v.bitPattern) }
+        floats.withFirst { first in for k in 0..<floats.count { append(first[k].bitPattern) } }
         #endif
     }
 }

@@ -131,7 +131,7 @@ package struct Checkpoint: Sendable {
         }
         func tensors() throws -> NetworkParameters {
             var p = NetworkParameters(zerosFor: shape)
-            p.w1 = try r.readFloats(expected: p.w1.count); p.b1 = try r.readFloats(expected: p.b1.count)
+            p.w1 = AlignedFloats(try r.readFloats(expected: p.w1.count)); p.b1 = try r.readFloats(expected: p.b1.count)
             p.w2 = try r.readFloats(expected: p.w2.count); p.b2 = try r.readFloats(expected: p.b2.count)
             return p
         }

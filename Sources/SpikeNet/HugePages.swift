@@ -19,15 +19,4 @@ enum HugePages {
         }
         #endif
     }
-
-    /// A zero-filled array whose storage, when `advised`, was advised before it was first written.
-    static func zeros(_ count: Int, advised: Bool) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if let base = buffer.baseAddress {
-                if advised { advise(UnsafeMutableRawPointer(base), bytes: count * MemoryLayout<Float>.stride) }
-                base.initialize(repeating: 0, count: count)
-            }
-            initialized = count
-        }
-    }
 }

@@ -63,16 +63,16 @@ package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertibl
 /// and consumed by `pytorchTensors()` / `init(shape:pytorch:)`.
 package struct NetworkParameters: Sendable, Equatable {
     package let shape: NetworkShape
-    package var w1: [Float]
+    package var w1: AlignedFloats
     package var b1: [Float]
     package var w2: [Float]
     package var b2: [Float]
 
-    /// All zeros. With `hugePages`, W1's storage is advised to use transparent huge pages
-    /// (see `HugePages`; a performance hint only).
+    /// All zeros. W1's storage starts on a cache line (`AlignedFloats`); with `hugePages` it is
+    /// advised to use transparent huge pages (see `HugePages`; a performance hint only).
     package init(zerosFor shape: NetworkShape, hugePages: Bool = true) {
         self.shape = shape
-        w1 = HugePages.zeros(shape.tileCount * shape.inputs * NetworkShape.tileWidth, advised: hugePages)
+        w1 = AlignedFloats(zeros: shape.tileCount * shape.inputs * NetworkShape.tileWidth, hugePages: hugePages)
         b1 = [Float](repeating: 0, count: shape.paddedHidden)
         w2 = [Float](repeating: 0, count: shape.paddedHidden * shape.outputs)
         b2 = [Float](repeating: 0, count: shape.outputs)
@@ -102,8 +102,12 @@ package struct NetworkParameters: Sendable, Equatable {
             && fc2Weight.count == shape.outputs * shape.hidden && fc2Bias.count == shape.outputs,
             "tensor sizes do not match the network shape")
         self.init(zerosFor: shape, hugePages: hugePages)
+        w1.withUnsafeMutableBufferPointer { w1 in
+            for j in 0..<shape.hidden {
+                for i in 0..<shape.inputs { w1[shape.w1Index(hidden: j, input: i)] = fc1Weight[j * shape.inputs + i] }
+            }
+        }
         for j in 0..<shape.hidden {
-            for i in 0..<shape.inputs { w1[shape.w1Index(hidden: j, input: i)] = fc1Weight[j * shape.inputs + i] }
             b1[j] = fc1Bias[j]
             for c in 0..<shape.outputs { w2[j * shape.outputs + c] = fc2Weight[c * shape.hidden + j] }
         }
@@ -123,7 +127,8 @@ package struct NetworkParameters: Sendable, Equatable {
 
     /// Whether every value is finite.
     package var isFinite: Bool {
-        for tensor in [w1, b1, w2, b2] {
+        for v in w1 where !v.isFinite { return false }
+        for tensor in [b1, w2, b2] {
             for v in tensor where !v.isFinite { return false }
         }
         return true
@@ -139,7 +144,7 @@ package struct NetworkParameters: Sendable, Equatable {
 
     /// Sets every value to zero, keeping the storage.
     package mutating func zero() {
-        for k in w1.indices { w1[k] = 0 }
+        w1.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         for k in b1.indices { b1[k] = 0 }
         for k in w2.indices { w2[k] = 0 }
         for k in b2.indices { b2[k] = 0 }

@@ -114,7 +114,7 @@ extension AdamTests {
                 expected[e] = w + Float(-stepSize) * (m[e] / (v[e].squareRoot() / bc2Sqrt + Float(1e-8)))
             }
         }
-        func differences(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+        func differences(_ a: some Sequence<Float>, _ b: some Sequence<Float>) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
         #expect(differences(p.w1, expected) == 0, "W1")
         #expect(differences(adam.firstMoment.w1, m) == 0, "first moment")
         #expect(differences(adam.secondMoment.w1, v) == 0, "second moment")

@@ -57,7 +57,7 @@ final class StopSwitch: @unchecked Sendable {
     /// Bit-for-bit equality of every tensor (== would let −0 pass for +0). A Bool, because a
     /// failed `#expect` on arrays this large would diff them element by element.
     static func identical(_ a: NetworkParameters, _ b: NetworkParameters) -> Bool {
-        func same(_ x: [Float], _ y: [Float]) -> Bool { x.elementsEqual(y) { $0.bitPattern == $1.bitPattern } }
+        func same(_ x: some Sequence<Float>, _ y: some Sequence<Float>) -> Bool { x.elementsEqual(y) { $0.bitPattern == $1.bitPattern } }
         return same(a.w1, b.w1) && same(a.b1, b.b1) && same(a.w2, b.w2) && same(a.b2, b.b2)
     }
 
@@ -204,7 +204,7 @@ final class StopSwitch: @unchecked Sendable {
     /// Bytes of the 12 tensors at the end of a checkpoint, before its CRC.
     static func tensorBytes(_ shape: NetworkShape) -> Int {
         let p = NetworkParameters(zerosFor: shape)
-        return 3 * [p.w1, p.b1, p.w2, p.b2].map { 8 + 4 * $0.count }.reduce(0, +)
+        return 3 * [p.w1.count, p.b1.count, p.w2.count, p.b2.count].map { 8 + 4 * $0 }.reduce(0, +)
     }
 
     /// Replaces the CRC so that a deliberately changed file passes the checksum.
