@@ -15,14 +15,15 @@ import TestSupport
 ///   the default second it is killed before it reports. `--mca odls_base_sigkill_timeout 8` gives
 ///   it the time: rank 0 says it stopped (on SIGTERM, whichever signal mpirun got) and exits 75.
 extension MPISweepTests {
-    /// Two tasks of 44 epochs, about 16 s each on an idle 2-core machine (longer when busy): both
-    /// are still training when mpirun's SIGTERM reaches the ranks `killTimeout` s after the signal
-    /// (22 epochs, 8 s since the engine got faster, were too short).
+    /// Two tasks of 120 epochs: both are still training when mpirun's SIGTERM reaches the ranks
+    /// `killTimeout` s after the signal. 44 epochs took about 16 s on a 2-core Zen 3 machine but
+    /// 5.5 s on a 2-core Zen 5 one, where the tasks ended before the signal; 120 take 15 s there
+    /// (and 22 epochs were too short once before, when the engine got faster).
     static let stopSpec = """
         name: stop
         data: {synthetic: {count: 600, seed: 5}}
         cv: {folds: 2}
-        epochs: 44
+        epochs: 120
         seed: 2
         grid: {hidden: [384]}
         fixed: {window_us: 1000, batch_size: 16}
