@@ -6,7 +6,9 @@ import Foundation
 // to vectorize; Swift only emits it for an explicit target CPU. The default, `haswell`
 // (Haswell/Zen and later: AVX2, FMA, BMI2), runs on every current cluster node. Override at
 // build time with SPIKESWEEP_TARGET_CPU=native|x86-64|… ("none" adds no flag at all).
-// OpenBLAS picks its own kernels at run time and is unaffected.
+// OpenBLAS picks its own kernels at run time and is unaffected; so does the engine, whose
+// AVX-512 kernels (Sources/CSpikeSIMD) are built for AVX-512 whatever this setting and run only
+// on CPUs that have it.
 let targetCPU: String? = {
     let requested = ProcessInfo.processInfo.environment["SPIKESWEEP_TARGET_CPU"]
     if requested == "none" { return nil }
@@ -91,7 +93,7 @@ let package = Package(
         .testTarget(name: "SpikeNetTests", dependencies: ["SpikeNet", "TestSupport", "COpenBLAS", "CSpikeSIMD"],
                     swiftSettings: hotSwiftSettings),
         .testTarget(name: "CLITests", dependencies: ["SpikeEvents", "SpikeNet", "TestSupport"]),
-        .testTarget(name: "SlurmTests", dependencies: ["Cluster", "Sweeps", "TestSupport"]),
+        .testTarget(name: "SlurmTests", dependencies: ["Cluster", "Sweeps", "SpikeNet", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

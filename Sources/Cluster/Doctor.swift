@@ -41,6 +41,7 @@ package enum Doctor {
         checks.append(Check(status: .ok, what: "spikesweep", detail: "\(ToolVersion.string) runs on \(ProcessInfo.processInfo.hostName)\(glibc)", fix: nil))
         checks.append(mpi(required: o.mode == .mpi))
         checks.append(openBLAS())
+        checks.append(kernels())
         checks += slurm(o.profile)
         checks.append(results(o.resultsRoot))
         if let spec = o.specPath { checks.append(data(spec)) }
@@ -68,6 +69,17 @@ package enum Doctor {
                          fix: "module load OpenBLAS, or put its lib directory on LD_LIBRARY_PATH, for dense frames")
         }
         return Check(status: .ok, what: "OpenBLAS", detail: "kernel \(SpikeEngine.denseKernelName): the dense path is available", fix: nil)
+    }
+
+    /// Which kernels the engine runs on this machine's CPU (a login node's CPU may differ from the
+    /// compute nodes'; the choice is made again on each node). Never required: without AVX-512
+    /// the engine runs its 256-bit loops, with the same results.
+    static func kernels() -> Check {
+        Check(status: .ok, what: "engine",
+              detail: SpikeEngine.cpuHasAVX512
+                  ? "AVX-512 kernels on this CPU (AVX2 on nodes without it; same results)"
+                  : "AVX2 kernels (this CPU has no AVX-512; nodes with it use AVX-512 kernels, same results)",
+              fix: nil)
     }
 
     static func slurm(_ profile: SlurmProfile) -> [Check] {

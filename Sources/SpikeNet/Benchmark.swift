@@ -43,6 +43,9 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     package var peakRSSMegabytes: Double
     /// The input path the engine took ("event-driven" or "dense", `EngineTuning.Inputs`).
     package var inputPath: String?
+    /// The event-driven path's kernels for whole half tiles: "avx512" where the CPU has AVX-512
+    /// (`SpikeEngine.usesAVX512`), else "avx2".
+    package var kernels: String?
     /// Which of `bench --runs N`'s rounds measured this case (1-based); nil with one round.
     package var run: Int?
 }
@@ -148,7 +151,8 @@ package enum Benchmark {
                              framesMegabytes: Double(frames.storage.byteCount) / megabyte,
                              peakRSSMegabytes: ProcessClock.peakRSSMegabytes,
                              inputPath: engine.lastBatchWasDense ? EngineTuning.Inputs.dense.rawValue
-                                                                 : EngineTuning.Inputs.eventDriven.rawValue)
+                                                                 : EngineTuning.Inputs.eventDriven.rawValue,
+                             kernels: engine.usesAVX512 ? "avx512" : "avx2")
     }
 
     private static let megabyte = 1024.0 * 1024

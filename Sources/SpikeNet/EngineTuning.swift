@@ -1,8 +1,8 @@
 /// How the engine lays out its work and memory: knobs that change speed, not results.
 ///
-/// Every gradient element is summed in the same order whatever the group size, and huge pages
-/// are only a hint to the kernel, so two engines that differ only in those produce the same
-/// bits. The input path is the exception: the dense path's matrix products (OpenBLAS) sum in
+/// Every gradient element is summed in the same order whatever the group size or kernel width,
+/// and huge pages are only a hint to the kernel, so two engines that differ only in those
+/// produce the same bits. The input path is the exception: the dense path's matrix products (OpenBLAS) sum in
 /// their own order, so its results agree with the event-driven path's to float32 rounding
 /// (within the snnTorch parity tolerances), not bit for bit. Callers that do not care use the
 /// defaults; a test or a benchmark that wants another setting passes it (nothing is read from
@@ -33,6 +33,12 @@ package struct EngineTuning: Sendable, Hashable {
     /// to cross (README, "Dense frames").
     package var denseCrossover: Double
 
+    /// Whether the event-driven path may use its AVX-512 kernels for whole half tiles
+    /// (`spike_gather32_avx512`, `spike_accumulate32_avx512`) where the CPU has AVX-512
+    /// (`SpikeEngine.cpuHasAVX512`); elsewhere, or when false, it runs the 256-bit loops. The
+    /// two do the same operations in the same order, so they give the same bits.
+    package var avx512: Bool
+
     /// The measured crossover (see `denseCrossover`).
     package static let measuredDenseCrossover = 0.78
 
@@ -41,8 +47,9 @@ package struct EngineTuning: Sendable, Hashable {
     package func automaticTakesDensePath(density: Double) -> Bool { density >= denseCrossover }
 
     package init(groupSize: Int = 4, hugePages: Bool = true, inputs: Inputs = .automatic,
-                 denseCrossover: Double = EngineTuning.measuredDenseCrossover) {
+                 denseCrossover: Double = EngineTuning.measuredDenseCrossover, avx512: Bool = true) {
         self.groupSize = groupSize
+        self.avx512 = avx512
         self.hugePages = hugePages
         self.inputs = inputs
         self.denseCrossover = denseCrossover

@@ -1,3 +1,5 @@
+import CSpikeSIMD
+
 extension SpikeEngine {
     /// Phase 3, hidden backward in time, for one tile and one recording, from the surrogate
     /// values phase 1 stored (this recording's two [T][32] half-tile blocks at `low` and `high`,
@@ -50,7 +52,8 @@ extension SpikeEngine {
     /// dL/dmem1 for the group ([m][T][32], what `hiddenBackward` left in the surrogate
     /// storage: 77 KB for 4 recordings of 150 steps, which stays in L2 with the half tile's
     /// contiguous slice of dW1). Only the lanes of real neurons (`NetworkShape.w1LaneBlocks`):
-    /// the padding lanes' dL/dmem1 is zero, and adding `count · 0` changes no bit.
+    /// the padding lanes' dL/dmem1 is zero, and adding `count · 0` changes no bit. With
+    /// `ctx.avx512`, whole half tiles take `spike_accumulate32_avx512` (same bits).
     /// - Complexity: O(32 · occurrences of the rows).
     static func weightGradient(_ ctx: Context, tile: Int, half: Int, index: InputIndex, rows: Range<Int>,
                                delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
@@ -59,7 +62,15 @@ extension SpikeEngine {
         case 0: break
         case 1: accumulateRows(EighthLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
         case 2: accumulateRows(QuarterLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
-        default: accumulateRows(HalfLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
+        default:
+            #if arch(x86_64)
+            if ctx.avx512 {
+                spike_accumulate32_avx512(index.distinctInput, index.distinctEnd, index.occurrenceOffset,
+                                          index.occurrenceCount, rows.lowerBound, rows.upperBound, delta, dw1Half)
+                break
+            }
+            #endif
+            accumulateRows(HalfLanes.self, index: index, rows: rows, delta: delta, dw1Half: dw1Half)
         }
     }
 

@@ -26,11 +26,14 @@ extension SpikeEngine {
         let batch: Int
         /// Entries (active inputs) of the whole batch.
         let entries: Int
+        /// Whether whole half tiles take the AVX-512 kernels (`EngineTuning.avx512` on a CPU
+        /// that has AVX-512).
+        let avx512: Bool
 
         /// The facts of `batch` (indices into `frames`).
         /// - Complexity: O(B).
         init(frames: FrameSet, batch: [Int], shape: NetworkShape, neuron: LeakyParameters,
-             surrogate: ArctanSurrogate, loss: SpikeCountLoss) {
+             surrogate: ArctanSurrogate, loss: SpikeCountLoss, avx512: Bool) {
             var base = [Int](), count = [Int](), labels = [Int](), entries = 0
             for r in batch {
                 let steps = frames.stepRange(of: r)
@@ -52,6 +55,7 @@ extension SpikeEngine {
             self.off = targets.off
             self.batch = batch.count
             self.entries = entries
+            self.avx512 = avx512
         }
 
         /// The entries of step `t` of recording `b`; empty on the padded steps after its end.

@@ -1,3 +1,5 @@
+import CSpikeSIMD
+
 extension SpikeEngine {
     /// Phase 1, hidden forward, for one half tile (32 hidden neurons) and one recording, in two
     /// passes over `block` (this recording's [T][32] block of the half tile, 19 KB at T = 150,
@@ -8,6 +10,7 @@ extension SpikeEngine {
     ///    their zero rows of W1 sum to;
     /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
     ///    derivatives when `training`.
+    /// With `ctx.avx512`, whole half tiles gather with `spike_gather32_avx512` (same bits).
     /// - Complexity: O(T·32 + 32·entries of the recording).
     static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
@@ -25,7 +28,15 @@ extension SpikeEngine {
         case 0: break
         case 1: gatherCurrents(EighthLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
         case 2: gatherCurrents(QuarterLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
-        default: gatherCurrents(HalfLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
+        default:
+            #if arch(x86_64)
+            if ctx.avx512 {
+                spike_gather32_avx512(ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], ctx.steps,
+                                      w1Half, bias, block)
+                break
+            }
+            #endif
+            gatherCurrents(HalfLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
         }
         hiddenTimeLoop(ctx, tile: tile, half: half, recording: b, currents: block, bits: bits, training: training,
                        membraneTrace: membraneTrace)

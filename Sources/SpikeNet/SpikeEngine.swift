@@ -1,3 +1,4 @@
+import CSpikeSIMD
 import Dispatch
 import SpikeEvents
 
@@ -177,7 +178,7 @@ package final class SpikeEngine {
         precondition(parameters.shape == shape, "parameters do not match the engine's network shape")
         precondition(!batch.isEmpty, "empty batch")
         let ctx = Context(frames: frames, batch: batch, shape: shape, neuron: neuron, surrogate: surrogate,
-                          loss: lossFunction)
+                          loss: lossFunction, avx512: usesAVX512)
         let training = gradients != nil
         let dense = usesDenseInputs(ctx)
         lastBatchWasDense = dense
@@ -256,6 +257,20 @@ package final class SpikeEngine {
         }
         return 0
     }
+
+    /// Whether the CPU runs the engine's AVX-512 kernels (once per process; false on other
+    /// architectures). The binary is built for AVX2 (`haswell`) and picks these at run time.
+    package static let cpuHasAVX512: Bool = {
+        #if arch(x86_64)
+        return spike_has_avx512() != 0
+        #else
+        return false
+        #endif
+    }()
+
+    /// Whether whole half tiles take the AVX-512 kernels: `EngineTuning.avx512` on a CPU that
+    /// has AVX-512.
+    package var usesAVX512: Bool { tuning.avx512 && Self.cpuHasAVX512 }
 
     /// Whether this batch takes the dense path: per `EngineTuning.inputs`, and only where
     /// OpenBLAS could be loaded.

@@ -27,7 +27,9 @@ extension SpikeSweep {
                 --inputs picks the engine's input path (default automatic: the dense OpenBLAS \
                 path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover).rounded()))% \
                 dense, else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to \
-                100% density (with --hidden, batch and --threads, default 2) and prints where they cross.
+                100% density (with --hidden, batch and --threads, default 2) and prints where they cross. \
+                The engine picks its AVX-512 kernels where the CPU has them (same results); --no-avx512 \
+                times the AVX2 ones instead.
 
                 """ + "\n" + HyperparameterFlags.helpText(heading: """
                     Hyper-parameters (the flags of `train`; given --hidden or --window-us, it runs \
@@ -57,6 +59,10 @@ extension SpikeSweep {
 
         @Option(help: ArgumentHelp("The engine's input path: automatic, event-driven or dense.", valueName: "path"))
         var inputs: String = EngineTuning.Inputs.automatic.rawValue
+
+        @Flag(name: .customLong("no-avx512"),
+              help: "Run the engine's AVX2 kernels even where the CPU has AVX-512 (to compare the two).")
+        var noAVX512 = false
 
         @Flag(name: .customLong("density-sweep"), help: "Time the event-driven and the dense path across input densities.")
         var densitySweep = false
@@ -158,6 +164,9 @@ extension SpikeSweep {
                 }
                 print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
                       + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
+                print(!SpikeEngine.cpuHasAVX512 ? "kernels: AVX2 (this CPU has no AVX-512)"
+                      : noAVX512 ? "kernels: AVX2 (--no-avx512; this CPU has AVX-512)"
+                      : "kernels: AVX-512 for whole half tiles (this CPU has it; AVX2 elsewhere, chosen at run time)")
                 for c in cases {
                     guard let snnTorch = c.snnTorch, snnTorch.sharedTheCPU else { continue }
                     print(String(format: "note: snnTorch had %.1f of its %d threads' CPU time at H=%d, %d us: other processes "
@@ -202,6 +211,7 @@ extension SpikeSweep {
         private func measureInOwnProcess(hidden: Int, windowMicros: Int, threads: Int) throws -> BenchmarkCase {
             var arguments = ["bench", "--one-case", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)",
                              "--inputs", inputs]
+            if noAVX512 { arguments.append("--no-avx512") }
             if let data { arguments += ["--data", data] }
             if let labels { arguments += ["--labels", labels] }
             arguments += hyperparameterFlags.words + ["--hidden", "\(hidden)", "--window-us", "\(windowMicros)"]
@@ -220,7 +230,8 @@ extension SpikeSweep {
                 try FrameLoading.load(path: $0, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
             } ?? Benchmark.syntheticFrames(windowMicros: h.windowMicros)
             try Console.json(Benchmark.measure(frames: frames, hyperparameters: h, threads: threads ?? 1, minSeconds: minSeconds,
-                                               tuning: EngineTuning(inputs: try inputPath()), measuresPrivateMemory: true))
+                                               tuning: EngineTuning(inputs: try inputPath(), avx512: !noAVX512),
+                                               measuresPrivateMemory: true))
         }
 
         /// `--density-sweep`: both paths across densities, the crossover, and the path the

@@ -1,4 +1,5 @@
 import Foundation
+import SpikeNet
 import SpikeSupport
 import Testing
 import TestSupport
@@ -21,10 +22,11 @@ struct DoctorTests {
                                      "--results", root.appendingPathComponent("results").path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let lines = Self.lines(run)
-        for what in ["spikesweep", "MPI", "OpenBLAS", "sbatch", "squeue", "partition local", "results", "data"] {
+        for what in ["spikesweep", "MPI", "OpenBLAS", "engine", "sbatch", "squeue", "partition local", "results", "data"] {
             #expect(lines.contains { $0.hasPrefix("✔ \(what)") }, "no ✔ for \(what): \(run.stdout)")
         }
         #expect(lines.contains { $0.hasPrefix("✔ MPI: Open MPI v4") })
+        #expect(lines.contains { $0.hasPrefix(SpikeEngine.cpuHasAVX512 ? "✔ engine: AVX-512 kernels" : "✔ engine: AVX2 kernels") })
         // Accounting is optional (this cluster has none): a warning, not a failure.
         #expect(lines.allSatisfy { !$0.hasPrefix("✘") }, "\(run.stdout)")
     }

@@ -142,6 +142,19 @@ import TestSupport
         #expect(wrong.stderr.contains("--inputs must be one of automatic, event-driven, dense, got 'sparse'"), "\(wrong.stderr)")
     }
 
+    /// The JSON and the table say which kernels ran: AVX-512 by default where the CPU has it,
+    /// AVX2 with `--no-avx512` (and on CPUs without AVX-512).
+    @Test func theKernelsAreNamedAndNoAVX512PicksTheAVX2Ones() throws {
+        for (flags, expected) in [([String](), SpikeEngine.cpuHasAVX512 ? "avx512" : "avx2"), (["--no-avx512"], "avx2")] {
+            let result = try CLIRunner.run(Self.quick + flags + ["--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(result.stdout.utf8))
+            #expect(report.cases.first?.kernels == expected, "\(flags)")
+        }
+        let table = try CLIRunner.run(Self.quick + ["--no-avx512"])
+        #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix("kernels: AVX2") }, "\(table.stdout)")
+    }
+
     /// The density sweep measures both paths at every density, each case on the path it names,
     /// and the crossover lies between the densities where the faster path changes.
     @Test func theDensitySweepTimesBothPathsAndFindsWhereTheyCross() throws {

@@ -149,10 +149,11 @@ import Testing
         #expect(results[0].w1.contains { $0 != 0 })
     }
 
-    /// The group size and the huge-page hint change no bit: groups of 1, of 4 (the last one
-    /// partial), larger than the batch, and no huge pages, against the defaults.
+    /// The group size, the huge-page hint and the kernels change no bit: groups of 1, of 4 (the
+    /// last one partial), larger than the batch, no huge pages, and the 256-bit loops instead of
+    /// the AVX-512 kernels (the same on a CPU without AVX-512), against the defaults.
     @Test(arguments: [EngineTuning(groupSize: 1), EngineTuning(groupSize: 4), EngineTuning(groupSize: 64),
-                      EngineTuning(hugePages: false)])
+                      EngineTuning(hugePages: false), EngineTuning(avx512: false)])
     func tuningChangesNoBit(tuning: EngineTuning) {
         let frames = SyntheticFrames.make(count: 9, meanSteps: 60, seed: 3)
         var rng = Xoshiro256(seed: 9)
@@ -214,6 +215,31 @@ extension SpikeEngineTests {
         let identical = weights[0] == weights[1]  // (not inside #expect: it would print every tensor)
         #expect(identical, "1 and 2 threads trained different weights")
         #expect(weights[0].isFinite && weights[0].w1.contains { $0 != 0 })
+    }
+
+    /// An epoch at H=800 with the AVX-512 kernels and one with the 256-bit loops train the same
+    /// weights, bit for bit (where the CPU has AVX-512; elsewhere both are the 256-bit loops).
+    @Test func avx512KernelsTrainBitIdenticalWeights() throws {
+        guard SpikeEngine.cpuHasAVX512 else {
+            print("skipped: this CPU has no AVX-512, so the engine runs its 256-bit loops only")
+            return
+        }
+        let frames = RealFrames.window2000?.subset(Array(0..<256)) ?? SyntheticFrames.make(count: 256, meanSteps: 150, seed: 5)
+        var h = Hyperparameters()
+        h.hidden = 800
+        var weights: [NetworkParameters] = []
+        for avx512 in [true, false] {
+            let run = try TrainingRun(hyperparameters: h, training: frames,
+                                      options: TrainingOptions(epochs: 1, seed: 11, threads: 2,
+                                                               tuning: EngineTuning(avx512: avx512)))
+            #expect(SpikeEngine(shape: NetworkShape(hidden: 800), hyperparameters: h, tuning: EngineTuning(avx512: avx512)).usesAVX512 == avx512)
+            _ = try run.run()
+            weights.append(run.parameters)
+        }
+        func bits(_ p: NetworkParameters) -> [UInt32] { (Array(p.w1) + p.b1 + p.w2 + p.b2).map(\.bitPattern) }
+        let differing = zip(bits(weights[0]), bits(weights[1])).filter { $0 != $1 }.count
+        #expect(differing == 0, "\(differing) weights differ between the AVX-512 kernels and the 256-bit loops")
+        #expect(weights[0].w1.contains { $0 != 0 })
     }
 
     /// The same after some training (weights no longer at their initial scale) and with

@@ -52,4 +52,24 @@ static inline __attribute__((always_inline)) uint32_t spike_bits_above(spike_flo
 #endif
 }
 
+#if defined(__x86_64__)
+/// 1 where the CPU runs the AVX-512 kernels below (AVX-512 F, VL, BW and DQ), else 0.
+int spike_has_avx512(void);
+
+/// `SpikeEngine.gatherCurrents` on a whole half tile (32 lanes) with 512-bit registers, for
+/// CPUs with AVX-512 (`spike_has_avx512`): the currents `bias + Σ count·W1[input]` of one
+/// recording's steps into `block` ([paddedSteps][32]). `start` holds the recording's
+/// `steps + 1` step starts (indices into `inputs` and `counts`), `w1Half` the half tile's rows
+/// of 32 floats. The same fused multiply-adds in the same order, hence the same bits.
+void spike_gather32_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start, long steps,
+                           long paddedSteps, const float *w1Half, const float *bias, float *block);
+
+/// `SpikeEngine.accumulateRows` on a whole half tile with 512-bit registers (see
+/// `spike_gather32_avx512`): `dW1[input] += count · delta[offset]` for the distinct inputs
+/// `lower ..< upper` of an input index, each row's updates in the index's order.
+void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *distinctEnd,
+                               const int32_t *occurrenceOffset, const float *occurrenceCount, long lower, long upper,
+                               const float *delta, float *dw1Half);
+#endif
+
 #endif
