@@ -8,6 +8,9 @@
 
 #define SPIKE_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 
+// The kernels say where they fuse (`_mm512_fmadd_ps`); nothing else may be contracted.
+#pragma clang fp contract(off)
+
 int spike_has_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
@@ -79,6 +82,65 @@ SPIKE_AVX512 void spike_accumulate32_avx512(const int32_t *distinctInput, const 
         __m512 a0 = _mm512_loadu_ps(row), a1 = _mm512_loadu_ps(row + 16);
         for (long q = start; q < distinctEnd[k]; q++) SPIKE_ADD_ROW(a0, a1, occurrenceCount[q], delta + occurrenceOffset[q]);
         _mm512_storeu_ps(row, a0); _mm512_storeu_ps(row + 16, a1);
+    }
+}
+
+/// One step of `spike_backward_tile_avx512` after its gradient `g0..g3` (dL/dspk1 of the tile):
+/// d = (g · sg) + β · d, the products rounded before the sum (no fused multiply-add, as the
+/// Swift loop); d stored over sg; then dW2[j] += dmem2[t] for the tile's spiking neurons j.
+#define SPIKE_BACKWARD_STEP(t, g0, g1, g2, g3) do { \
+        float *lo_ = low + (t) * 32, *hi_ = high + (t) * 32; \
+        d0 = _mm512_add_ps(_mm512_mul_ps(g0, _mm512_loadu_ps(lo_)), _mm512_mul_ps(betaV, d0)); \
+        d1 = _mm512_add_ps(_mm512_mul_ps(g1, _mm512_loadu_ps(lo_ + 16)), _mm512_mul_ps(betaV, d1)); \
+        d2 = _mm512_add_ps(_mm512_mul_ps(g2, _mm512_loadu_ps(hi_)), _mm512_mul_ps(betaV, d2)); \
+        d3 = _mm512_add_ps(_mm512_mul_ps(g3, _mm512_loadu_ps(hi_ + 16)), _mm512_mul_ps(betaV, d3)); \
+        _mm512_storeu_ps(lo_, d0); _mm512_storeu_ps(lo_ + 16, d1); \
+        _mm512_storeu_ps(hi_, d2); _mm512_storeu_ps(hi_ + 16, d3); \
+        const float *dm2_ = delta + (recording * steps + (t)) * classStride; \
+        uint64_t word_ = bits[(recording * steps + (t)) * tiles + tile]; \
+        while (word_ != 0) { \
+            float *row_ = dw2 + (tile * 64 + __builtin_ctzll(word_)) * classStride; \
+            word_ &= word_ - 1; \
+            for (long k_ = 0; k_ < classStride; k_ += 16) \
+                _mm512_storeu_ps(row_ + k_, _mm512_add_ps(_mm512_loadu_ps(row_ + k_), _mm512_loadu_ps(dm2_ + k_))); \
+        } \
+    } while (0)
+
+SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long classStride, long paddedHidden, long tile,
+                                             long tiles, long recording, const float *w2t, const uint64_t *bits,
+                                             const float *delta, float *low, float *high, float beta, float *dw2) {
+    const float *w = w2t + tile * 64;
+    const __m512 betaV = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
+    __m512 d0 = zero, d1 = zero, d2 = zero, d3 = zero;
+    long t = steps - 1;
+    // Two steps' products with W2ᵀ side by side (independent chains, one load of each W2ᵀ row
+    // for both); each step's own chain still sums the classes in order.
+    for (; t >= 1; t -= 2) {
+        const float *dmA = delta + (recording * steps + t) * classStride, *dmB = dmA - classStride;
+        __m512 a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        for (long c = 0; c < classes; c++) {
+            const float *row = w + c * paddedHidden;
+            const __m512 w0 = _mm512_loadu_ps(row), w1 = _mm512_loadu_ps(row + 16);
+            const __m512 w2 = _mm512_loadu_ps(row + 32), w3 = _mm512_loadu_ps(row + 48);
+            const __m512 x = _mm512_set1_ps(dmA[c]), y = _mm512_set1_ps(dmB[c]);
+            a0 = _mm512_fmadd_ps(x, w0, a0); a1 = _mm512_fmadd_ps(x, w1, a1);
+            a2 = _mm512_fmadd_ps(x, w2, a2); a3 = _mm512_fmadd_ps(x, w3, a3);
+            b0 = _mm512_fmadd_ps(y, w0, b0); b1 = _mm512_fmadd_ps(y, w1, b1);
+            b2 = _mm512_fmadd_ps(y, w2, b2); b3 = _mm512_fmadd_ps(y, w3, b3);
+        }
+        SPIKE_BACKWARD_STEP(t, a0, a1, a2, a3);
+        SPIKE_BACKWARD_STEP(t - 1, b0, b1, b2, b3);
+    }
+    if (t == 0) {
+        const float *dm = delta + recording * steps * classStride;
+        __m512 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        for (long c = 0; c < classes; c++) {
+            const float *row = w + c * paddedHidden;
+            const __m512 x = _mm512_set1_ps(dm[c]);
+            a0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), a0); a1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), a1);
+            a2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), a2); a3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), a3);
+        }
+        SPIKE_BACKWARD_STEP(0, a0, a1, a2, a3);
     }
 }
 #endif

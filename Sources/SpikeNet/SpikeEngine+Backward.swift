@@ -7,6 +7,7 @@ extension SpikeEngine {
     /// ([C][paddedHidden]) and `delta` = dL/dmem2 ([B][T][classStride]); `db1` summed into
     /// `biasGradient`, `dW2[j] += dmem2[t]` for the tile's spiking neurons j (`dw2` padded
     /// like `delta`: [paddedHidden][classStride]).
+    /// With `ctx.avx512`, the time loop is `spike_backward_tile_avx512` (same bits).
     /// - Complexity: O(T·64·C + C·hidden spikes of the tile).
     static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
@@ -16,23 +17,29 @@ extension SpikeEngine {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount, cp = ctx.classStride
         let j0 = tile * W
-        let betaV = V8(repeating: ctx.neuron.beta)
-        var d = Lanes(repeating: 0)
-        for t in (0..<T).reversed() {
-            let dm2 = delta + (b * T + t) * cp
-            // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
-            var g = Lanes(repeating: 0)
-            for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
-            let lowSlot = low + t * HalfLanes.width, highSlot = high + t * HalfLanes.width
-            d.backwardStep(gradient: g, surrogate: Lanes(low: lowSlot, high: highSlot), beta: betaV)
-            d.store(low: lowSlot, high: highSlot)
-            // dW2[j] += dmem2[t] for the tile's spiking neurons.
-            var word = bits[(b * T + t) * tiles + tile]
-            while word != 0 {
-                let j = j0 + word.trailingZeroBitCount
-                word &= word &- 1
-                let row = dw2 + j * cp
-                for k in stride(from: 0, to: cp, by: 16) { (V16(row + k) + V16(dm2 + k)).store(row + k) }
+        if ctx.avx512 {
+            #if arch(x86_64)
+            spike_backward_tile_avx512(T, C, cp, hp, tile, tiles, b, w2t, bits, delta, low, high, ctx.neuron.beta, dw2)
+            #endif
+        } else {
+            let betaV = V8(repeating: ctx.neuron.beta)
+            var d = Lanes(repeating: 0)
+            for t in (0..<T).reversed() {
+                let dm2 = delta + (b * T + t) * cp
+                // dL/dspk1 = W2ᵀ · dmem2[t] for the tile.
+                var g = Lanes(repeating: 0)
+                for c in 0..<C { g.addProduct(dm2[c], w2t + c * hp + j0) }
+                let lowSlot = low + t * HalfLanes.width, highSlot = high + t * HalfLanes.width
+                d.backwardStep(gradient: g, surrogate: Lanes(low: lowSlot, high: highSlot), beta: betaV)
+                d.store(low: lowSlot, high: highSlot)
+                // dW2[j] += dmem2[t] for the tile's spiking neurons.
+                var word = bits[(b * T + t) * tiles + tile]
+                while word != 0 {
+                    let j = j0 + word.trailingZeroBitCount
+                    word &= word &- 1
+                    let row = dw2 + j * cp
+                    for k in stride(from: 0, to: cp, by: 16) { (V16(row + k) + V16(dm2 + k)).store(row + k) }
+                }
             }
         }
         // db1 from the stored dL/dmem1, in the same order (steps descending), after the loop so

@@ -70,6 +70,16 @@ void spike_gather32_avx512(const uint16_t *inputs, const uint8_t *counts, const 
 void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *distinctEnd,
                                const int32_t *occurrenceOffset, const float *occurrenceCount, long lower, long upper,
                                const float *delta, float *dw1Half);
+
+/// `SpikeEngine.hiddenBackward`'s time loop for one tile (64 lanes) and one recording with
+/// 512-bit registers (see `spike_gather32_avx512`): steps descending, dL/dspk1 = W2ᵀ·dmem2[t]
+/// (`w2t` [classes][paddedHidden]), `d = (g·sg) + β·d` over the surrogate values in `low` and
+/// `high` (the tile's two [steps][32] half-tile blocks, overwritten with dL/dmem1), and
+/// `dW2[j] += dmem2[t]` for the tile's spiking neurons (`bits` [B][steps][tiles], `delta` and
+/// `dw2` rows of `classStride` floats). The same operations in the same order as the Swift loop.
+void spike_backward_tile_avx512(long steps, long classes, long classStride, long paddedHidden, long tile, long tiles,
+                                long recording, const float *w2t, const uint64_t *bits, const float *delta, float *low,
+                                float *high, float beta, float *dw2);
 #endif
 
 #endif
