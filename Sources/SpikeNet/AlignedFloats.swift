@@ -5,8 +5,8 @@
 /// array the elements start 32 bytes into a heap block whose own alignment is malloc's (16
 /// bytes), so where W1 landed depended on what the process had allocated before: a row then
 /// spans three cache lines instead of two, and two of its four 32-byte loads cross a line.
-/// Where that happened (W1 16 bytes past a line at H = 100), the hidden forward pass took 8%
-/// longer. Here the storage starts on a 64-byte boundary, and on a 2 MB one when it is advised
+/// Where that happened (W1 16 bytes past a line at H = 100), the hidden forward pass took about
+/// 10% longer. Here the storage starts on a 64-byte boundary, and on a 2 MB one when it is advised
 /// to use huge pages, so that the advice covers all of it (`HugePages`).
 package struct AlignedFloats: RandomAccessCollection, MutableCollection, Equatable, @unchecked Sendable {
     // @unchecked: the storage is shared only while no copy writes to it (copy on write).
