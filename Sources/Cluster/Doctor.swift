@@ -60,7 +60,7 @@ package enum Doctor {
         }
     }
 
-    /// OpenBLAS serves only the engine's dense path (`EngineTuning.measuredDenseCrossover`); without it the
+    /// OpenBLAS serves only the engine's dense path (`EngineTuning.measuredDenseCrossover(avx512:)`); without it the
     /// engine keeps to its event-driven path, so it is never required.
     static func openBLAS() -> Check {
         if let reason = SpikeEngine.denseUnavailableReason {

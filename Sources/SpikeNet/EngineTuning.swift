@@ -29,25 +29,30 @@ package struct EngineTuning: Sendable, Hashable {
     /// The input path.
     package var inputs: Inputs
     /// Frame density (active share of a batch's step × input cells) from which `automatic`
-    /// takes the dense path: where `spikesweep bench --density-sweep` measured the two paths
-    /// to cross (README, "Dense frames").
-    package var denseCrossover: Double
+    /// takes the dense path; nil: where `spikesweep bench --density-sweep` measured the two
+    /// paths to cross with the kernels the engine runs (`measuredDenseCrossover(avx512:)`).
+    package var denseCrossover: Double?
 
-    /// Whether the event-driven path may use its AVX-512 kernels for whole half tiles
-    /// (`spike_gather32_avx512`, `spike_accumulate32_avx512`) where the CPU has AVX-512
-    /// (`SpikeEngine.cpuHasAVX512`); elsewhere, or when false, it runs the 256-bit loops. The
-    /// two do the same operations in the same order, so they give the same bits.
+    /// Whether the engine may use its AVX-512 kernels (`spike_gather32_avx512` and
+    /// `spike_accumulate32_avx512` for whole half tiles, `spike_backward_tile_avx512` for the
+    /// backward time loop) where the CPU has AVX-512 (`SpikeEngine.cpuHasAVX512`); elsewhere,
+    /// or when false, it runs the 256-bit loops. The two do the same operations in the same
+    /// order, so they give the same bits.
     package var avx512: Bool
 
-    /// The measured crossover (see `denseCrossover`).
-    package static let measuredDenseCrossover = 0.78
+    /// The measured crossover (see `denseCrossover`; README, "Dense frames"): 78% with the AVX2
+    /// loops (62–78% on a Zen 3 machine, 90% on a Zen 5 one), 97% with the AVX-512 kernels,
+    /// which make the event-driven path faster (97% and none below 100% on the Zen 5 machine).
+    package static func measuredDenseCrossover(avx512: Bool) -> Double { avx512 ? 0.97 : 0.78 }
 
     /// Whether `automatic` takes the dense path for a batch whose frames are `density` dense
-    /// (where OpenBLAS loads).
-    package func automaticTakesDensePath(density: Double) -> Bool { density >= denseCrossover }
+    /// (where OpenBLAS loads), with the AVX-512 kernels when `avx512` (`SpikeEngine.usesAVX512`).
+    package func automaticTakesDensePath(density: Double, avx512: Bool) -> Bool {
+        density >= (denseCrossover ?? Self.measuredDenseCrossover(avx512: avx512))
+    }
 
     package init(groupSize: Int = 4, hugePages: Bool = true, inputs: Inputs = .automatic,
-                 denseCrossover: Double = EngineTuning.measuredDenseCrossover, avx512: Bool = true) {
+                 denseCrossover: Double? = nil, avx512: Bool = true) {
         self.groupSize = groupSize
         self.avx512 = avx512
         self.hugePages = hugePages

@@ -279,7 +279,7 @@ package final class SpikeEngine {
         switch tuning.inputs {
         case .eventDriven: return false
         case .dense: return true
-        case .automatic: return tuning.automaticTakesDensePath(density: ctx.density)
+        case .automatic: return tuning.automaticTakesDensePath(density: ctx.density, avx512: usesAVX512)
         }
     }
 

@@ -25,8 +25,9 @@ extension SpikeSweep {
                 run and then each case's figures side by side with their median.
 
                 --inputs picks the engine's input path (default automatic: the dense OpenBLAS \
-                path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover).rounded()))% \
-                dense, else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to \
+                path where a batch's frames are at least \(Int((100 * EngineTuning.measuredDenseCrossover(avx512: false)).rounded()))% \
+                dense, \(Int((100 * EngineTuning.measuredDenseCrossover(avx512: true)).rounded()))% with the AVX-512 kernels, \
+                else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to \
                 100% density (with --hidden, batch and --threads, default 2) and prints where they cross. \
                 The engine picks its AVX-512 kernels where the CPU has them (same results); --no-avx512 \
                 times the AVX2 ones instead.
@@ -244,7 +245,8 @@ extension SpikeSweep {
                       + "OpenBLAS kernel \(SpikeEngine.denseKernelName)")
                 print("density  event-driven rec/s  dense rec/s  dense/event  faster")
             }
-            let points = DensitySweep.run(hyperparameters: h, threads: t, minSeconds: min(minSeconds, 2)) { p in
+            let points = DensitySweep.run(hyperparameters: h, threads: t, minSeconds: min(minSeconds, 2),
+                                          avx512: !noAVX512) { p in
                 guard !json else { return }
                 print(String(format: "%6.1f%%  %18.1f  %11.1f  %11.3f  ", 100 * p.density, p.eventDriven.recordingsPerSecond,
                              p.dense.recordingsPerSecond, p.denseOverEventDriven)
@@ -259,18 +261,21 @@ extension SpikeSweep {
                     studyDensities["\(w)"] = frames.density(inputs: NMNIST.inputCount)
                 }
             }
+            let avx512 = SpikeEngine.cpuHasAVX512 && !noAVX512
+            let automaticFrom = EngineTuning.measuredDenseCrossover(avx512: avx512)
             if json {
                 try Console.json(DensitySweepReport(hidden: h.hidden, batchSize: h.batchSize, threads: t, points: points,
-                                                    crossover: crossover, automaticFrom: EngineTuning.measuredDenseCrossover,
+                                                    crossover: crossover, automaticFrom: automaticFrom,
                                                     studyFrameDensities: studyDensities))
                 return
             }
             print("crossover: " + (crossover.map { String(format: "dense is faster from %.1f%% density", 100 * $0) }
                                    ?? String(format: "none in %g%%-%g%% (one path is faster everywhere)",
                                              100 * (points.first?.density ?? 0), 100 * (points.last?.density ?? 0)))
-                  + String(format: "; the automatic choice takes the dense path from %.0f%%", 100 * EngineTuning.measuredDenseCrossover))
+                  + String(format: "; the automatic choice takes the dense path from %.0f%%", 100 * automaticFrom)
+                  + (avx512 ? " with the AVX-512 kernels" : " with the AVX2 loops"))
             for (w, d) in studyDensities.sorted(by: { $0.key > $1.key }) {
-                let path = EngineTuning().automaticTakesDensePath(density: d) ? "dense" : "event-driven"
+                let path = EngineTuning().automaticTakesDensePath(density: d, avx512: avx512) ? "dense" : "event-driven"
                 print(String(format: "study frames at %@ us (%@): %.2f%% dense, automatic takes the %@ path", w, data ?? "", 100 * d, path))
             }
         }

@@ -155,6 +155,19 @@ import TestSupport
         #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix("kernels: AVX2") }, "\(table.stdout)")
     }
 
+    /// The automatic choice takes the dense path from the crossover measured for the kernels in
+    /// use (the AVX-512 kernels make the event-driven path faster, so theirs is higher), unless
+    /// the tuning names one.
+    @Test func theAutomaticChoiceFollowsTheKernelsCrossover() {
+        let t = EngineTuning()
+        #expect(EngineTuning.measuredDenseCrossover(avx512: true) > EngineTuning.measuredDenseCrossover(avx512: false))
+        #expect(t.automaticTakesDensePath(density: 0.8, avx512: false))
+        #expect(!t.automaticTakesDensePath(density: 0.8, avx512: true))
+        #expect(t.automaticTakesDensePath(density: 0.98, avx512: true))
+        #expect(!t.automaticTakesDensePath(density: 0.011, avx512: false) && !t.automaticTakesDensePath(density: 0.011, avx512: true))
+        #expect(!EngineTuning(denseCrossover: 0.9).automaticTakesDensePath(density: 0.8, avx512: false))
+    }
+
     /// The density sweep measures both paths at every density, each case on the path it names,
     /// and the crossover lies between the densities where the faster path changes.
     @Test func theDensitySweepTimesBothPathsAndFindsWhereTheyCross() throws {
