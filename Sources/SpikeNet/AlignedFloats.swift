@@ -52,7 +52,7 @@ package struct AlignedFloats: RandomAccessCollection, MutableCollection, Equatab
     /// A copy of `values`.
     package init(_ values: [Float], hugePages: Bool = true) {
         storage = Storage(count: values.count, hugePages: hugePages)
-        values.withUnsafeBufferPointer { storage.base.update(from: $0.baseAddress!, count: values.count) }
+        values.withUnsafeBufferPointer { if let first = $0.baseAddress { storage.base.update(from: first, count: values.count) } }
     }
 
     @inlinable package var startIndex: Int { 0 }

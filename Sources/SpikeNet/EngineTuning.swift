@@ -40,13 +40,17 @@ package struct EngineTuning: Sendable, Hashable {
     /// order, so they give the same bits.
     package var avx512: Bool
 
+    /// Whether an engine with this tuning runs its AVX-512 kernels: `avx512` on a CPU that has
+    /// AVX-512.
+    package var runsAVX512: Bool { avx512 && SpikeEngine.cpuHasAVX512 }
+
     /// The measured crossover (see `denseCrossover`; README, "Dense frames"): 78% with the AVX2
     /// loops (62–78% on a Zen 3 machine, 90% on a Zen 5 one), 97% with the AVX-512 kernels,
     /// which make the event-driven path faster (97% and none below 100% on the Zen 5 machine).
     package static func measuredDenseCrossover(avx512: Bool) -> Double { avx512 ? 0.97 : 0.78 }
 
     /// Whether `automatic` takes the dense path for a batch whose frames are `density` dense
-    /// (where OpenBLAS loads), with the AVX-512 kernels when `avx512` (`SpikeEngine.usesAVX512`).
+    /// (where OpenBLAS loads), with the AVX-512 kernels when `avx512` (`runsAVX512`).
     package func automaticTakesDensePath(density: Double, avx512: Bool) -> Bool {
         density >= (denseCrossover ?? Self.measuredDenseCrossover(avx512: avx512))
     }

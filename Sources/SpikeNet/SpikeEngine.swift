@@ -268,9 +268,8 @@ package final class SpikeEngine {
         #endif
     }()
 
-    /// Whether whole half tiles take the AVX-512 kernels: `EngineTuning.avx512` on a CPU that
-    /// has AVX-512.
-    package var usesAVX512: Bool { tuning.avx512 && Self.cpuHasAVX512 }
+    /// Whether this engine runs its AVX-512 kernels (`EngineTuning.runsAVX512`).
+    package var usesAVX512: Bool { tuning.runsAVX512 }
 
     /// Whether this batch takes the dense path: per `EngineTuning.inputs`, and only where
     /// OpenBLAS could be loaded.

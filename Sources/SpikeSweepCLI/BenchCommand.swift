@@ -165,9 +165,10 @@ extension SpikeSweep {
                 }
                 print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
                       + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
-                print(!SpikeEngine.cpuHasAVX512 ? "kernels: AVX2 (this CPU has no AVX-512)"
-                      : noAVX512 ? "kernels: AVX2 (--no-avx512; this CPU has AVX-512)"
-                      : "kernels: AVX-512 for whole half tiles (this CPU has it; AVX2 elsewhere, chosen at run time)")
+                print(EngineTuning(avx512: !noAVX512).runsAVX512
+                      ? "kernels: AVX-512 for whole half tiles (this CPU has it; AVX2 elsewhere, chosen at run time)"
+                      : SpikeEngine.cpuHasAVX512 ? "kernels: AVX2 (--no-avx512; this CPU has AVX-512)"
+                      : "kernels: AVX2 (this CPU has no AVX-512)")
                 for c in cases {
                     guard let snnTorch = c.snnTorch, snnTorch.sharedTheCPU else { continue }
                     print(String(format: "note: snnTorch had %.1f of its %d threads' CPU time at H=%d, %d us: other processes "
@@ -261,7 +262,7 @@ extension SpikeSweep {
                     studyDensities["\(w)"] = frames.density(inputs: NMNIST.inputCount)
                 }
             }
-            let avx512 = SpikeEngine.cpuHasAVX512 && !noAVX512
+            let tuning = EngineTuning(avx512: !noAVX512), avx512 = tuning.runsAVX512
             let automaticFrom = EngineTuning.measuredDenseCrossover(avx512: avx512)
             if json {
                 try Console.json(DensitySweepReport(hidden: h.hidden, batchSize: h.batchSize, threads: t, points: points,
@@ -275,7 +276,7 @@ extension SpikeSweep {
                   + String(format: "; the automatic choice takes the dense path from %.0f%%", 100 * automaticFrom)
                   + (avx512 ? " with the AVX-512 kernels" : " with the AVX2 loops"))
             for (w, d) in studyDensities.sorted(by: { $0.key > $1.key }) {
-                let path = EngineTuning().automaticTakesDensePath(density: d, avx512: avx512) ? "dense" : "event-driven"
+                let path = tuning.automaticTakesDensePath(density: d, avx512: avx512) ? "dense" : "event-driven"
                 print(String(format: "study frames at %@ us (%@): %.2f%% dense, automatic takes the %@ path", w, data ?? "", 100 * d, path))
             }
         }
