@@ -143,4 +143,28 @@ SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long clas
         SPIKE_BACKWARD_STEP(0, a0, a1, a2, a3);
     }
 }
+SPIKE_AVX512 void spike_scatter_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start, long steps,
+                                       long lanes, const float *delta, float *dw1Half) {
+    if (lanes == 32) {
+        for (long t = steps - 1; t >= 0; t--) {
+            const __m512 d0 = _mm512_loadu_ps(delta + t * 32), d1 = _mm512_loadu_ps(delta + t * 32 + 16);
+            for (long e = start[t]; e < start[t + 1]; e++) {
+                float *row = dw1Half + (long)inputs[e] * 32;
+                const __m512 c = _mm512_set1_ps((float)counts[e]);
+                _mm512_storeu_ps(row, _mm512_fmadd_ps(c, d0, _mm512_loadu_ps(row)));
+                _mm512_storeu_ps(row + 16, _mm512_fmadd_ps(c, d1, _mm512_loadu_ps(row + 16)));
+            }
+        }
+        return;
+    }
+    const __mmask16 mask = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+    for (long t = steps - 1; t >= 0; t--) {
+        const __m512 d = _mm512_maskz_loadu_ps(mask, delta + t * 32);
+        for (long e = start[t]; e < start[t + 1]; e++) {
+            float *row = dw1Half + (long)inputs[e] * 32;
+            const __m512 r = _mm512_maskz_loadu_ps(mask, row);
+            _mm512_mask_storeu_ps(row, mask, _mm512_fmadd_ps(_mm512_set1_ps((float)counts[e]), d, r));
+        }
+    }
+}
 #endif

@@ -46,6 +46,9 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     /// The event-driven path's kernels for whole half tiles: "avx512" where the CPU has AVX-512
     /// (`SpikeEngine.usesAVX512`), else "avx2".
     package var kernels: String?
+    /// How the event-driven path summed dW1: "direct" or "indexed"
+    /// (`SpikeEngine.sumsWeightGradientDirectly`); nil on the dense path.
+    package var weightGradient: String?
     /// Which of `bench --runs N`'s rounds measured this case (1-based); nil with one round.
     package var run: Int?
 }
@@ -152,7 +155,9 @@ package enum Benchmark {
                              peakRSSMegabytes: ProcessClock.peakRSSMegabytes,
                              inputPath: engine.lastBatchWasDense ? EngineTuning.Inputs.dense.rawValue
                                                                  : EngineTuning.Inputs.eventDriven.rawValue,
-                             kernels: engine.usesAVX512 ? "avx512" : "avx2")
+                             kernels: engine.usesAVX512 ? "avx512" : "avx2",
+                             weightGradient: engine.lastBatchWasDense ? nil
+                                 : engine.sumsWeightGradientDirectly ? "direct" : "indexed")
     }
 
     private static let megabyte = 1024.0 * 1024

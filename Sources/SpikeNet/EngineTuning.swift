@@ -1,6 +1,6 @@
 /// How the engine lays out its work and memory: knobs that change speed, not results.
 ///
-/// Every gradient element is summed in the same order whatever the group size or kernel width,
+/// Every gradient element is summed in the same order whatever the group size, kernel width or dW1 path,
 /// and huge pages are only a hint to the kernel, so two engines that differ only in those
 /// produce the same bits. The input path is the exception: the dense path's matrix products (OpenBLAS) sum in
 /// their own order, so its results agree with the event-driven path's to float32 rounding
@@ -16,6 +16,18 @@ package struct EngineTuning: Sendable, Hashable {
         case eventDriven = "event-driven"
         /// Matrix products on dense frames (`SpikeEngine+Dense.swift`) wherever OpenBLAS loads.
         case dense
+    }
+
+    /// How the event-driven path sums dW1 (the dense path has its own matrix product).
+    package enum WeightGradient: String, Sendable, Hashable, CaseIterable {
+        /// `direct` for networks of at most `directWeightGradientMaxTiles` tiles, else `indexed`.
+        case automatic
+        /// Through an index of each group's entries by input, built once per group: each row of
+        /// dW1 read and written once per group (`SpikeEngine.weightGradient`).
+        case indexed
+        /// Step by step over each recording's own entries, no index: a row of dW1 read and
+        /// written per entry (`SpikeEngine.scatterWeightGradient`).
+        case direct
     }
 
     /// Recordings per group: the batch runs group by group so that the surrogate values kept
@@ -55,8 +67,29 @@ package struct EngineTuning: Sendable, Hashable {
         density >= (denseCrossover ?? Self.measuredDenseCrossover(avx512: avx512))
     }
 
+    /// How the event-driven path sums dW1.
+    package var weightGradient: WeightGradient
+
+    /// The largest network, in tiles, for which `automatic` sums dW1 `direct`: the index costs
+    /// the same per entry whatever the network's width, and saves work on every half tile, so
+    /// it pays on wide networks only. Measured with `spikesweep bench --weight-gradient` (2
+    /// threads, Zen 5, the real recordings, 2000 µs): direct 3–31% faster at H = 100 and 1–12%
+    /// at H = 128 (2 tiles); 4–9% slower at H = 192 (3 tiles), 4–20% at H = 256 and 9% at
+    /// H = 400 (README, "dW1 without the input index").
+    package static let directWeightGradientMaxTiles = 2
+
+    /// Whether an engine with this tuning sums dW1 `direct` for `shape` on the event-driven path.
+    package func sumsWeightGradientDirectly(_ shape: NetworkShape) -> Bool {
+        switch weightGradient {
+        case .direct: return true
+        case .indexed: return false
+        case .automatic: return shape.tileCount <= Self.directWeightGradientMaxTiles
+        }
+    }
+
     package init(groupSize: Int = 4, hugePages: Bool = true, inputs: Inputs = .automatic,
-                 denseCrossover: Double? = nil, avx512: Bool = true) {
+                 denseCrossover: Double? = nil, avx512: Bool = true, weightGradient: WeightGradient = .automatic) {
+        self.weightGradient = weightGradient
         self.groupSize = groupSize
         self.avx512 = avx512
         self.hugePages = hugePages

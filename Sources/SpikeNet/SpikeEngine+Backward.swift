@@ -115,4 +115,49 @@ extension SpikeEngine {
             acc.store(row)
         }
     }
+
+    /// Phase 3 without the input index (`EngineTuning.WeightGradient.direct`): the weight
+    /// gradient of one half tile from one recording's own entries, `dW1[input] += count · dmem1[t]`
+    /// steps descending, so that each element's updates come in the same order as through the
+    /// index (recordings ascending, then steps descending: the caller runs the group's recordings
+    /// in order), hence the same bits; a row is read and written per entry instead of once per
+    /// group. `delta` is the recording's [T][32] block of dL/dmem1. Only the lanes of real
+    /// neurons (`NetworkShape.w1LaneBlocks`). With `ctx.avx512`, `spike_scatter_avx512` on every
+    /// width (masked below 16 lanes; same bits).
+    /// - Complexity: O(32 · entries of the recording).
+    static func scatterWeightGradient(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
+                                      delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
+        let dw1Half = dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: half)
+        let blocks = ctx.shape.w1LaneBlocks(halfTile: tile * 2 + half)
+        guard blocks > 0 else { return }
+        let start = ev.stepStart + ctx.stepBase[b], steps = ctx.stepCount[b]
+        #if arch(x86_64)
+        if ctx.avx512 {
+            spike_scatter_avx512(ev.inputs, ev.counts, start, steps, blocks * 8, delta, dw1Half)
+            return
+        }
+        #endif
+        switch blocks {
+        case 1: scatterRows(EighthLanes.self, ev, start: start, steps: steps, delta: delta, dw1Half: dw1Half)
+        case 2: scatterRows(QuarterLanes.self, ev, start: start, steps: steps, delta: delta, dw1Half: dw1Half)
+        default: scatterRows(HalfLanes.self, ev, start: start, steps: steps, delta: delta, dw1Half: dw1Half)
+        }
+    }
+
+    /// `scatterWeightGradient` on the first `L.width` lanes of the half tile's slice of dW1
+    /// (`dw1Half`, rows of 32 floats), for the `steps` steps whose entries start at `start`.
+    @inline(__always)
+    static func scatterRows<L: LaneBlock>(_: L.Type, _ ev: Events, start: UnsafePointer<Int32>, steps: Int,
+                                          delta: UnsafePointer<Float>, dw1Half: UnsafeMutablePointer<Float>) {
+        let W = HalfLanes.width
+        for t in (0..<steps).reversed() {
+            let d = delta + t * W
+            for e in Int(start[t])..<Int(start[t + 1]) {
+                let row = dw1Half + Int(ev.inputs[e]) &* W
+                var acc = L(row)
+                acc.addProduct(Float(ev.counts[e]), d)
+                acc.store(row)
+            }
+        }
+    }
 }

@@ -13,8 +13,8 @@ import SpikeEvents
 ///    `b1 + Σ count·W1[input]` over each step's *active* inputs only (a gather of their rows,
 ///    ~25 of 2312 per step on N-MNIST), two steps at a time; then the Leaky time loop. Spikes
 ///    are kept as bits, and when training the surrogate derivatives `sg(mem1[t]−thr)` are kept
-///    in the block for phase 3. Alongside, when training, the index of the group's entries by
-///    input (`SpikeEngine+InputIndex.swift`).
+///    in the block for phase 3. Alongside, when training a network wider than two tiles, the
+///    index of the group's entries by input (`SpikeEngine+InputIndex.swift`).
 /// 2. **Output layer** (`SpikeEngine+Forward.swift`), per recording, sixteen classes at a time:
 ///    the current is `b2 + Σ W2[j]` over the *spiking* hidden neurons j (spikes are binary and
 ///    sparse), the Leaky step, counts, loss and when training the output layer's BPTT
@@ -23,8 +23,10 @@ import SpikeEvents
 ///    surrogate values phase 1 kept: backward in time
 ///    `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, `db1`, and `dW2` from the
 ///    spiking neurons only. Then `dW1` is updated per half tile only in the rows of the active
-///    inputs, from the index of the group's entries by input: each row is read and written once
-///    per group, its updates applied in (recording, descending step) order. Last, `db2 = Σ dmem2`.
+///    inputs, its updates applied in (recording, descending step) order: from the index of the
+///    group's entries by input, each row read and written once per group; or, on networks of
+///    up to two tiles, where building the index would cost more than it saves, directly from
+///    each recording's steps (`EngineTuning.WeightGradient`). Last, `db2 = Σ dmem2`.
 ///
 /// Where a batch's frames are dense, phases 1 and 3 take the dense path instead
 /// (`SpikeEngine+Dense.swift`, `EngineTuning.inputs`): OpenBLAS products on the group's frames.
@@ -33,10 +35,10 @@ import SpikeEvents
 /// stay in cache. Each phase is a list of independent items that `threads` workers (the calling
 /// thread and the engine's `WorkerPool`) take as they become free: (half tile, recording) pairs
 /// and the item building the group's input index in phase 1; recordings in
-/// phase 2; whole tiles for the backward time loop and (half tile, row range) for the dW1
-/// update in phase 3. Each gradient element is summed by one worker in a fixed order, so
-/// results are bit-identical for every thread count, schedule, group size and huge-page
-/// setting.
+/// phase 2; whole tiles for the backward time loop and (half tile, row range) — or half tiles,
+/// without the index — for the dW1 update in phase 3. Each gradient element is summed by one
+/// worker in a fixed order, so results are bit-identical for every thread count, schedule,
+/// group size, huge-page setting, kernel set and dW1 path.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` in ascending input (or hidden)
 /// order: fused multiply-adds for the hidden layer, plain additions of W2 rows for the output
@@ -54,14 +56,17 @@ package final class SpikeEngine {
     package let threads: Int
     /// Group size and memory hints; results do not depend on them.
     package let tuning: EngineTuning
-    /// Wall time spent in each phase since the engine was made (hidden forward, output layer
-    /// with the input index, hidden backward), for profiling.
+    /// Wall time spent in each phase since the engine was made (hidden forward with the input
+    /// index, output layer, hidden backward), for profiling.
     package private(set) var phaseSeconds: [Double] = [0, 0, 0]
     /// Whether the last batch took the dense path (`EngineTuning.inputs`).
     package private(set) var lastBatchWasDense = false
 
     /// Recordings per group (see `EngineTuning.groupSize`).
     private let groupSize: Int
+    /// Whether the event-driven path sums dW1 without the input index
+    /// (`EngineTuning.sumsWeightGradientDirectly`).
+    package let sumsWeightGradientDirectly: Bool
 
     // Per-batch buffers, grown on demand; their addresses stay put between calls.
     private let spikeBits: Workspace<UInt64>        // [B][T][tiles]
@@ -88,6 +93,7 @@ package final class SpikeEngine {
         self.threads = max(1, threads)
         self.tuning = tuning
         groupSize = max(1, tuning.groupSize)
+        sumsWeightGradientDirectly = tuning.sumsWeightGradientDirectly(shape)
         let hugePages = tuning.hugePages
         spikeBits = Workspace(hugePages: hugePages)
         hiddenSurrogate = Workspace(hugePages: hugePages)
@@ -202,7 +208,7 @@ package final class SpikeEngine {
                     runOutputLayer(ctx, p, group: group, training: training, tracing: tracing)
                     lap(1)
                     guard let gradients else { continue }
-                    runHiddenBackward(ctx, group: group, distinctInputs: distinctInputs, dense: dense, into: gradients)
+                    runHiddenBackward(ctx, ev, group: group, distinctInputs: distinctInputs, dense: dense, into: gradients)
                     lap(2)
                 }
                 if let gradients {
@@ -216,19 +222,21 @@ package final class SpikeEngine {
 
     /// Phase 1 for `group`: one item per half tile and recording, in half-tile order, so that a
     /// worker taking consecutive items (from either end) runs a half tile's recordings one
-    /// after the other while its slice of W1 stays in its caches; and, when training, one more
-    /// (taken first) that builds the group's input index for phase 3. Items of one recording
-    /// rather than of the whole group leave less of the phase to one worker at its end.
-    /// Returns the index's number of distinct inputs (0 when not training).
+    /// after the other while its slice of W1 stays in its caches; and, when training with the
+    /// index (not `sumsWeightGradientDirectly`), one more (taken first) that builds the group's
+    /// input index for phase 3. Items of one recording rather than of the whole group leave less
+    /// of the phase to one worker at its end. Returns the index's number of distinct inputs (0
+    /// without an index).
     private func runHiddenForward(_ ctx: Context, _ ev: Events, _ p: RawParameters, group: Range<Int>,
                                   training: Bool, tracing: Bool) -> Int {
         let bits = spikeBits.pointer, kept = surrogateBlocks(ctx, group: group)
         let trace = tracing ? hiddenTrace.pointer : nil
-        let counter = counter.pointer, index = inputIndex.index, extra = training ? 1 : 0
+        let counter = counter.pointer, index = inputIndex.index
+        let extra = training && !sumsWeightGradientDirectly ? 1 : 0
         var distinctInputs = 0
         let m = group.count
         pool.forEachItem(shape.tileCount * 2 * m + extra) { _, taken in
-            if training && taken == 0 {
+            if extra == 1 && taken == 0 {
                 distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counter, index: index)
                 return
             }
@@ -296,8 +304,9 @@ package final class SpikeEngine {
     /// Phase 3 for `group`: the backward time loop, one item per tile (so a tile's bias and
     /// output-weight gradients are summed by one worker, recordings in order); then dW1, whose
     /// rows are independent, in items of (half tile, range of the group's distinct inputs), each
-    /// row still updated by one worker in the same order; on the dense path, products per tile.
-    private func runHiddenBackward(_ ctx: Context, group: Range<Int>, distinctInputs: Int, dense: Bool,
+    /// row still updated by one worker in the same order; without the index, one item per half
+    /// tile with real neurons, recordings in order; on the dense path, products per tile.
+    private func runHiddenBackward(_ ctx: Context, _ ev: Events, group: Range<Int>, distinctInputs: Int, dense: Bool,
                                    into g: RawGradients) {
         let bits = spikeBits.pointer, delta = outputDelta.pointer, w2t = w2Transposed.pointer
         let kept = surrogateBlocks(ctx, group: group), index = inputIndex.index
@@ -316,6 +325,16 @@ package final class SpikeEngine {
             let x = denseInputs.pointer
             pool.forEachItem(shape.tileCount) { _, tile in
                 Self.denseWeightGradient(ctx, tile: tile, group: group, x: x, kept: kept, dw1: g.w1)
+            }
+            return
+        }
+        if sumsWeightGradientDirectly {
+            pool.forEachItem(shape.tileCount * 2) { _, halfTile in
+                let tile = halfTile / 2, half = halfTile % 2
+                for b in group {
+                    Self.scatterWeightGradient(ctx, ev, tile: tile, half: half, recording: b,
+                                               delta: kept.block(tile: tile, half: half, recording: b), dw1: g.w1)
+                }
             }
             return
         }

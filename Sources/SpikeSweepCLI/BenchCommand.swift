@@ -30,7 +30,9 @@ extension SpikeSweep {
                 else event-driven). --density-sweep measures both paths on synthetic frames from 0.5% to \
                 100% density (with --hidden, batch and --threads, default 2) and prints where they cross. \
                 The engine picks its AVX-512 kernels where the CPU has them (same results); --no-avx512 \
-                times the AVX2 ones instead.
+                times the AVX2 ones instead. --weight-gradient picks how the event-driven path sums \
+                dW1 (same results; default automatic: direct, without an index of the entries by \
+                input, up to \(EngineTuning.directWeightGradientMaxTiles * NetworkShape.tileWidth) hidden neurons, indexed above).
 
                 """ + "\n" + HyperparameterFlags.helpText(heading: """
                     Hyper-parameters (the flags of `train`; given --hidden or --window-us, it runs \
@@ -65,6 +67,10 @@ extension SpikeSweep {
               help: "Run the engine's AVX2 kernels even where the CPU has AVX-512 (to compare the two).")
         var noAVX512 = false
 
+        @Option(name: .customLong("weight-gradient"),
+                help: ArgumentHelp("How the event-driven path sums dW1: automatic, indexed or direct.", valueName: "path"))
+        var weightGradient: String = EngineTuning.WeightGradient.automatic.rawValue
+
         @Flag(name: .customLong("density-sweep"), help: "Time the event-driven and the dense path across input densities.")
         var densitySweep = false
 
@@ -80,6 +86,7 @@ extension SpikeSweep {
             _ = try hyperparameterFlags.values()
             if let threads, threads < 1 { throw ToolError("--threads must be >= 1, got \(threads)") }
             _ = try inputPath()
+            _ = try weightGradientPath()
             if densitySweep && comparePython != nil { throw ToolError("--density-sweep and --compare-snntorch: use one at a time") }
             if runs < 1 { throw ToolError("--runs must be >= 1, got \(runs)") }
             if densitySweep && runs > 1 { throw ToolError("--density-sweep and --runs: use one at a time") }
@@ -93,6 +100,15 @@ extension SpikeSweep {
             }
             if path == .dense, let reason = SpikeEngine.denseUnavailableReason {
                 throw ToolError("--inputs dense: \(reason)")
+            }
+            return path
+        }
+
+        /// `--weight-gradient` as the engine's setting.
+        private func weightGradientPath() throws -> EngineTuning.WeightGradient {
+            guard let path = EngineTuning.WeightGradient(rawValue: weightGradient) else {
+                let choices = EngineTuning.WeightGradient.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ToolError("--weight-gradient must be one of \(choices), got '\(weightGradient)'")
             }
             return path
         }
@@ -169,6 +185,9 @@ extension SpikeSweep {
                       ? "kernels: AVX-512 for whole half tiles (this CPU has it; AVX2 elsewhere, chosen at run time)"
                       : SpikeEngine.cpuHasAVX512 ? "kernels: AVX2 (--no-avx512; this CPU has AVX-512)"
                       : "kernels: AVX2 (this CPU has no AVX-512)")
+                let summing = Dictionary(cases.map { ($0.hidden, $0.weightGradient ?? "-") }, uniquingKeysWith: { a, _ in a })
+                print("dW1: " + summing.keys.sorted().map { "\(summing[$0]!) at H=\($0)" }.joined(separator: ", ")
+                      + " (direct: from each recording's steps; indexed: through an index of the group's entries by input)")
                 for c in cases {
                     guard let snnTorch = c.snnTorch, snnTorch.sharedTheCPU else { continue }
                     print(String(format: "note: snnTorch had %.1f of its %d threads' CPU time at H=%d, %d us: other processes "
@@ -212,7 +231,7 @@ extension SpikeSweep {
         /// Runs this binary with `--one-case` for one configuration and reads the case it prints.
         private func measureInOwnProcess(hidden: Int, windowMicros: Int, threads: Int) throws -> BenchmarkCase {
             var arguments = ["bench", "--one-case", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)",
-                             "--inputs", inputs]
+                             "--inputs", inputs, "--weight-gradient", weightGradient]
             if noAVX512 { arguments.append("--no-avx512") }
             if let data { arguments += ["--data", data] }
             if let labels { arguments += ["--labels", labels] }
@@ -232,7 +251,8 @@ extension SpikeSweep {
                 try FrameLoading.load(path: $0, labels: labels, windowMicros: h.windowMicros, denoiseMicros: h.denoiseMicros)
             } ?? Benchmark.syntheticFrames(windowMicros: h.windowMicros)
             try Console.json(Benchmark.measure(frames: frames, hyperparameters: h, threads: threads ?? 1, minSeconds: minSeconds,
-                                               tuning: EngineTuning(inputs: try inputPath(), avx512: !noAVX512),
+                                               tuning: EngineTuning(inputs: try inputPath(), avx512: !noAVX512,
+                                                                    weightGradient: try weightGradientPath()),
                                                measuresPrivateMemory: true))
         }
 

@@ -155,6 +155,24 @@ import TestSupport
         #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix("kernels: AVX2") }, "\(table.stdout)")
     }
 
+    /// The JSON and the table say how dW1 was summed: directly at H = 100 by default, through
+    /// the index with `--weight-gradient indexed`; another value is a one-line error.
+    @Test func theWeightGradientPathIsNamedAndTheFlagPicksIt() throws {
+        for (flags, expected) in [([String](), "direct"), (["--weight-gradient", "indexed"], "indexed"),
+                                  (["--weight-gradient", "direct"], "direct")] {
+            let result = try CLIRunner.run(Self.quick + flags + ["--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(result.stdout.utf8))
+            #expect(report.cases.first?.weightGradient == expected, "\(flags)")
+        }
+        let table = try CLIRunner.run(Self.quick + ["--weight-gradient", "indexed"])
+        #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix("dW1: indexed at H=100") }, "\(table.stdout)")
+        let wrong = try CLIRunner.run(Self.quick + ["--weight-gradient", "sorted"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("--weight-gradient must be one of automatic, indexed, direct, got 'sorted'"),
+                "\(wrong.stderr)")
+    }
+
     /// The automatic choice takes the dense path from the crossover measured for the kernels in
     /// use (the AVX-512 kernels make the event-driven path faster, so theirs is higher), unless
     /// the tuning names one.

@@ -149,11 +149,15 @@ import Testing
         #expect(results[0].w1.contains { $0 != 0 })
     }
 
-    /// The group size, the huge-page hint and the kernels change no bit: groups of 1, of 4 (the
-    /// last one partial), larger than the batch, no huge pages, and the 256-bit loops instead of
-    /// the AVX-512 kernels (the same on a CPU without AVX-512), against the defaults.
+    /// The group size, the huge-page hint, the kernels and the dW1 path change no bit: groups of
+    /// 1, of 4 (the last one partial), larger than the batch, no huge pages, the 256-bit loops
+    /// instead of the AVX-512 kernels (the same on a CPU without AVX-512), and dW1 summed without
+    /// the input index (with either kernel set; the default at H = 200 uses the index), against
+    /// the defaults.
     @Test(arguments: [EngineTuning(groupSize: 1), EngineTuning(groupSize: 4), EngineTuning(groupSize: 64),
-                      EngineTuning(hugePages: false), EngineTuning(avx512: false)])
+                      EngineTuning(hugePages: false), EngineTuning(avx512: false),
+                      EngineTuning(weightGradient: .direct), EngineTuning(avx512: false, weightGradient: .direct),
+                      EngineTuning(groupSize: 3, weightGradient: .direct)])
     func tuningChangesNoBit(tuning: EngineTuning) {
         let frames = SyntheticFrames.make(count: 9, meanSteps: 60, seed: 3)
         var rng = Xoshiro256(seed: 9)
@@ -174,6 +178,32 @@ import Testing
 }
 
 extension SpikeEngineTests {
+    /// dW1 summed through the input index and directly give the same bits on every width of a
+    /// last, partial half tile (4, 16 and 24 real neurons: one, two and three blocks of eight
+    /// lanes) and on whole half tiles, with either kernel set; and `automatic` sums directly up
+    /// to two tiles only.
+    @Test(arguments: [100, 208, 216, 128])
+    func directAndIndexedWeightGradientsAgree(hidden: Int) {
+        let frames = SyntheticFrames.make(count: 6, meanSteps: 40, seed: 8)
+        var rng = Xoshiro256(seed: 12)
+        let p = NetworkParameters.pytorchDefault(shape: NetworkShape(hidden: hidden), rng: &rng)
+        for avx512 in [true, false] {
+            var gradients: [NetworkParameters] = []
+            for path in [EngineTuning.WeightGradient.indexed, .direct] {
+                let tuning = EngineTuning(avx512: avx512, weightGradient: path)
+                let engine = SpikeEngine(shape: p.shape, hyperparameters: Hyperparameters(), threads: 2, tuning: tuning)
+                #expect(engine.sumsWeightGradientDirectly == (path == .direct))
+                var g = NetworkParameters(zerosFor: p.shape)
+                _ = engine.forwardBackward(p, frames: frames, batch: [5, 1, 4, 0, 3, 2], gradients: &g)
+                gradients.append(g)
+            }
+            let same = gradients[0] == gradients[1]  // (not inside #expect: it would print every tensor)
+            #expect(same, "H=\(hidden), avx512 \(avx512): dW1 differs between the two paths")
+            #expect(gradients[0].w1.contains { $0 != 0 })
+        }
+        #expect(EngineTuning().sumsWeightGradientDirectly(NetworkShape(hidden: hidden)) == (hidden <= 128))
+    }
+
     /// Event-driven engine against the dense reference on real frames (batches of recordings
     /// of different lengths), with 1 and 2 threads: identical spikes, gradients within 1e-5.
     @Test(arguments: [1, 2])
