@@ -104,12 +104,31 @@ SPIKE_AVX512 void spike_accumulate32_avx512(const int32_t *distinctInput, const 
             for (long k_ = 0; k_ < classStride; k_ += 16) \
                 _mm512_storeu_ps(row_ + k_, _mm512_add_ps(_mm512_loadu_ps(row_ + k_), _mm512_loadu_ps(dm2_ + k_))); \
         } \
+        if (dw1Low != 0 && (t) < realSteps) { \
+            for (long e_ = start[t]; e_ < start[(t) + 1]; e_++) { \
+                const long r_ = (long)inputs[e_] * 32; \
+                const __m512 c_ = _mm512_set1_ps((float)counts[e_]); \
+                _mm512_mask_storeu_ps(dw1Low + r_, m0, _mm512_fmadd_ps(c_, d0, _mm512_maskz_loadu_ps(m0, dw1Low + r_))); \
+                _mm512_mask_storeu_ps(dw1Low + r_ + 16, m1, \
+                                      _mm512_fmadd_ps(c_, d1, _mm512_maskz_loadu_ps(m1, dw1Low + r_ + 16))); \
+                _mm512_mask_storeu_ps(dw1High + r_, m2, _mm512_fmadd_ps(c_, d2, _mm512_maskz_loadu_ps(m2, dw1High + r_))); \
+                _mm512_mask_storeu_ps(dw1High + r_ + 16, m3, \
+                                      _mm512_fmadd_ps(c_, d3, _mm512_maskz_loadu_ps(m3, dw1High + r_ + 16))); \
+            } \
+        } \
     } while (0)
 
 SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long classStride, long paddedHidden, long tile,
                                              long tiles, long recording, const float *w2t, const uint64_t *bits,
-                                             const float *delta, float *low, float *high, float beta, float *dw2) {
+                                             const float *delta, float *low, float *high, float beta, float *dw2,
+                                             const uint16_t *inputs, const uint8_t *counts, const int32_t *start,
+                                             long realSteps, long lanes, float *dw1Low, float *dw1High) {
     const float *w = w2t + tile * 64;
+    // The masks of the tile's four registers: its first `lanes` lanes (real neurons).
+#define SPIKE_LANE_MASK(first) (lanes >= (first) + 16 ? (__mmask16)0xFFFF \
+                                : lanes <= (first) ? (__mmask16)0 : (__mmask16)((1u << (lanes - (first))) - 1))
+    const __mmask16 m0 = SPIKE_LANE_MASK(0), m1 = SPIKE_LANE_MASK(16), m2 = SPIKE_LANE_MASK(32), m3 = SPIKE_LANE_MASK(48);
+#undef SPIKE_LANE_MASK
     const __m512 betaV = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
     __m512 d0 = zero, d1 = zero, d2 = zero, d3 = zero;
     long t = steps - 1;
@@ -141,30 +160,6 @@ SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long clas
             a2 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 32), a2); a3 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 48), a3);
         }
         SPIKE_BACKWARD_STEP(0, a0, a1, a2, a3);
-    }
-}
-SPIKE_AVX512 void spike_scatter_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start, long steps,
-                                       long lanes, const float *delta, float *dw1Half) {
-    if (lanes == 32) {
-        for (long t = steps - 1; t >= 0; t--) {
-            const __m512 d0 = _mm512_loadu_ps(delta + t * 32), d1 = _mm512_loadu_ps(delta + t * 32 + 16);
-            for (long e = start[t]; e < start[t + 1]; e++) {
-                float *row = dw1Half + (long)inputs[e] * 32;
-                const __m512 c = _mm512_set1_ps((float)counts[e]);
-                _mm512_storeu_ps(row, _mm512_fmadd_ps(c, d0, _mm512_loadu_ps(row)));
-                _mm512_storeu_ps(row + 16, _mm512_fmadd_ps(c, d1, _mm512_loadu_ps(row + 16)));
-            }
-        }
-        return;
-    }
-    const __mmask16 mask = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
-    for (long t = steps - 1; t >= 0; t--) {
-        const __m512 d = _mm512_maskz_loadu_ps(mask, delta + t * 32);
-        for (long e = start[t]; e < start[t + 1]; e++) {
-            float *row = dw1Half + (long)inputs[e] * 32;
-            const __m512 r = _mm512_maskz_loadu_ps(mask, row);
-            _mm512_mask_storeu_ps(row, mask, _mm512_fmadd_ps(_mm512_set1_ps((float)counts[e]), d, r));
-        }
     }
 }
 #endif

@@ -7,19 +7,33 @@ extension SpikeEngine {
     /// ([C][paddedHidden]) and `delta` = dL/dmem2 ([B][T][classStride]); `db1` summed into
     /// `biasGradient`, `dW2[j] += dmem2[t]` for the tile's spiking neurons j (`dw2` padded
     /// like `delta`: [paddedHidden][classStride]).
-    /// With `ctx.avx512`, the time loop is `spike_backward_tile_avx512` (same bits).
-    /// - Complexity: O(T·64·C + C·hidden spikes of the tile).
+    /// With `ctx.avx512`, the time loop is `spike_backward_tile_avx512` (same bits); given
+    /// `scatter` (the events and dW1), it also sums the tile's dW1 without the input index, step
+    /// by step as soon as it has dL/dmem1 (what `scatterWeightGradient` does for each half tile
+    /// afterwards, in the same order, hence the same bits).
+    /// - Complexity: O(T·64·C + C·hidden spikes of the tile), plus O(64 · entries of the
+    ///   recording) with `scatter`.
     static func hiddenBackward(_ ctx: Context, tile: Int, recording b: Int,
                                w2t: UnsafePointer<Float>, bits: UnsafePointer<UInt64>, delta: UnsafePointer<Float>,
                                low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>,
                                biasGradient: inout Lanes,
-                               dw2: UnsafeMutablePointer<Float>) {
+                               dw2: UnsafeMutablePointer<Float>,
+                               scatter: (events: Events, dw1: UnsafeMutablePointer<Float>)? = nil) {
         let W = NetworkShape.tileWidth, T = ctx.steps, C = ctx.shape.outputs, hp = ctx.shape.paddedHidden
         let tiles = ctx.shape.tileCount, cp = ctx.classStride
         let j0 = tile * W
         if ctx.avx512 {
             #if arch(x86_64)
-            spike_backward_tile_avx512(T, C, cp, hp, tile, tiles, b, w2t, bits, delta, low, high, ctx.neuron.beta, dw2)
+            if let (ev, dw1) = scatter {
+                let lanes = min(max(ctx.shape.hidden - j0, 0), W), blocks = (lanes + 7) / 8 * 8
+                spike_backward_tile_avx512(T, C, cp, hp, tile, tiles, b, w2t, bits, delta, low, high, ctx.neuron.beta, dw2,
+                                           ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], blocks,
+                                           dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 0),
+                                           dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 1))
+            } else {
+                spike_backward_tile_avx512(T, C, cp, hp, tile, tiles, b, w2t, bits, delta, low, high, ctx.neuron.beta, dw2,
+                                           nil, nil, nil, 0, 0, nil, nil)
+            }
             #endif
         } else {
             let betaV = V8(repeating: ctx.neuron.beta)
@@ -122,8 +136,8 @@ extension SpikeEngine {
     /// index (recordings ascending, then steps descending: the caller runs the group's recordings
     /// in order), hence the same bits; a row is read and written per entry instead of once per
     /// group. `delta` is the recording's [T][32] block of dL/dmem1. Only the lanes of real
-    /// neurons (`NetworkShape.w1LaneBlocks`). With `ctx.avx512`, `spike_scatter_avx512` on every
-    /// width (masked below 16 lanes; same bits).
+    /// neurons (`NetworkShape.w1LaneBlocks`). With `ctx.avx512` the engine does this inside
+    /// `spike_backward_tile_avx512` instead (see `hiddenBackward`).
     /// - Complexity: O(32 · entries of the recording).
     static func scatterWeightGradient(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
                                       delta: UnsafePointer<Float>, dw1: UnsafeMutablePointer<Float>) {
@@ -131,12 +145,6 @@ extension SpikeEngine {
         let blocks = ctx.shape.w1LaneBlocks(halfTile: tile * 2 + half)
         guard blocks > 0 else { return }
         let start = ev.stepStart + ctx.stepBase[b], steps = ctx.stepCount[b]
-        #if arch(x86_64)
-        if ctx.avx512 {
-            spike_scatter_avx512(ev.inputs, ev.counts, start, steps, blocks * 8, delta, dw1Half)
-            return
-        }
-        #endif
         switch blocks {
         case 1: scatterRows(EighthLanes.self, ev, start: start, steps: steps, delta: delta, dw1Half: dw1Half)
         case 2: scatterRows(QuarterLanes.self, ev, start: start, steps: steps, delta: delta, dw1Half: dw1Half)

@@ -26,7 +26,8 @@ import SpikeEvents
 ///    inputs, its updates applied in (recording, descending step) order: from the index of the
 ///    group's entries by input, each row read and written once per group; or, on networks of
 ///    up to two tiles, where building the index would cost more than it saves, directly from
-///    each recording's steps (`EngineTuning.WeightGradient`). Last, `db2 = Σ dmem2`.
+///    each recording's steps (`EngineTuning.WeightGradient`; with the AVX-512 kernels inside the
+///    backward time loop, as soon as a step's dL/dmem1 is known). Last, `db2 = Σ dmem2`.
 ///
 /// Where a batch's frames are dense, phases 1 and 3 take the dense path instead
 /// (`SpikeEngine+Dense.swift`, `EngineTuning.inputs`): OpenBLAS products on the group's frames.
@@ -305,11 +306,14 @@ package final class SpikeEngine {
     /// output-weight gradients are summed by one worker, recordings in order); then dW1, whose
     /// rows are independent, in items of (half tile, range of the group's distinct inputs), each
     /// row still updated by one worker in the same order; without the index, one item per half
-    /// tile with real neurons, recordings in order; on the dense path, products per tile.
+    /// tile with real neurons, recordings in order (with the AVX-512 kernels, none: the time
+    /// loop's items have summed it); on the dense path, products per tile.
     private func runHiddenBackward(_ ctx: Context, _ ev: Events, group: Range<Int>, distinctInputs: Int, dense: Bool,
                                    into g: RawGradients) {
         let bits = spikeBits.pointer, delta = outputDelta.pointer, w2t = w2Transposed.pointer
         let kept = surrogateBlocks(ctx, group: group), index = inputIndex.index
+        // Without the index and with the AVX-512 kernels, the backward time loop sums dW1 too.
+        let fused = sumsWeightGradientDirectly && ctx.avx512 && !dense
         pool.forEachItem(shape.tileCount) { _, tile in
             let biasSlot = g.b1 + tile * NetworkShape.tileWidth
             var biasGradient = Lanes(biasSlot)
@@ -317,7 +321,8 @@ package final class SpikeEngine {
                 Self.hiddenBackward(ctx, tile: tile, recording: b, w2t: w2t, bits: bits, delta: delta,
                                     low: kept.block(tile: tile, half: 0, recording: b),
                                     high: kept.block(tile: tile, half: 1, recording: b),
-                                    biasGradient: &biasGradient, dw2: w2GradientPadded.pointer)
+                                    biasGradient: &biasGradient, dw2: w2GradientPadded.pointer,
+                                    scatter: fused ? (ev, g.w1) : nil)
             }
             biasGradient.store(biasSlot)
         }
@@ -328,6 +333,7 @@ package final class SpikeEngine {
             }
             return
         }
+        if fused { return }
         if sumsWeightGradientDirectly {
             pool.forEachItem(shape.tileCount * 2) { _, halfTile in
                 let tile = halfTile / 2, half = halfTile % 2

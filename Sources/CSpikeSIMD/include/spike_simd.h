@@ -77,17 +77,16 @@ void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *dist
 /// `high` (the tile's two [steps][32] half-tile blocks, overwritten with dL/dmem1), and
 /// `dW2[j] += dmem2[t]` for the tile's spiking neurons (`bits` [B][steps][tiles], `delta` and
 /// `dw2` rows of `classStride` floats). The same operations in the same order as the Swift loop.
+/// With `dw1Low` (else null), also dW1 without the input index (`SpikeEngine.scatterRows`) on the
+/// tile's first `lanes` lanes, right after each step's dL/dmem1: `dW1[input] += count · dmem1[t]`
+/// for the recording's entries of step t < `realSteps` (`inputs`, `counts`, `start` as in
+/// `spike_gather32_avx512`), into the rows of 32 floats at `dw1Low` and `dw1High` (the tile's two
+/// half-tile slices of dW1); the same fused multiply-adds in the same order as
+/// `SpikeEngine.scatterRows` on each half tile.
 void spike_backward_tile_avx512(long steps, long classes, long classStride, long paddedHidden, long tile, long tiles,
                                 long recording, const float *w2t, const uint64_t *bits, const float *delta, float *low,
-                                float *high, float beta, float *dw2);
-
-/// `SpikeEngine.scatterRows` with 512-bit registers (see `spike_gather32_avx512`):
-/// `dW1[input] += count · delta[t]` on the first `lanes` lanes (8, 16 or 32) of a half tile,
-/// steps descending and each step's entries in order, for one recording (`start` as in
-/// `spike_gather32_avx512`; `delta` its [steps][32] block of dL/dmem1, `dw1Half` the half
-/// tile's rows of 32 floats). The same fused multiply-adds in the same order, hence the same bits.
-void spike_scatter_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start, long steps, long lanes,
-                          const float *delta, float *dw1Half);
+                                float *high, float beta, float *dw2, const uint16_t *inputs, const uint8_t *counts,
+                                const int32_t *start, long realSteps, long lanes, float *dw1Low, float *dw1High);
 #endif
 
 #endif
