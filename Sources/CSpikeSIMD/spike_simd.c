@@ -24,34 +24,51 @@ int spike_has_avx512(void) {
         a1 = _mm512_fmadd_ps(c_, _mm512_loadu_ps(r_ + 16), a1); \
     } while (0)
 
-SPIKE_AVX512 void spike_gather32_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start,
-                                        long steps, long paddedSteps, const float *w1Half, const float *bias,
-                                        float *block) {
+/// acc = fma(count, row[0..<64], acc) on a tile's four registers, lanes outside the masks kept.
+#define SPIKE_ADD_ROW64(a0, a1, a2, a3, e) do { \
+        const long r_ = (long)inputs[e] * 32; const __m512 c_ = _mm512_set1_ps((float)counts[e]); \
+        a0 = _mm512_mask3_fmadd_ps(c_, _mm512_maskz_loadu_ps(m0, w1Low + r_), a0, m0); \
+        a1 = _mm512_mask3_fmadd_ps(c_, _mm512_maskz_loadu_ps(m1, w1Low + r_ + 16), a1, m1); \
+        a2 = _mm512_mask3_fmadd_ps(c_, _mm512_maskz_loadu_ps(m2, w1High + r_), a2, m2); \
+        a3 = _mm512_mask3_fmadd_ps(c_, _mm512_maskz_loadu_ps(m3, w1High + r_ + 16), a3, m3); \
+    } while (0)
+
+SPIKE_AVX512 void spike_gather64_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start,
+                                        long steps, long paddedSteps, long lanes, const float *w1Low,
+                                        const float *w1High, const float *bias, float *low, float *high) {
+#define SPIKE_LANE_MASK(first) (lanes >= (first) + 16 ? (__mmask16)0xFFFF \
+                                : lanes <= (first) ? (__mmask16)0 : (__mmask16)((1u << (lanes - (first))) - 1))
+    const __mmask16 m0 = SPIKE_LANE_MASK(0), m1 = SPIKE_LANE_MASK(16), m2 = SPIKE_LANE_MASK(32), m3 = SPIKE_LANE_MASK(48);
+#undef SPIKE_LANE_MASK
     const __m512 bias0 = _mm512_loadu_ps(bias), bias1 = _mm512_loadu_ps(bias + 16);
+    const __m512 bias2 = _mm512_loadu_ps(bias + 32), bias3 = _mm512_loadu_ps(bias + 48);
     long t = 0;
     // Two steps at a time, so that their independent chains overlap (as the Swift loop).
     for (; t + 1 < steps; t += 2) {
-        __m512 a0 = bias0, a1 = bias1, b0 = bias0, b1 = bias1;
+        __m512 a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3, b0 = bias0, b1 = bias1, b2 = bias2, b3 = bias3;
         const long first = start[t], second = start[t + 1], end = start[t + 2];
         const long shared = (second - first) < (end - second) ? (second - first) : (end - second);
         for (long k = 0; k < shared; k++) {
-            SPIKE_ADD_ROW(a0, a1, (float)counts[first + k], w1Half + (long)inputs[first + k] * 32);
-            SPIKE_ADD_ROW(b0, b1, (float)counts[second + k], w1Half + (long)inputs[second + k] * 32);
+            SPIKE_ADD_ROW64(a0, a1, a2, a3, first + k);
+            SPIKE_ADD_ROW64(b0, b1, b2, b3, second + k);
         }
-        for (long e = first + shared; e < second; e++) SPIKE_ADD_ROW(a0, a1, (float)counts[e], w1Half + (long)inputs[e] * 32);
-        for (long e = second + shared; e < end; e++) SPIKE_ADD_ROW(b0, b1, (float)counts[e], w1Half + (long)inputs[e] * 32);
-        float *out = block + t * 32;
-        _mm512_storeu_ps(out, a0); _mm512_storeu_ps(out + 16, a1);
-        _mm512_storeu_ps(out + 32, b0); _mm512_storeu_ps(out + 48, b1);
+        for (long e = first + shared; e < second; e++) SPIKE_ADD_ROW64(a0, a1, a2, a3, e);
+        for (long e = second + shared; e < end; e++) SPIKE_ADD_ROW64(b0, b1, b2, b3, e);
+        _mm512_storeu_ps(low + t * 32, a0); _mm512_storeu_ps(low + t * 32 + 16, a1);
+        _mm512_storeu_ps(high + t * 32, a2); _mm512_storeu_ps(high + t * 32 + 16, a3);
+        _mm512_storeu_ps(low + t * 32 + 32, b0); _mm512_storeu_ps(low + t * 32 + 48, b1);
+        _mm512_storeu_ps(high + t * 32 + 32, b2); _mm512_storeu_ps(high + t * 32 + 48, b3);
     }
     if (t < steps) {
-        __m512 a0 = bias0, a1 = bias1;
-        for (long e = start[t]; e < start[t + 1]; e++) SPIKE_ADD_ROW(a0, a1, (float)counts[e], w1Half + (long)inputs[e] * 32);
-        _mm512_storeu_ps(block + t * 32, a0); _mm512_storeu_ps(block + t * 32 + 16, a1);
+        __m512 a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
+        for (long e = start[t]; e < start[t + 1]; e++) SPIKE_ADD_ROW64(a0, a1, a2, a3, e);
+        _mm512_storeu_ps(low + t * 32, a0); _mm512_storeu_ps(low + t * 32 + 16, a1);
+        _mm512_storeu_ps(high + t * 32, a2); _mm512_storeu_ps(high + t * 32 + 16, a3);
         t += 1;
     }
     for (; t < paddedSteps; t++) {
-        _mm512_storeu_ps(block + t * 32, bias0); _mm512_storeu_ps(block + t * 32 + 16, bias1);
+        _mm512_storeu_ps(low + t * 32, bias0); _mm512_storeu_ps(low + t * 32 + 16, bias1);
+        _mm512_storeu_ps(high + t * 32, bias2); _mm512_storeu_ps(high + t * 32 + 16, bias3);
     }
 }
 

@@ -43,7 +43,7 @@ package struct BenchmarkCase: Sendable, Codable, Equatable {
     package var peakRSSMegabytes: Double
     /// The input path the engine took ("event-driven" or "dense", `EngineTuning.Inputs`).
     package var inputPath: String?
-    /// The event-driven path's kernels for whole half tiles: "avx512" where the CPU has AVX-512
+    /// The event-driven path's kernels: "avx512" where the CPU has AVX-512
     /// (`SpikeEngine.usesAVX512`), else "avx2".
     package var kernels: String?
     /// How the event-driven path summed dW1: "direct" or "indexed"

@@ -50,6 +50,12 @@ package struct NetworkShape: Sendable, Hashable, Codable, CustomStringConvertibl
         return blocks == 3 ? 4 : blocks
     }
 
+    /// How many lanes of `tile` (0 ..< `tileCount`) the AVX-512 kernels run: its real hidden
+    /// neurons rounded up to whole blocks of eight (`w1LaneBlocks` of its two half tiles).
+    package func realLanes(tile: Int) -> Int {
+        (w1LaneBlocks(halfTile: 2 * tile) + w1LaneBlocks(halfTile: 2 * tile + 1)) * 8
+    }
+
     package var description: String { "\(inputs)→\(hidden)→\(outputs)" }
 }
 

@@ -25,9 +25,9 @@ extension SpikeEngine {
         if ctx.avx512 {
             #if arch(x86_64)
             if let (ev, dw1) = scatter {
-                let lanes = min(max(ctx.shape.hidden - j0, 0), W), blocks = (lanes + 7) / 8 * 8
                 spike_backward_tile_avx512(T, C, cp, hp, tile, tiles, b, w2t, bits, delta, low, high, ctx.neuron.beta, dw2,
-                                           ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], blocks,
+                                           ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b],
+                                           ctx.shape.realLanes(tile: tile),
                                            dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 0),
                                            dw1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 1))
             } else {

@@ -26,8 +26,8 @@ extension SpikeEngine {
         let batch: Int
         /// Entries (active inputs) of the whole batch.
         let entries: Int
-        /// Whether whole half tiles take the AVX-512 kernels (`EngineTuning.avx512` on a CPU
-        /// that has AVX-512).
+        /// Whether the engine runs its AVX-512 kernels (`EngineTuning.avx512` on a CPU that has
+        /// AVX-512).
         let avx512: Bool
 
         /// The facts of `batch` (indices into `frames`).

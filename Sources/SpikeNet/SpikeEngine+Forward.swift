@@ -10,7 +10,7 @@ extension SpikeEngine {
     ///    their zero rows of W1 sum to;
     /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
     ///    derivatives when `training`.
-    /// With `ctx.avx512`, whole half tiles gather with `spike_gather32_avx512` (same bits).
+    /// With `ctx.avx512`, the engine runs `tileForward` instead.
     /// - Complexity: O(T·32 + 32·entries of the recording).
     static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
@@ -29,16 +29,35 @@ extension SpikeEngine {
         case 1: gatherCurrents(EighthLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
         case 2: gatherCurrents(QuarterLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
         default:
-            #if arch(x86_64)
-            if ctx.avx512 {
-                spike_gather32_avx512(ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], ctx.steps,
-                                      w1Half, bias, block)
-                break
-            }
-            #endif
             gatherCurrents(HalfLanes.self, ctx, ev, recording: b, w1Half: w1Half, bias: bias, block: block)
         }
         hiddenTimeLoop(ctx, tile: tile, half: half, recording: b, currents: block, bits: bits, training: training,
+                       membraneTrace: membraneTrace)
+    }
+
+    /// `hiddenForward` for both half tiles of `tile` at once, with the AVX-512 kernels: one
+    /// pass over the recording's steps gathers both halves' rows (`spike_gather64_avx512`, masked
+    /// to the tile's real neurons; the same fused multiply-adds in the same order, hence the same
+    /// bits) into their blocks `low` and `high`, then each half's time loop. Against two passes,
+    /// the loop over a step's entries ends (a mispredicted branch, its length varying) once per
+    /// tile instead of once per half tile: the forward phase took 13% less time at H = 100 and
+    /// 2–18% less at H = 800 (best of repeated batches, 2 threads, Zen 5). The tile's two slices of
+    /// W1 (592 KB) fit in the L2 of the CPUs with AVX-512 this was measured on (1 MB).
+    /// - Complexity: O(T·64 + 64·entries of the recording).
+    static func tileForward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
+                            w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
+                            low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>, training: Bool,
+                            membraneTrace: UnsafeMutablePointer<Float>?) {
+        #if arch(x86_64)
+        let lanes = ctx.shape.realLanes(tile: tile)
+        spike_gather64_avx512(ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], ctx.steps,
+                              (lanes + 7) / 8 * 8, w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 0),
+                              w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 1), b1 + tile * NetworkShape.tileWidth,
+                              low, high)
+        #endif
+        hiddenTimeLoop(ctx, tile: tile, half: 0, recording: b, currents: low, bits: bits, training: training,
+                       membraneTrace: membraneTrace)
+        hiddenTimeLoop(ctx, tile: tile, half: 1, recording: b, currents: high, bits: bits, training: training,
                        membraneTrace: membraneTrace)
     }
 

@@ -182,7 +182,7 @@ extension SpikeSweep {
                 print("task_MB: peak private memory of one training task (parameters, gradients, Adam moments, engine "
                       + "buffers), measured in a process of its own, without the frames (\(framesMegabytes.joined(separator: ", ")))")
                 print(EngineTuning(avx512: !noAVX512).runsAVX512
-                      ? "kernels: AVX-512 for whole half tiles (this CPU has it; AVX2 elsewhere, chosen at run time)"
+                      ? "kernels: AVX-512 (this CPU has it; AVX2 elsewhere, chosen at run time)"
                       : SpikeEngine.cpuHasAVX512 ? "kernels: AVX2 (--no-avx512; this CPU has AVX-512)"
                       : "kernels: AVX2 (this CPU has no AVX-512)")
                 let summing = Dictionary(cases.map { ($0.hidden, $0.weightGradient ?? "-") }, uniquingKeysWith: { a, _ in a })
