@@ -33,17 +33,47 @@ int spike_has_avx512(void) {
         a3 = _mm512_mask3_fmadd_ps(c_, _mm512_maskz_loadu_ps(m3, w1High + r_ + 16), a3, m3); \
     } while (0)
 
-SPIKE_AVX512 void spike_gather64_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start,
-                                        long steps, long paddedSteps, long lanes, const float *w1Low,
-                                        const float *w1High, const float *bias, float *low, float *high) {
+/// One step of `spike_forward_tile_avx512`'s time loop on the currents c0..c3 of step `t`.
+#define SPIKE_LEAKY_STEP(t, c0, c1, c2, c3) do { \
+        v0 = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(betaV, v0), c0), \
+                           _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, thrV, _CMP_GT_OQ), thrV)); \
+        v1 = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(betaV, v1), c1), \
+                           _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, thrV, _CMP_GT_OQ), thrV)); \
+        v2 = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(betaV, v2), c2), \
+                           _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v2, thrV, _CMP_GT_OQ), thrV)); \
+        v3 = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(betaV, v3), c3), \
+                           _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v3, thrV, _CMP_GT_OQ), thrV)); \
+        bits[(t) * tiles] = (uint64_t)_mm512_cmp_ps_mask(v0, thrV, _CMP_GT_OQ) \
+            | (uint64_t)_mm512_cmp_ps_mask(v1, thrV, _CMP_GT_OQ) << 16 \
+            | (uint64_t)_mm512_cmp_ps_mask(v2, thrV, _CMP_GT_OQ) << 32 \
+            | (uint64_t)_mm512_cmp_ps_mask(v3, thrV, _CMP_GT_OQ) << 48; \
+        if (training) { \
+            float *lo_ = low + (t) * 32, *hi_ = high + (t) * 32; \
+            _mm512_storeu_ps(lo_, SPIKE_SURROGATE(v0)); _mm512_storeu_ps(lo_ + 16, SPIKE_SURROGATE(v1)); \
+            _mm512_storeu_ps(hi_, SPIKE_SURROGATE(v2)); _mm512_storeu_ps(hi_ + 16, SPIKE_SURROGATE(v3)); \
+        } \
+    } while (0)
+
+/// halfAlpha / (1 + s·s) with s = scale · (v − thr): the arctan surrogate's derivative.
+#define SPIKE_SURROGATE(v) _mm512_div_ps(halfAlphaV, _mm512_add_ps(oneV, _mm512_mul_ps( \
+        _mm512_mul_ps(scaleV, _mm512_sub_ps((v), thrV)), _mm512_mul_ps(scaleV, _mm512_sub_ps((v), thrV)))))
+
+SPIKE_AVX512 void spike_forward_tile_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start,
+                                            long steps, long paddedSteps, long lanes, const float *w1Low,
+                                            const float *w1High, const float *bias, float beta, float threshold,
+                                            float scale, float halfAlpha, int training, uint64_t *bits, long tiles,
+                                            float *low, float *high) {
 #define SPIKE_LANE_MASK(first) (lanes >= (first) + 16 ? (__mmask16)0xFFFF \
                                 : lanes <= (first) ? (__mmask16)0 : (__mmask16)((1u << (lanes - (first))) - 1))
     const __mmask16 m0 = SPIKE_LANE_MASK(0), m1 = SPIKE_LANE_MASK(16), m2 = SPIKE_LANE_MASK(32), m3 = SPIKE_LANE_MASK(48);
 #undef SPIKE_LANE_MASK
     const __m512 bias0 = _mm512_loadu_ps(bias), bias1 = _mm512_loadu_ps(bias + 16);
     const __m512 bias2 = _mm512_loadu_ps(bias + 32), bias3 = _mm512_loadu_ps(bias + 48);
+    const __m512 betaV = _mm512_set1_ps(beta), thrV = _mm512_set1_ps(threshold), scaleV = _mm512_set1_ps(scale);
+    const __m512 halfAlphaV = _mm512_set1_ps(halfAlpha), oneV = _mm512_set1_ps(1.0f);
+    __m512 v0 = _mm512_setzero_ps(), v1 = v0, v2 = v0, v3 = v0;
     long t = 0;
-    // Two steps at a time, so that their independent chains overlap (as the Swift loop).
+    // Two steps' currents at a time (independent chains), then their two time steps in order.
     for (; t + 1 < steps; t += 2) {
         __m512 a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3, b0 = bias0, b1 = bias1, b2 = bias2, b3 = bias3;
         const long first = start[t], second = start[t + 1], end = start[t + 2];
@@ -54,23 +84,19 @@ SPIKE_AVX512 void spike_gather64_avx512(const uint16_t *inputs, const uint8_t *c
         }
         for (long e = first + shared; e < second; e++) SPIKE_ADD_ROW64(a0, a1, a2, a3, e);
         for (long e = second + shared; e < end; e++) SPIKE_ADD_ROW64(b0, b1, b2, b3, e);
-        _mm512_storeu_ps(low + t * 32, a0); _mm512_storeu_ps(low + t * 32 + 16, a1);
-        _mm512_storeu_ps(high + t * 32, a2); _mm512_storeu_ps(high + t * 32 + 16, a3);
-        _mm512_storeu_ps(low + t * 32 + 32, b0); _mm512_storeu_ps(low + t * 32 + 48, b1);
-        _mm512_storeu_ps(high + t * 32 + 32, b2); _mm512_storeu_ps(high + t * 32 + 48, b3);
+        SPIKE_LEAKY_STEP(t, a0, a1, a2, a3);
+        SPIKE_LEAKY_STEP(t + 1, b0, b1, b2, b3);
     }
     if (t < steps) {
         __m512 a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
         for (long e = start[t]; e < start[t + 1]; e++) SPIKE_ADD_ROW64(a0, a1, a2, a3, e);
-        _mm512_storeu_ps(low + t * 32, a0); _mm512_storeu_ps(low + t * 32 + 16, a1);
-        _mm512_storeu_ps(high + t * 32, a2); _mm512_storeu_ps(high + t * 32 + 16, a3);
+        SPIKE_LEAKY_STEP(t, a0, a1, a2, a3);
         t += 1;
     }
-    for (; t < paddedSteps; t++) {
-        _mm512_storeu_ps(low + t * 32, bias0); _mm512_storeu_ps(low + t * 32 + 16, bias1);
-        _mm512_storeu_ps(high + t * 32, bias2); _mm512_storeu_ps(high + t * 32 + 16, bias3);
-    }
+    for (; t < paddedSteps; t++) SPIKE_LEAKY_STEP(t, bias0, bias1, bias2, bias3);
 }
+#undef SPIKE_SURROGATE
+#undef SPIKE_LEAKY_STEP
 
 SPIKE_AVX512 void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *distinctEnd,
                                             const int32_t *occurrenceOffset, const float *occurrenceCount,

@@ -45,8 +45,8 @@ package struct EngineTuning: Sendable, Hashable {
     /// paths to cross with the kernels the engine runs (`measuredDenseCrossover(avx512:)`).
     package var denseCrossover: Double?
 
-    /// Whether the engine may use its AVX-512 kernels (`spike_gather64_avx512` for the forward
-    /// gathers of whole tiles, `spike_accumulate32_avx512` for the indexed dW1 update of whole half
+    /// Whether the engine may use its AVX-512 kernels (`spike_forward_tile_avx512` for the
+    /// forward pass of whole tiles, `spike_accumulate32_avx512` for the indexed dW1 update of whole half
     /// tiles, `spike_backward_tile_avx512` for the backward time loop and the direct dW1 update)
     /// where the CPU has AVX-512 (`SpikeEngine.cpuHasAVX512`); elsewhere,
     /// or when false, it runs the 256-bit loops. The two do the same operations in the same

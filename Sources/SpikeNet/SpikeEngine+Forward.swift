@@ -10,7 +10,7 @@ extension SpikeEngine {
     ///    their zero rows of W1 sum to;
     /// 2. the Leaky time loop (`hiddenTimeLoop`): spike bits, and in place the surrogate
     ///    derivatives when `training`.
-    /// With `ctx.avx512`, the engine runs `tileForward` instead.
+    /// With `ctx.avx512` (and no trace), the engine runs `tileForward` instead.
     /// - Complexity: O(T·32 + 32·entries of the recording).
     static func hiddenForward(_ ctx: Context, _ ev: Events, tile: Int, half: Int, recording b: Int,
                               w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
@@ -35,30 +35,30 @@ extension SpikeEngine {
                        membraneTrace: membraneTrace)
     }
 
-    /// `hiddenForward` for both half tiles of `tile` at once, with the AVX-512 kernels: one
-    /// pass over the recording's steps gathers both halves' rows (`spike_gather64_avx512`, masked
-    /// to the tile's real neurons; the same fused multiply-adds in the same order, hence the same
-    /// bits) into their blocks `low` and `high`, then each half's time loop. Against two passes,
-    /// the loop over a step's entries ends (a mispredicted branch, its length varying) once per
-    /// tile instead of once per half tile: the forward phase took 13% less time at H = 100 and
-    /// 2–18% less at H = 800 (best of repeated batches, 2 threads, Zen 5). The tile's two slices of
-    /// W1 (592 KB) fit in the L2 of the CPUs with AVX-512 this was measured on (1 MB).
+    /// `hiddenForward` for both half tiles of `tile` at once, with the AVX-512 kernels
+    /// (`spike_forward_tile_avx512`; the same operations in the same order, hence the same
+    /// bits): one pass over the recording's steps gathers both halves' rows, masked to the tile's
+    /// real neurons, two steps at a time, and runs the two steps' Leaky updates on the currents
+    /// still in registers (spike bits, and the surrogate values into `low` and `high` when
+    /// `training`). Against a pass per half tile and a separate time loop, the loop over a step's
+    /// entries ends (a mispredicted branch, its length varying) once per tile instead of once per
+    /// half tile, and no current goes through memory: the forward phase took 13% less time at
+    /// H = 100 and 2–18% less at H = 800 for the first, 10–14% less again at H = 100 for the
+    /// second (best of repeated batches, 2 threads, Zen 5). The tile's two slices of W1 (592 KB)
+    /// fit in the L2 of the CPUs with AVX-512 this was measured on (1 MB). No membrane trace: the
+    /// engine traces through `hiddenForward`.
     /// - Complexity: O(T·64 + 64·entries of the recording).
     static func tileForward(_ ctx: Context, _ ev: Events, tile: Int, recording b: Int,
                             w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, bits: UnsafeMutablePointer<UInt64>,
-                            low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>, training: Bool,
-                            membraneTrace: UnsafeMutablePointer<Float>?) {
+                            low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>, training: Bool) {
         #if arch(x86_64)
-        let lanes = ctx.shape.realLanes(tile: tile)
-        spike_gather64_avx512(ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], ctx.steps,
-                              (lanes + 7) / 8 * 8, w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 0),
-                              w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 1), b1 + tile * NetworkShape.tileWidth,
-                              low, high)
+        spike_forward_tile_avx512(ev.inputs, ev.counts, ev.stepStart + ctx.stepBase[b], ctx.stepCount[b], ctx.steps,
+                                  ctx.shape.realLanes(tile: tile), w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 0),
+                                  w1 + ctx.shape.w1HalfTileOffset(tile: tile, half: 1),
+                                  b1 + tile * NetworkShape.tileWidth, ctx.neuron.beta, ctx.neuron.threshold,
+                                  ctx.surrogate.scale, ctx.surrogate.halfAlpha, training ? 1 : 0,
+                                  bits + b * ctx.steps * ctx.shape.tileCount + tile, ctx.shape.tileCount, low, high)
         #endif
-        hiddenTimeLoop(ctx, tile: tile, half: 0, recording: b, currents: low, bits: bits, training: training,
-                       membraneTrace: membraneTrace)
-        hiddenTimeLoop(ctx, tile: tile, half: 1, recording: b, currents: high, bits: bits, training: training,
-                       membraneTrace: membraneTrace)
     }
 
     /// The input currents `b1 + Σ count·W1[input]` of recording b's steps on the first

@@ -221,8 +221,8 @@ package final class SpikeEngine {
         return output(ctx)
     }
 
-    /// Phase 1 for `group`: one item per half tile and recording (with the AVX-512 kernels, per
-    /// tile and recording), in tile order, so that a worker taking consecutive items (from
+    /// Phase 1 for `group`: one item per half tile and recording (with the AVX-512 kernels and
+    /// no trace, per tile and recording), in tile order, so that a worker taking consecutive items (from
     /// either end) runs a half tile's (or tile's) recordings one after the other while its slice
     /// of W1 stays in its caches; and, when training with the index (not
     /// `sumsWeightGradientDirectly`), one more (taken first) that builds the group's input index
@@ -236,19 +236,18 @@ package final class SpikeEngine {
         let counter = counter.pointer, index = inputIndex.index
         let extra = training && !sumsWeightGradientDirectly ? 1 : 0
         var distinctInputs = 0
-        let m = group.count, halves = ctx.avx512 ? 1 : 2
+        let byTile = ctx.avx512 && !tracing, m = group.count, halves = byTile ? 1 : 2
         pool.forEachItem(shape.tileCount * halves * m + extra) { _, taken in
             if extra == 1 && taken == 0 {
                 distinctInputs = Self.buildGroupIndex(ctx, ev, members: group, counter: counter, index: index)
                 return
             }
             let item = taken - extra, b = group.lowerBound + item % m
-            if ctx.avx512 {
+            if byTile {
                 let tile = item / m
                 Self.tileForward(ctx, ev, tile: tile, recording: b, w1: p.w1, b1: p.b1, bits: bits,
                                  low: kept.block(tile: tile, half: 0, recording: b),
-                                 high: kept.block(tile: tile, half: 1, recording: b), training: training,
-                                 membraneTrace: trace)
+                                 high: kept.block(tile: tile, half: 1, recording: b), training: training)
                 return
             }
             let tile = item / (2 * m), half = item / m % 2

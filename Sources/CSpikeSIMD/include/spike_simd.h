@@ -56,26 +56,31 @@ static inline __attribute__((always_inline)) uint32_t spike_bits_above(spike_flo
 /// 1 where the CPU runs the AVX-512 kernels below (AVX-512 F, VL, BW and DQ), else 0.
 int spike_has_avx512(void);
 
-/// `SpikeEngine.gatherCurrents` on both half tiles of a tile at once with 512-bit registers,
+/// `SpikeEngine.hiddenForward` for both half tiles of a tile at once with 512-bit registers,
 /// for CPUs with AVX-512 (`spike_has_avx512`): the currents `bias + Σ count·W1[input]` of one
-/// recording's steps into `low` and `high` (the half tiles' [paddedSteps][32] blocks; padded
-/// steps get the bias). `start` holds the recording's `steps + 1` step starts (indices into
-/// `inputs` and `counts`); `w1Low` and `w1High` the half tiles' rows of 32 floats; `bias` the
-/// tile's 64. Only the first `lanes` lanes gather (the others keep the bias). The same fused
-/// multiply-adds in the same order, hence the same bits.
-void spike_gather64_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start, long steps,
-                           long paddedSteps, long lanes, const float *w1Low, const float *w1High, const float *bias,
-                           float *low, float *high);
+/// recording's steps (`start` holds its `steps + 1` step starts, indices into `inputs` and
+/// `counts`; `w1Low` and `w1High` the half tiles' rows of 32 floats; `bias` the tile's 64; only
+/// the first `lanes` lanes gather, the others keep the bias; padded steps get the bias), two
+/// steps at a time, then both half tiles' Leaky time loops (`SpikeEngine.hiddenTimeLoop`) on
+/// each pair of steps' currents, still in registers: `mem = ((β·mem) + cur) − (mem > thr ? thr
+/// : 0)` over all `paddedSteps` steps, the 64 spike bits of step t into `bits[t · tiles]`, and
+/// when `training` the surrogate derivatives `halfAlpha / (1 + s·s)`, `s = scale · (mem − thr)`,
+/// into `low` and `high` (the half tiles' [paddedSteps][32] blocks; no currents stored). The
+/// same operations in the same order, hence the same bits.
+void spike_forward_tile_avx512(const uint16_t *inputs, const uint8_t *counts, const int32_t *start, long steps,
+                               long paddedSteps, long lanes, const float *w1Low, const float *w1High, const float *bias,
+                               float beta, float threshold, float scale, float halfAlpha, int training, uint64_t *bits,
+                               long tiles, float *low, float *high);
 
-/// `SpikeEngine.accumulateRows` on a whole half tile with 512-bit registers (see
-/// `spike_gather64_avx512`): `dW1[input] += count · delta[offset]` for the distinct inputs
+/// `SpikeEngine.accumulateRows` on a whole half tile with 512-bit registers (for CPUs with
+/// AVX-512, like `spike_forward_tile_avx512`): `dW1[input] += count · delta[offset]` for the distinct inputs
 /// `lower ..< upper` of an input index, each row's updates in the index's order.
 void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *distinctEnd,
                                const int32_t *occurrenceOffset, const float *occurrenceCount, long lower, long upper,
                                const float *delta, float *dw1Half);
 
 /// `SpikeEngine.hiddenBackward`'s time loop for one tile (64 lanes) and one recording with
-/// 512-bit registers (see `spike_gather64_avx512`): steps descending, dL/dspk1 = W2ᵀ·dmem2[t]
+/// 512-bit registers (for CPUs with AVX-512): steps descending, dL/dspk1 = W2ᵀ·dmem2[t]
 /// (`w2t` [classes][paddedHidden]), `d = (g·sg) + β·d` over the surrogate values in `low` and
 /// `high` (the tile's two [steps][32] half-tile blocks, overwritten with dL/dmem1), and
 /// `dW2[j] += dmem2[t]` for the tile's spiking neurons (`bits` [B][steps][tiles], `delta` and
@@ -83,8 +88,8 @@ void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *dist
 /// With `dw1Low` (else null), also dW1 without the input index (`SpikeEngine.scatterRows`) on the
 /// tile's first `lanes` lanes, right after each step's dL/dmem1: `dW1[input] += count · dmem1[t]`
 /// for the recording's entries of step t < `realSteps` (`inputs`, `counts`, `start` as in
-/// `spike_gather64_avx512`), into the rows of 32 floats at `dw1Low` and `dw1High` (the tile's two
-/// half-tile slices of dW1); the same fused multiply-adds in the same order as
+/// `spike_forward_tile_avx512`), into the rows of 32 floats at `dw1Low` and `dw1High` (the
+/// tile's two half-tile slices of dW1); the same fused multiply-adds in the same order as
 /// `SpikeEngine.scatterRows` on each half tile.
 void spike_backward_tile_avx512(long steps, long classes, long classStride, long paddedHidden, long tile, long tiles,
                                 long recording, const float *w2t, const uint64_t *bits, const float *delta, float *low,
