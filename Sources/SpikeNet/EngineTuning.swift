@@ -20,7 +20,8 @@ package struct EngineTuning: Sendable, Hashable {
 
     /// How the event-driven path sums dW1 (the dense path has its own matrix product).
     package enum WeightGradient: String, Sendable, Hashable, CaseIterable {
-        /// `direct` for networks of at most `directWeightGradientMaxTiles` tiles, else `indexed`.
+        /// `direct` with the AVX-512 kernels for networks of at most
+        /// `directWeightGradientMaxTiles` tiles, else `indexed`.
         case automatic
         /// Through an index of each group's entries by input, built once per group: each row of
         /// dW1 read and written once per group (`SpikeEngine.weightGradient`).
@@ -71,20 +72,24 @@ package struct EngineTuning: Sendable, Hashable {
     /// How the event-driven path sums dW1.
     package var weightGradient: WeightGradient
 
-    /// The largest network, in tiles, for which `automatic` sums dW1 `direct`: the index costs
-    /// the same per entry whatever the network's width, and saves work on every half tile, so
-    /// it pays on wide networks only. Measured with `spikesweep bench --weight-gradient` (2
-    /// threads, Zen 5, the real recordings, 2000 µs): direct 3–31% faster at H = 100 and 1–12%
-    /// at H = 128 (2 tiles); 4–9% slower at H = 192 (3 tiles), 4–20% at H = 256 and 9% at
-    /// H = 400 (README, "dW1 without the input index").
+    /// The largest network, in tiles, for which `automatic` sums dW1 `direct` (with the AVX-512
+    /// kernels): the index costs the same per entry whatever the network's width, and saves work
+    /// on every half tile, so it pays on wide networks only. Measured with `spikesweep bench
+    /// --weight-gradient` (2 threads, Zen 5, the real recordings, 2000 µs): direct 3–31% faster at
+    /// H = 100 and 1–12% at H = 128 (2 tiles); 4–9% slower at H = 192 (3 tiles), 4–20% at
+    /// H = 256 and 9% at H = 400 (README, "dW1 without the input index").
     package static let directWeightGradientMaxTiles = 2
 
-    /// Whether an engine with this tuning sums dW1 `direct` for `shape` on the event-driven path.
-    package func sumsWeightGradientDirectly(_ shape: NetworkShape) -> Bool {
+    /// Whether an engine with this tuning sums dW1 `direct` for `shape` on the event-driven path,
+    /// with the AVX-512 kernels when `avx512` (`runsAVX512`). `automatic` keeps the index with
+    /// the AVX2 loops: there a direct update is four 256-bit read-modify-writes per entry and half
+    /// tile, which on a Zen 3 machine took 14.3–14.8 against 11.4–11.7 ms per batch at H = 100
+    /// (1 thread; README, "Performance").
+    package func sumsWeightGradientDirectly(_ shape: NetworkShape, avx512: Bool) -> Bool {
         switch weightGradient {
         case .direct: return true
         case .indexed: return false
-        case .automatic: return shape.tileCount <= Self.directWeightGradientMaxTiles
+        case .automatic: return avx512 && shape.tileCount <= Self.directWeightGradientMaxTiles
         }
     }
 

@@ -11,10 +11,11 @@ import SpikeEvents
 ///    in L2 while the group's recordings run through it) and per recording, in two passes over
 ///    the recording's [T][32] block (which stays in L1): the input currents
 ///    `b1 + Σ count·W1[input]` over each step's *active* inputs only (a gather of their rows,
-///    ~25 of 2312 per step on N-MNIST), two steps at a time; then the Leaky time loop. Spikes
-///    are kept as bits, and when training the surrogate derivatives `sg(mem1[t]−thr)` are kept
-///    in the block for phase 3. Alongside, when training a network wider than two tiles, the
-///    index of the group's entries by input (`SpikeEngine+InputIndex.swift`).
+///    ~25 of 2312 per step on N-MNIST), two steps at a time; then the Leaky time loop (with the
+///    AVX-512 kernels, per tile and in the same pass). Spikes are kept as bits, and when
+///    training the surrogate derivatives `sg(mem1[t]−thr)` are kept in the block for phase 3.
+///    Alongside, when training with the index (below), the index of the group's entries by
+///    input (`SpikeEngine+InputIndex.swift`).
 /// 2. **Output layer** (`SpikeEngine+Forward.swift`), per recording, sixteen classes at a time:
 ///    the current is `b2 + Σ W2[j]` over the *spiking* hidden neurons j (spikes are binary and
 ///    sparse), the Leaky step, counts, loss and when training the output layer's BPTT
@@ -24,10 +25,10 @@ import SpikeEvents
 ///    `dmem1[t] = (W2ᵀ·dmem2[t])·sg(mem1[t]−thr) + β·dmem1[t+1]`, `db1`, and `dW2` from the
 ///    spiking neurons only. Then `dW1` is updated per half tile only in the rows of the active
 ///    inputs, its updates applied in (recording, descending step) order: from the index of the
-///    group's entries by input, each row read and written once per group; or, on networks of
-///    up to two tiles, where building the index would cost more than it saves, directly from
-///    each recording's steps (`EngineTuning.WeightGradient`; with the AVX-512 kernels inside the
-///    backward time loop, as soon as a step's dL/dmem1 is known). Last, `db2 = Σ dmem2`.
+///    group's entries by input, each row read and written once per group; or, with the AVX-512
+///    kernels on networks of up to two tiles, where building the index would cost more than it
+///    saves, directly from each recording's steps, inside the backward time loop as soon as a
+///    step's dL/dmem1 is known (`EngineTuning.WeightGradient`). Last, `db2 = Σ dmem2`.
 ///
 /// Where a batch's frames are dense, phases 1 and 3 take the dense path instead
 /// (`SpikeEngine+Dense.swift`, `EngineTuning.inputs`): OpenBLAS products on the group's frames.
@@ -94,7 +95,7 @@ package final class SpikeEngine {
         self.threads = max(1, threads)
         self.tuning = tuning
         groupSize = max(1, tuning.groupSize)
-        sumsWeightGradientDirectly = tuning.sumsWeightGradientDirectly(shape)
+        sumsWeightGradientDirectly = tuning.sumsWeightGradientDirectly(shape, avx512: tuning.runsAVX512)
         let hugePages = tuning.hugePages
         spikeBits = Workspace(hugePages: hugePages)
         hiddenSurrogate = Workspace(hugePages: hugePages)

@@ -32,7 +32,8 @@ extension SpikeSweep {
                 The engine picks its AVX-512 kernels where the CPU has them (same results); --no-avx512 \
                 times the AVX2 ones instead. --weight-gradient picks how the event-driven path sums \
                 dW1 (same results; default automatic: direct, without an index of the entries by \
-                input, up to \(EngineTuning.directWeightGradientMaxTiles * NetworkShape.tileWidth) hidden neurons, indexed above).
+                input, up to \(EngineTuning.directWeightGradientMaxTiles * NetworkShape.tileWidth) hidden neurons with the AVX-512 \
+                kernels, else indexed).
 
                 """ + "\n" + HyperparameterFlags.helpText(heading: """
                     Hyper-parameters (the flags of `train`; given --hidden or --window-us, it runs \

@@ -155,10 +155,13 @@ import TestSupport
         #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix("kernels: AVX2") }, "\(table.stdout)")
     }
 
-    /// The JSON and the table say how dW1 was summed: directly at H = 100 by default, through
-    /// the index with `--weight-gradient indexed`; another value is a one-line error.
+    /// The JSON and the table say how dW1 was summed: by default directly at H = 100 where the
+    /// AVX-512 kernels run (else through the index), through the index with `--weight-gradient
+    /// indexed`; another value is a one-line error.
     @Test func theWeightGradientPathIsNamedAndTheFlagPicksIt() throws {
-        for (flags, expected) in [([String](), "direct"), (["--weight-gradient", "indexed"], "indexed"),
+        let automatic = SpikeEngine.cpuHasAVX512 ? "direct" : "indexed"
+        for (flags, expected) in [([String](), automatic), (["--no-avx512"], "indexed"),
+                                  (["--weight-gradient", "indexed"], "indexed"),
                                   (["--weight-gradient", "direct"], "direct")] {
             let result = try CLIRunner.run(Self.quick + flags + ["--json"])
             #expect(result.status == 0, "\(result.stderr)")
