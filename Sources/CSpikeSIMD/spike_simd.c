@@ -17,6 +17,13 @@ int spike_has_avx512(void) {
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
 }
 
+/// The mask of the register holding lanes `first ..< first + 16` of a tile whose first `lanes`
+/// lanes hold real neurons.
+static inline __mmask16 spike_lane_mask(long lanes, long first) {
+    return lanes >= first + 16 ? (__mmask16)0xFFFF : lanes <= first ? (__mmask16)0
+                                                   : (__mmask16)((1u << (lanes - first)) - 1);
+}
+
 /// acc = fma(count, row[0..<32], acc) on a half tile held in two registers.
 #define SPIKE_ADD_ROW(a0, a1, count, row) do { \
         const float *r_ = (row); __m512 c_ = _mm512_set1_ps(count); \
@@ -63,10 +70,8 @@ SPIKE_AVX512 void spike_forward_tile_avx512(const uint16_t *inputs, const uint8_
                                             const float *w1High, const float *bias, float beta, float threshold,
                                             float scale, float halfAlpha, int training, uint64_t *bits, long tiles,
                                             float *low, float *high) {
-#define SPIKE_LANE_MASK(first) (lanes >= (first) + 16 ? (__mmask16)0xFFFF \
-                                : lanes <= (first) ? (__mmask16)0 : (__mmask16)((1u << (lanes - (first))) - 1))
-    const __mmask16 m0 = SPIKE_LANE_MASK(0), m1 = SPIKE_LANE_MASK(16), m2 = SPIKE_LANE_MASK(32), m3 = SPIKE_LANE_MASK(48);
-#undef SPIKE_LANE_MASK
+    const __mmask16 m0 = spike_lane_mask(lanes, 0), m1 = spike_lane_mask(lanes, 16);
+    const __mmask16 m2 = spike_lane_mask(lanes, 32), m3 = spike_lane_mask(lanes, 48);
     const __m512 bias0 = _mm512_loadu_ps(bias), bias1 = _mm512_loadu_ps(bias + 16);
     const __m512 bias2 = _mm512_loadu_ps(bias + 32), bias3 = _mm512_loadu_ps(bias + 48);
     const __m512 betaV = _mm512_set1_ps(beta), thrV = _mm512_set1_ps(threshold), scaleV = _mm512_set1_ps(scale);
@@ -167,11 +172,8 @@ SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long clas
                                              const uint16_t *inputs, const uint8_t *counts, const int32_t *start,
                                              long realSteps, long lanes, float *dw1Low, float *dw1High) {
     const float *w = w2t + tile * 64;
-    // The masks of the tile's four registers: its first `lanes` lanes (real neurons).
-#define SPIKE_LANE_MASK(first) (lanes >= (first) + 16 ? (__mmask16)0xFFFF \
-                                : lanes <= (first) ? (__mmask16)0 : (__mmask16)((1u << (lanes - (first))) - 1))
-    const __mmask16 m0 = SPIKE_LANE_MASK(0), m1 = SPIKE_LANE_MASK(16), m2 = SPIKE_LANE_MASK(32), m3 = SPIKE_LANE_MASK(48);
-#undef SPIKE_LANE_MASK
+    const __mmask16 m0 = spike_lane_mask(lanes, 0), m1 = spike_lane_mask(lanes, 16);
+    const __mmask16 m2 = spike_lane_mask(lanes, 32), m3 = spike_lane_mask(lanes, 48);
     const __m512 betaV = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
     __m512 d0 = zero, d1 = zero, d2 = zero, d3 = zero;
     long t = steps - 1;
