@@ -38,7 +38,7 @@ import SpikeEvents
 /// thread and the engine's `WorkerPool`) take as they become free: (half tile, recording) pairs
 /// and the item building the group's input index in phase 1; recordings in
 /// phase 2; whole tiles for the backward time loop and (half tile, row range) — or half tiles,
-/// without the index — for the dW1 update in phase 3. Each gradient element is summed by one
+/// without the index and the AVX-512 kernels — for the dW1 update in phase 3. Each gradient element is summed by one
 /// worker in a fixed order, so results are bit-identical for every thread count, schedule,
 /// group size, huge-page setting, kernel set and dW1 path.
 ///
@@ -223,9 +223,9 @@ package final class SpikeEngine {
     }
 
     /// Phase 1 for `group`: one item per half tile and recording (with the AVX-512 kernels and
-    /// no trace, per tile and recording), in tile order, so that a worker taking consecutive items (from
-    /// either end) runs a half tile's (or tile's) recordings one after the other while its slice
-    /// of W1 stays in its caches; and, when training with the index (not
+    /// no trace, per tile and recording), in tile order, so that a worker taking consecutive
+    /// items (from either end) runs a half tile's (or tile's) recordings one after the other
+    /// while its slice of W1 stays in its caches; and, when training with the index (not
     /// `sumsWeightGradientDirectly`), one more (taken first) that builds the group's input index
     /// for phase 3. Items of one recording rather than of the whole group leave less of the
     /// phase to one worker at its end. Returns the index's number of distinct inputs (0 without
