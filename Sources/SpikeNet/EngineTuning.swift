@@ -1,12 +1,12 @@
 /// How the engine lays out its work and memory: knobs that change speed, not results.
 ///
-/// Every gradient element is summed in the same order whatever the group size, kernel width or dW1 path,
-/// and huge pages are only a hint to the kernel, so two engines that differ only in those
-/// produce the same bits. The input path is the exception: the dense path's matrix products (OpenBLAS) sum in
-/// their own order, so its results agree with the event-driven path's to float32 rounding
-/// (within the snnTorch parity tolerances), not bit for bit. Callers that do not care use the
-/// defaults; a test or a benchmark that wants another setting passes it (nothing is read from
-/// the environment).
+/// Every gradient element is summed in the same order whatever the group size, kernel width or
+/// dW1 path, and huge pages are only a hint to the kernel, so two engines that differ only in
+/// those produce the same bits. The input path is the exception: the dense path's matrix
+/// products (OpenBLAS) sum in their own order, so its results agree with the event-driven
+/// path's to float32 rounding (within the snnTorch parity tolerances), not bit for bit. Callers
+/// that do not care use the defaults; a test or a benchmark that wants another setting passes
+/// it (nothing is read from the environment).
 package struct EngineTuning: Sendable, Hashable {
     /// Which path the products with W1 take.
     package enum Inputs: String, Sendable, Hashable, CaseIterable {
@@ -47,10 +47,10 @@ package struct EngineTuning: Sendable, Hashable {
     package var denseCrossover: Double?
 
     /// Whether the engine may use its AVX-512 kernels (`spike_forward_tile_avx512` for the
-    /// forward pass of whole tiles, `spike_accumulate32_avx512` for the indexed dW1 update of whole half
-    /// tiles, `spike_backward_tile_avx512` for the backward time loop and the direct dW1 update)
-    /// where the CPU has AVX-512 (`SpikeEngine.cpuHasAVX512`); elsewhere,
-    /// or when false, it runs the 256-bit loops. The two do the same operations in the same
+    /// forward pass of whole tiles, `spike_accumulate32_avx512` for the indexed dW1 update of
+    /// whole half tiles, `spike_backward_tile_avx512` for the backward time loop and the direct
+    /// dW1 update) where the CPU has AVX-512 (`SpikeEngine.cpuHasAVX512`); elsewhere, or when
+    /// false, it runs the 256-bit loops. The two do the same operations in the same
     /// order, so they give the same bits.
     package var avx512: Bool
 

@@ -36,11 +36,12 @@ import SpikeEvents
 /// The batch runs in groups of `tuning.groupSize` recordings so that the kept surrogate values
 /// stay in cache. Each phase is a list of independent items that `threads` workers (the calling
 /// thread and the engine's `WorkerPool`) take as they become free: (half tile, recording) pairs
-/// and the item building the group's input index in phase 1; recordings in
-/// phase 2; whole tiles for the backward time loop and (half tile, row range) — or half tiles,
-/// without the index and the AVX-512 kernels — for the dW1 update in phase 3. Each gradient element is summed by one
-/// worker in a fixed order, so results are bit-identical for every thread count, schedule,
-/// group size, huge-page setting, kernel set and dW1 path.
+/// — (tile, recording) pairs with the AVX-512 kernels — and the item building the group's input
+/// index in phase 1; recordings in phase 2; whole tiles for the backward time loop and (half
+/// tile, row range) — or half tiles, without the index and the AVX-512 kernels — for the dW1
+/// update in phase 3. Each gradient element is summed by one worker in a fixed order, so
+/// results are bit-identical for every thread count, schedule, group size, huge-page setting,
+/// kernel set and dW1 path.
 ///
 /// Forward sums are evaluated as `((b + c₁·w₁) + c₂·w₂) + …` in ascending input (or hidden)
 /// order: fused multiply-adds for the hidden layer, plain additions of W2 rows for the output
