@@ -207,4 +207,98 @@ SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long clas
         SPIKE_BACKWARD_STEP(0, a0, a1, a2, a3);
     }
 }
+
+#define SPIKE_AVX2 __attribute__((target("avx2,fma")))
+
+int spike_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/// Adam on eight floats at `e` with 256-bit registers: `squares` and `check` accumulate.
+#define SPIKE_ADAM8(e) do { \
+        const __m256 w_ = _mm256_loadu_ps(p + (e)), m0_ = _mm256_loadu_ps(m + (e)), v0_ = _mm256_loadu_ps(v + (e)); \
+        __m256 g_ = _mm256_loadu_ps(g + (e)); \
+        if (weights) { \
+            const __m256d lo_ = _mm256_cvtps_pd(_mm256_castps256_ps128(w_)), hi_ = _mm256_cvtps_pd(_mm256_extractf128_ps(w_, 1)); \
+            sqLo = _mm256_add_pd(sqLo, _mm256_mul_pd(lo_, lo_)); sqHi = _mm256_add_pd(sqHi, _mm256_mul_pd(hi_, hi_)); \
+            g_ = _mm256_add_ps(g_, _mm256_mul_ps(lambda8, _mm256_add_ps(w_, w_))); \
+        } \
+        const __m256 mv_ = _mm256_add_ps(m0_, _mm256_mul_ps(lerp8, _mm256_sub_ps(g_, m0_))); \
+        const __m256 vv_ = _mm256_add_ps(_mm256_mul_ps(v0_, beta2_8), _mm256_mul_ps(_mm256_mul_ps(omb2_8, g_), g_)); \
+        const __m256 denom_ = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vv_), bc2_8), eps8); \
+        const __m256 u_ = _mm256_add_ps(w_, _mm256_mul_ps(step8, _mm256_div_ps(mv_, denom_))); \
+        check8 = _mm256_add_ps(check8, _mm256_sub_ps(u_, u_)); \
+        _mm256_storeu_ps(m + (e), mv_); _mm256_storeu_ps(v + (e), vv_); _mm256_storeu_ps(p + (e), u_); \
+    } while (0)
+
+/// `SPIKE_ADAM8`'s constants and accumulators, declared in a kernel with `squares` and `rule`.
+#define SPIKE_ADAM8_SETUP \
+    const __m256 lambda8 = _mm256_set1_ps(rule.lambda), lerp8 = _mm256_set1_ps(rule.lerpWeight); \
+    const __m256 beta2_8 = _mm256_set1_ps(rule.beta2), omb2_8 = _mm256_set1_ps(rule.oneMinusBeta2); \
+    const __m256 bc2_8 = _mm256_set1_ps(rule.bc2Sqrt), eps8 = _mm256_set1_ps(rule.epsilon); \
+    const __m256 step8 = _mm256_set1_ps(rule.negStepSize); \
+    __m256d sqLo = _mm256_loadu_pd(squares), sqHi = _mm256_loadu_pd(squares + 4); \
+    __m256 check8 = _mm256_setzero_ps()
+
+/// Whether `check8` is zero in every lane (no NaN): every updated value was finite.
+#define SPIKE_ADAM8_FINISH \
+    _mm256_storeu_pd(squares, sqLo); _mm256_storeu_pd(squares + 4, sqHi); \
+    const int finite8 = _mm256_movemask_ps(_mm256_cmp_ps(check8, _mm256_setzero_ps(), _CMP_NEQ_UQ)) == 0
+
+SPIKE_AVX2 int spike_adam_avx2(float *p, const float *g, float *m, float *v, long rows, long stride, long lanes,
+                               int weights, spike_adam_rule rule, double *squares) {
+    SPIKE_ADAM8_SETUP;
+    for (long row = 0; row < rows; row++) {
+        const long first = row * stride;
+        for (long e = first; e < first + lanes; e += 8) SPIKE_ADAM8(e);
+    }
+    SPIKE_ADAM8_FINISH;
+    return finite8;
+}
+
+SPIKE_AVX512 int spike_adam_avx512(float *p, const float *g, float *m, float *v, long rows, long stride, long lanes,
+                                   int weights, spike_adam_rule rule, double *squares) {
+    SPIKE_ADAM8_SETUP;
+    const __m512 lambda16 = _mm512_set1_ps(rule.lambda), lerp16 = _mm512_set1_ps(rule.lerpWeight);
+    const __m512 beta2_16 = _mm512_set1_ps(rule.beta2), omb2_16 = _mm512_set1_ps(rule.oneMinusBeta2);
+    const __m512 bc2_16 = _mm512_set1_ps(rule.bc2Sqrt), eps16 = _mm512_set1_ps(rule.epsilon);
+    const __m512 step16 = _mm512_set1_ps(rule.negStepSize);
+    // Element k of a row goes to lane k mod 8 in the Swift loop: both halves of a 16-float
+    // register add into the same eight double lanes, the lower half first.
+    __m512d sq = _mm512_insertf64x4(_mm512_castpd256_pd512(sqLo), sqHi, 1);
+    __m512 check16 = _mm512_setzero_ps();
+    for (long row = 0; row < rows; row++) {
+        const long first = row * stride, end = first + lanes;
+        long e = first;
+        for (; e + 16 <= end; e += 16) {
+            const __m512 w = _mm512_loadu_ps(p + e), m0 = _mm512_loadu_ps(m + e), v0 = _mm512_loadu_ps(v + e);
+            __m512 gv = _mm512_loadu_ps(g + e);
+            if (weights) {
+                const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(w));
+                const __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(w, 1));
+                sq = _mm512_add_pd(sq, _mm512_mul_pd(lo, lo));
+                sq = _mm512_add_pd(sq, _mm512_mul_pd(hi, hi));
+                gv = _mm512_add_ps(gv, _mm512_mul_ps(lambda16, _mm512_add_ps(w, w)));
+            }
+            const __m512 mv = _mm512_add_ps(m0, _mm512_mul_ps(lerp16, _mm512_sub_ps(gv, m0)));
+            const __m512 vv = _mm512_add_ps(_mm512_mul_ps(v0, beta2_16), _mm512_mul_ps(_mm512_mul_ps(omb2_16, gv), gv));
+            const __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vv), bc2_16), eps16);
+            const __m512 u = _mm512_add_ps(w, _mm512_mul_ps(step16, _mm512_div_ps(mv, denom)));
+            check16 = _mm512_add_ps(check16, _mm512_sub_ps(u, u));
+            _mm512_storeu_ps(m + e, mv); _mm512_storeu_ps(v + e, vv); _mm512_storeu_ps(p + e, u);
+        }
+        if (e < end) {
+            sqLo = _mm512_castpd512_pd256(sq); sqHi = _mm512_extractf64x4_pd(sq, 1);
+            SPIKE_ADAM8(e);
+            sq = _mm512_insertf64x4(_mm512_castpd256_pd512(sqLo), sqHi, 1);
+        }
+    }
+    sqLo = _mm512_castpd512_pd256(sq); sqHi = _mm512_extractf64x4_pd(sq, 1);
+    SPIKE_ADAM8_FINISH;
+    return finite8 && _mm512_cmp_ps_mask(check16, _mm512_setzero_ps(), _CMP_NEQ_UQ) == 0;
+}
+#undef SPIKE_ADAM8_FINISH
+#undef SPIKE_ADAM8_SETUP
+#undef SPIKE_ADAM8
 #endif

@@ -1,3 +1,4 @@
+import CSpikeSIMD
 import Foundation
 
 /// `torch.optim.Adam` as PyTorch runs it on CPU (`_single_tensor_adam`, no weight decay,
@@ -51,8 +52,41 @@ package struct Adam: Sendable, Equatable {
     /// - Complexity: O(number of parameters).
     @discardableResult
     package mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
-                                l2 lambda: Double = 0, threads: Int = 1) -> UpdateSummary {
-        update(&parameters, gradients: gradients, l2: lambda, workers: WorkerPool(threads: threads))
+                                l2 lambda: Double = 0, threads: Int = 1, kernel: Kernel = .fastest()) -> UpdateSummary {
+        update(&parameters, gradients: gradients, l2: lambda, workers: WorkerPool(threads: threads), kernel: kernel)
+    }
+
+    /// Which loop runs the element-wise update; all give the same bits.
+    package enum Kernel: Sendable, CaseIterable {
+        /// Swift's eight-lane vectors: every CPU.
+        case portable
+        /// `spike_adam_avx2`: x86-64 CPUs with AVX2 and FMA.
+        case avx2
+        /// `spike_adam_avx512`: x86-64 CPUs with AVX-512.
+        case avx512
+
+        /// Whether this CPU runs the kernel.
+        package var runsHere: Bool {
+            switch self {
+            case .portable: return true
+            case .avx2: return Self.cpuHasAVX2
+            case .avx512: return SpikeEngine.cpuHasAVX512
+            }
+        }
+
+        /// The fastest kernel this CPU runs, AVX-512 only where `avx512` allows it (a training
+        /// run passes its engine's `usesAVX512`).
+        package static func fastest(avx512: Bool = true) -> Kernel {
+            avx512 && Kernel.avx512.runsHere ? .avx512 : Kernel.avx2.runsHere ? .avx2 : .portable
+        }
+
+        private static let cpuHasAVX2: Bool = {
+            #if arch(x86_64)
+            return spike_has_avx2() != 0
+            #else
+            return false
+            #endif
+        }()
     }
 
     /// `update(_:gradients:l2:threads:)` on `workers` (a training run passes its engine's, whose
@@ -61,7 +95,8 @@ package struct Adam: Sendable, Equatable {
     /// the sums, so skipping them changes no bit either.
     @discardableResult
     mutating func update(_ parameters: inout NetworkParameters, gradients: NetworkParameters,
-                         l2 lambda: Double = 0, workers: WorkerPool) -> UpdateSummary {
+                         l2 lambda: Double = 0, workers: WorkerPool, kernel: Kernel) -> UpdateSummary {
+        precondition(kernel.runsHere, "this CPU does not run Adam's \(kernel) kernel")
         step += 1
         let k = Double(step)
         let stepSize = learningRate / (1 - pow(beta1, k))
@@ -70,10 +105,13 @@ package struct Adam: Sendable, Equatable {
                         bc2Sqrt: Float(bc2Sqrt), epsilon: Float(epsilon), negStepSize: Float(-stepSize),
                         lambda: Float(lambda))
         var a = Self.apply(rule, &parameters.w1, gradients.w1, &firstMoment.w1, &secondMoment.w1, weights: true,
-                           w1Layout: parameters.shape, workers: workers)
-        let b = Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, weights: false)
-        let c = Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, weights: true)
-        let d = Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, weights: false)
+                           kernel: kernel, w1Layout: parameters.shape, workers: workers)
+        let b = Self.apply(rule, &parameters.b1, gradients.b1, &firstMoment.b1, &secondMoment.b1, weights: false,
+                           kernel: kernel)
+        let c = Self.apply(rule, &parameters.w2, gradients.w2, &firstMoment.w2, &secondMoment.w2, weights: true,
+                           kernel: kernel)
+        let d = Self.apply(rule, &parameters.b2, gradients.b2, &firstMoment.b2, &secondMoment.b2, weights: false,
+                           kernel: kernel)
         a.squares += c.squares
         return UpdateSummary(l2Term: lambda * a.squares, isFinite: a.isFinite && b.isFinite && c.isFinite && d.isFinite)
     }
@@ -86,10 +124,11 @@ package struct Adam: Sendable, Equatable {
     static let block = 1 << 14
 
     /// The update of one tensor, in blocks of `block` elements on `workers` (on the calling
-    /// thread when nil). With `w1Layout`, the tensor is that shape's W1 (`NetworkShape.w1Index`)
-    /// and only the lanes of real neurons are updated (`NetworkShape.w1LaneBlocks`).
+    /// thread when nil), by `kernel`. With `w1Layout`, the tensor is that shape's W1
+    /// (`NetworkShape.w1Index`) and only the lanes of real neurons are updated
+    /// (`NetworkShape.w1LaneBlocks`).
     static func apply<S: FloatStorage>(_ r: Rule, _ p: inout S, _ g: S, _ m: inout S, _ v: inout S,
-                                       weights: Bool, w1Layout: NetworkShape? = nil,
+                                       weights: Bool, kernel: Kernel, w1Layout: NetworkShape? = nil,
                                        workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
         let n = p.count
         let blocks = (n + block - 1) / block
@@ -127,6 +166,29 @@ package struct Adam: Sendable, Equatable {
                     UnsafeMutableRawPointer(V + e).storeBytes(of: vv, as: SIMD8<Float>.self)
                     UnsafeMutableRawPointer(P + e).storeBytes(of: updated, as: SIMD8<Float>.self)
                 }
+                // `rows` rows of `lanes` floats (a multiple of 8) from element `e`, `stride`
+                // apart: eight lanes at a time, or in a C kernel with the same operations on
+                // the same lanes of `squares8`.
+                func update(rows: Int, stride rowStride: Int, lanes: Int, at e: Int) {
+                    guard kernel != .portable else {
+                        for row in 0..<rows {
+                            for lane in stride(from: 0, to: lanes, by: 8) { eight(at: e + row * rowStride + lane) }
+                        }
+                        return
+                    }
+                    #if arch(x86_64)
+                    let rule = spike_adam_rule(lerpWeight: r.lerpWeight, beta2: r.beta2, oneMinusBeta2: r.oneMinusBeta2,
+                                               bc2Sqrt: r.bc2Sqrt, epsilon: r.epsilon, negStepSize: r.negStepSize,
+                                               lambda: r.lambda)
+                    let finite = withUnsafeMutableBytes(of: &squares8) { sq in
+                        let s = sq.baseAddress!.assumingMemoryBound(to: Double.self), w: Int32 = weights ? 1 : 0
+                        return kernel == .avx512
+                            ? spike_adam_avx512(P + e, G + e, M + e, V + e, rows, rowStride, lanes, w, rule, s)
+                            : spike_adam_avx2(P + e, G + e, M + e, V + e, rows, rowStride, lanes, w, rule, s)
+                    }
+                    if finite == 0 { check8 = SIMD8(repeating: .nan) }
+                    #endif
+                }
                 var e = first
                 if let shape = w1Layout {
                     // Rows of a half tile's lanes; blocks and half tiles both hold whole rows.
@@ -135,16 +197,16 @@ package struct Adam: Sendable, Equatable {
                         let halfTile = e / halfTileSize, lanes = shape.w1LaneBlocks(halfTile: halfTile) * 8
                         let stop = min(end, (halfTile + 1) * halfTileSize)
                         if lanes == W {
-                            while e < stop { eight(at: e); e += 8 }
+                            update(rows: 1, stride: 0, lanes: stop - e, at: e)
                         } else {
-                            for row in stride(from: e, to: stop, by: W) {
-                                for lane in stride(from: 0, to: lanes, by: 8) { eight(at: row + lane) }
-                            }
-                            e = stop
+                            update(rows: (stop - e) / W, stride: W, lanes: lanes, at: e)
                         }
+                        e = stop
                     }
                 } else {
-                    while e + 8 <= end { eight(at: e); e += 8 }
+                    let whole = (end - first) / 8 * 8
+                    update(rows: 1, stride: 0, lanes: whole, at: e)
+                    e += whole
                 }
                 var sum = 0.0
                 for lane in 0..<8 { sum += squares8[lane] }

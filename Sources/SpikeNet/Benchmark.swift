@@ -119,7 +119,8 @@ package enum Benchmark {
         var order = BatchOrder(count: frames.count, batchSize: h.batchSize, seed: seed)
         func step(_ batch: [Int]) -> Int {
             let out = engine.forwardBackward(parameters, frames: frames, batch: batch, gradients: &gradients)
-            adam.update(&parameters, gradients: gradients, l2: h.l2, workers: engine.pool)
+            adam.update(&parameters, gradients: gradients, l2: h.l2, workers: engine.pool,
+                        kernel: .fastest(avx512: engine.usesAVX512))
             return out.steps
         }
         for _ in 0..<warmup {

@@ -122,3 +122,48 @@ extension AdamTests {
         #expect(padding.filter { p.w1[$0].bitPattern != 0 }.count == 0, "padding lanes left +0")
     }
 }
+
+extension AdamTests {
+    /// Every kernel this CPU runs (Swift's eight-lane loop, AVX2, AVX-512) gives the same bits:
+    /// parameters, both moments and the L2 term, on widths whose last half tile holds 8, 16, 24
+    /// or 32 real lanes (the AVX-512 kernel's eight-lane tail included), and each reports a
+    /// non-finite update.
+    @Test(arguments: [70, 100, 120, 128, 216])
+    func everyKernelGivesTheSameBits(hidden: Int) {
+        var rng = Xoshiro256(seed: 5)
+        let shape = NetworkShape(hidden: hidden)
+        let p0 = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        let g = NetworkParameters.pytorchDefault(shape: shape, rng: &rng)
+        let kernels = Adam.Kernel.allCases.filter(\.runsHere)
+        var results: [(NetworkParameters, Adam, [Double])] = []
+        for kernel in kernels {
+            var p = p0
+            var adam = Adam(shape: shape, learningRate: 5e-3)
+            var terms: [Double] = []
+            for _ in 0..<3 {
+                let summary = adam.update(&p, gradients: g, l2: 1e-3, threads: 2, kernel: kernel)
+                #expect(summary.isFinite, "\(kernel)")
+                terms.append(summary.l2Term)
+            }
+            results.append((p, adam, terms))
+        }
+        #expect(results[0].0 != p0)
+        for (kernel, result) in zip(kernels, results).dropFirst() {
+            #expect(result.0 == results[0].0, "\(kernel): parameters")
+            #expect(result.1 == results[0].1, "\(kernel): moments")
+            #expect(result.2.map(\.bitPattern) == results[0].2.map(\.bitPattern), "\(kernel): L2 terms")
+        }
+        for kernel in kernels {
+            for index in [shape.w1Index(hidden: hidden - 1, input: shape.inputs - 1), shape.w1Index(hidden: 0, input: 0)] {
+                var p = p0, bad = g
+                bad.w1[index] = .infinity
+                var adam = Adam(shape: shape, learningRate: 5e-3)
+                #expect(!adam.update(&p, gradients: bad, kernel: kernel).isFinite, "\(kernel), W1[\(index)]")
+            }
+            var p = p0, bad = g
+            bad.b2[bad.b2.count - 1] = .nan
+            var adam = Adam(shape: shape, learningRate: 5e-3)
+            #expect(!adam.update(&p, gradients: bad, kernel: kernel).isFinite, "\(kernel), b2")
+        }
+    }
+}

@@ -52,6 +52,11 @@ static inline __attribute__((always_inline)) uint32_t spike_bits_above(spike_flo
 #endif
 }
 
+/// The constants of one Adam step (`Adam.Rule`).
+typedef struct {
+    float lerpWeight, beta2, oneMinusBeta2, bc2Sqrt, epsilon, negStepSize, lambda;
+} spike_adam_rule;
+
 #if defined(__x86_64__)
 /// 1 where the CPU runs the AVX-512 kernels below (AVX-512 F, VL, BW and DQ), else 0.
 int spike_has_avx512(void);
@@ -95,6 +100,23 @@ void spike_backward_tile_avx512(long steps, long classes, long classStride, long
                                 long recording, const float *w2t, const uint64_t *bits, const float *delta, float *low,
                                 float *high, float beta, float *dw2, const uint16_t *inputs, const uint8_t *counts,
                                 const int32_t *start, long realSteps, long lanes, float *dw1Low, float *dw1High);
+
+/// 1 where the CPU runs `spike_adam_avx2` (AVX2 and FMA), else 0.
+int spike_has_avx2(void);
+
+/// `Adam.apply`'s update on `rows` rows of `lanes` floats each (`lanes` a multiple of 8), the
+/// rows `stride` floats apart, in place in `p`, `m` and `v` from the gradients `g`. With
+/// `weights`, `rule.lambda · (2w)` is added to each gradient and each `w²` (in double) is summed
+/// into `squares[k]`, k the element's index modulo 8 within its row, elements in order. Returns
+/// 0 where an updated parameter is not finite, else 1. The same IEEE operations per element as
+/// `Adam.apply`'s Swift loop, hence the same bits; eight lanes at a time with AVX2.
+int spike_adam_avx2(float *p, const float *g, float *m, float *v, long rows, long stride, long lanes, int weights,
+                    spike_adam_rule rule, double *squares);
+
+/// `spike_adam_avx2` sixteen lanes at a time, for CPUs with AVX-512 (`spike_has_avx512`); the
+/// same bits, `squares` included.
+int spike_adam_avx512(float *p, const float *g, float *m, float *v, long rows, long stride, long lanes, int weights,
+                      spike_adam_rule rule, double *squares);
 #endif
 
 #endif
