@@ -208,6 +208,44 @@ SPIKE_AVX512 void spike_backward_tile_avx512(long steps, long classes, long clas
     }
 }
 
+SPIKE_AVX512 void spike_output_forward_avx512(long steps, long tiles, const uint64_t *bits, const float *w2,
+                                              long classStride, const float *bias, float beta, float threshold,
+                                              float scale, float halfAlpha, float *surrogate, int32_t *spikes) {
+    const __m512 betaV = _mm512_set1_ps(beta), thrV = _mm512_set1_ps(threshold), scaleV = _mm512_set1_ps(scale);
+    const __m512 halfAlphaV = _mm512_set1_ps(halfAlpha), oneV = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    const __m512 biasV = _mm512_loadu_ps(bias);
+    const __m512i oneI = _mm512_set1_epi32(1);
+    __m512 mem = zero;
+    __m512i count = _mm512_setzero_si512();
+    for (long t = 0; t < steps; t++) {
+        __m512 cur = biasV;
+        const uint64_t *row = bits + t * tiles;
+        for (long tile = 0; tile < tiles; tile++) {
+            const float *base = w2 + tile * 64 * classStride;
+            for (uint64_t word = row[tile]; word != 0; word &= word - 1) {
+                cur = _mm512_add_ps(cur, _mm512_loadu_ps(base + __builtin_ctzll(word) * classStride));
+            }
+        }
+        const __m512 reset = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_sub_ps(mem, thrV), zero, _CMP_GT_OQ), thrV);
+        mem = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(betaV, mem), cur), reset);
+        const __m512 x = _mm512_sub_ps(mem, thrV);
+        count = _mm512_mask_add_epi32(count, _mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ), count, oneI);
+        const __m512 s = _mm512_mul_ps(scaleV, x);
+        _mm512_storeu_ps(surrogate + t * classStride, _mm512_div_ps(halfAlphaV, _mm512_add_ps(oneV, _mm512_mul_ps(s, s))));
+    }
+    _mm512_storeu_si512(spikes, count);
+}
+
+SPIKE_AVX512 void spike_output_backward_avx512(long steps, long classStride, const float *gradient, float beta,
+                                               const float *surrogate, float *delta) {
+    const __m512 g = _mm512_loadu_ps(gradient), betaV = _mm512_set1_ps(beta);
+    __m512 d = _mm512_setzero_ps();
+    for (long t = steps - 1; t >= 0; t--) {
+        d = _mm512_add_ps(_mm512_mul_ps(g, _mm512_loadu_ps(surrogate + t * classStride)), _mm512_mul_ps(betaV, d));
+        _mm512_storeu_ps(delta + t * classStride, d);
+    }
+}
+
 #define SPIKE_AVX2 __attribute__((target("avx2,fma")))
 
 int spike_has_avx2(void) {

@@ -153,23 +153,34 @@ extension SpikeEngine {
             let classes = k..<min(k + 16, C)
             let bias = V16(b2 + k)
             var mem = zero, spikes = SIMD16<Int32>(repeating: 0)
-            for t in 0..<T {
-                var cur = bias
-                let row = bits + (b * T + t) * tiles
-                for tile in 0..<tiles {
-                    var word = row[tile]
-                    while word != 0 {
-                        let j = tile * W + word.trailingZeroBitCount
-                        word &= word &- 1
-                        cur += V16(w2 + j * cp + k)
-                    }
+            // With the AVX-512 kernels (and no trace), `spike_output_forward_avx512`: the same bits.
+            if ctx.avx512 && membraneTrace == nil {
+                #if arch(x86_64)
+                withUnsafeMutableBytes(of: &spikes) { s in
+                    spike_output_forward_avx512(T, tiles, bits + b * T * tiles, w2 + k, cp, b2 + k, ctx.neuron.beta,
+                                                ctx.neuron.threshold, ctx.surrogate.scale, ctx.surrogate.halfAlpha,
+                                                sgOut + b * T * cp + k, s.baseAddress!.assumingMemoryBound(to: Int32.self))
                 }
-                let reset = zero.replacing(with: thr, where: (mem - thr) .> zero)
-                mem = ((beta * mem) + cur) - reset
-                spikes &+= SIMD16<Int32>(repeating: 0).replacing(with: 1, where: (mem - thr) .> zero)
-                ctx.surrogate.derivative(mem - thr).store(sgOut + (b * T + t) * cp + k)
-                if let trace = membraneTrace {
-                    for c in classes { trace[(b * T + t) * C + c] = mem[c - k] }
+                #endif
+            } else {
+                for t in 0..<T {
+                    var cur = bias
+                    let row = bits + (b * T + t) * tiles
+                    for tile in 0..<tiles {
+                        var word = row[tile]
+                        while word != 0 {
+                            let j = tile * W + word.trailingZeroBitCount
+                            word &= word &- 1
+                            cur += V16(w2 + j * cp + k)
+                        }
+                    }
+                    let reset = zero.replacing(with: thr, where: (mem - thr) .> zero)
+                    mem = ((beta * mem) + cur) - reset
+                    spikes &+= SIMD16<Int32>(repeating: 0).replacing(with: 1, where: (mem - thr) .> zero)
+                    ctx.surrogate.derivative(mem - thr).store(sgOut + (b * T + t) * cp + k)
+                    if let trace = membraneTrace {
+                        for c in classes { trace[(b * T + t) * C + c] = mem[c - k] }
+                    }
                 }
             }
             for c in classes { counts[b * C + c] = spikes[c - k] }
@@ -179,11 +190,20 @@ extension SpikeEngine {
                 g[c - k] = SpikeCountLoss.spikeGradient(count: Int(spikes[c - k]), target: c == label ? ctx.on : ctx.off,
                                                         batch: ctx.batch, classes: C, steps: T)
             }
-            var d = zero
-            for t in (0..<T).reversed() {
-                let at = (b * T + t) * cp + k
-                d = g * V16(sgOut + at) + beta * d
-                d.store(delta + at)
+            if ctx.avx512 {
+                #if arch(x86_64)
+                withUnsafeBytes(of: g) { gv in
+                    spike_output_backward_avx512(T, cp, gv.baseAddress!.assumingMemoryBound(to: Float.self), ctx.neuron.beta,
+                                                 sgOut + b * T * cp + k, delta + b * T * cp + k)
+                }
+                #endif
+            } else {
+                var d = zero
+                for t in (0..<T).reversed() {
+                    let at = (b * T + t) * cp + k
+                    d = g * V16(sgOut + at) + beta * d
+                    d.store(delta + at)
+                }
             }
         }
     }

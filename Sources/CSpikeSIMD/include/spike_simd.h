@@ -101,6 +101,22 @@ void spike_backward_tile_avx512(long steps, long classes, long classStride, long
                                 float *high, float beta, float *dw2, const uint16_t *inputs, const uint8_t *counts,
                                 const int32_t *start, long realSteps, long lanes, float *dw1Low, float *dw1High);
 
+/// `SpikeEngine.outputLayer`'s forward for one recording and sixteen classes with 512-bit
+/// registers (for CPUs with AVX-512): for each of `steps` steps, the current `bias + Σ W2[j]`
+/// over the spiking hidden neurons j of the step's `tiles` words of `bits` (ascending j; `w2`
+/// rows of `classStride` floats from the first class), the Leaky step `mem = ((β·mem) + cur) −
+/// (mem − thr > 0 ? thr : 0)`, the surrogate derivative `halfAlpha / (1 + s·s)`, `s = scale ·
+/// (mem − thr)`, into `surrogate + t · classStride`; the spike counts (`mem − thr > 0`) into
+/// `spikes[0..<16]`. The same operations in the same order as the Swift loop, hence the same bits.
+void spike_output_forward_avx512(long steps, long tiles, const uint64_t *bits, const float *w2, long classStride,
+                                 const float *bias, float beta, float threshold, float scale, float halfAlpha,
+                                 float *surrogate, int32_t *spikes);
+
+/// `SpikeEngine.outputLayer`'s BPTT for one recording and sixteen classes (for CPUs with
+/// AVX-512): `d = (g · sg[t]) + β·d`, steps descending, into `delta + t · classStride`.
+void spike_output_backward_avx512(long steps, long classStride, const float *gradient, float beta,
+                                  const float *surrogate, float *delta);
+
 /// 1 where the CPU runs `spike_adam_avx2` (AVX2 and FMA), else 0.
 int spike_has_avx2(void);
 
