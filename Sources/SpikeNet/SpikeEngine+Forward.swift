@@ -138,7 +138,9 @@ extension SpikeEngine {
     /// ([B][C]) and the surrogate derivatives into `surrogate` ([B][T][classStride]); membranes
     /// into `membraneTrace` ([B][T][C]) when given. When `delta` is given, the output layer's
     /// BPTT `dmem2[t] = g·sg(mem2[t] − thr) + β·dmem2[t+1]` with
-    /// `g = 2(count − target)/(B·C·T)` into `delta` ([B][T][classStride]).
+    /// `g = 2(count − target)/(B·C·T)` into `delta` ([B][T][classStride]). With `ctx.avx512`,
+    /// the time loops are `spike_output_forward_avx512` (without a trace) and
+    /// `spike_output_backward_avx512`: the same operations in the same order, hence the same bits.
     /// - Complexity: O(T·C + C·hidden spikes of the recording).
     static func outputLayer(_ ctx: Context, recording b: Int, bits: UnsafePointer<UInt64>,
                             w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
@@ -153,7 +155,6 @@ extension SpikeEngine {
             let classes = k..<min(k + 16, C)
             let bias = V16(b2 + k)
             var mem = zero, spikes = SIMD16<Int32>(repeating: 0)
-            // With the AVX-512 kernels (and no trace), `spike_output_forward_avx512`: the same bits.
             if ctx.avx512 && membraneTrace == nil {
                 #if arch(x86_64)
                 withUnsafeMutableBytes(of: &spikes) { s in
