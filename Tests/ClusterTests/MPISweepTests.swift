@@ -114,7 +114,10 @@ struct MPISweepTests {
     @Test func oneTwoAndThreeRanksGiveTheLocalRunsFoldAccuracies() throws {
         try #require(MPIRunner.mpirun != nil, Comment(rawValue: MPIRunner.missingMessage))
         let root = try SharedData.makeTemporaryDirectory(); defer { try? FileManager.default.removeItem(at: root) }
-        let specURL = try writeSpec(root)
+        // 8 epochs rather than 3, so that the coordinator loop lasts long enough (about half a
+        // second) for its share of a core to measure its waiting, not its fixed bookkeeping of
+        // about a millisecond per result: with 3 epochs the whole loop took 0.2 s.
+        let specURL = try writeSpec(root, Self.spec.replacingOccurrences(of: "epochs: 3", with: "epochs: 8"))
         let local = try CLIRunner.run(["sweep", specURL.path, "--workers", "2", "--results", root.appendingPathComponent("local").path, "--quiet"])
         try #require(local.status == 0, "\(local.stderr)")
         let localDir = root.appendingPathComponent("local/mpi")
@@ -136,7 +139,7 @@ struct MPISweepTests {
             #expect(run.stdout.contains("\(Self.taskCount) tasks run (0 already done, 0 failed)") && run.stdout.contains("on \(ranks) rank\(ranks == 1 ? "" : "s") (tasks per rank: "))
             let percent = try #require(Self.coordinatorPercent(run.stdout), "\(run.stdout)")
             #expect(percent < 10, "coordinator used \(percent)% of a core")
-            #expect(run.stderr.contains("sweep mpi: 6 configurations x 2 folds = 12 tasks, 3 epochs each, \(ranks) rank\(ranks == 1 ? "" : "s") (mpirun)"))
+            #expect(run.stderr.contains("sweep mpi: 6 configurations x 2 folds = 12 tasks, 8 epochs each, \(ranks) rank\(ranks == 1 ? "" : "s") (mpirun)"))
             let workers = Self.workers(dir)
             #expect(workers.isSubset(of: Set((0..<ranks).map { "rank \($0)" })), "\(workers)")
             for rank in 1..<max(1, ranks) {
