@@ -100,7 +100,6 @@ SPIKE_AVX512 void spike_forward_tile_avx512(const uint16_t *inputs, const uint8_
     }
     for (; t < paddedSteps; t++) SPIKE_LEAKY_STEP(t, bias0, bias1, bias2, bias3);
 }
-#undef SPIKE_SURROGATE
 #undef SPIKE_LEAKY_STEP
 
 SPIKE_AVX512 void spike_accumulate32_avx512(const int32_t *distinctInput, const int32_t *distinctEnd,
@@ -228,13 +227,12 @@ SPIKE_AVX512 void spike_output_forward_avx512(long steps, long tiles, const uint
         }
         const __m512 reset = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_sub_ps(mem, thrV), zero, _CMP_GT_OQ), thrV);
         mem = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(betaV, mem), cur), reset);
-        const __m512 x = _mm512_sub_ps(mem, thrV);
-        count = _mm512_mask_add_epi32(count, _mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ), count, oneI);
-        const __m512 s = _mm512_mul_ps(scaleV, x);
-        _mm512_storeu_ps(surrogate + t * classStride, _mm512_div_ps(halfAlphaV, _mm512_add_ps(oneV, _mm512_mul_ps(s, s))));
+        count = _mm512_mask_add_epi32(count, _mm512_cmp_ps_mask(_mm512_sub_ps(mem, thrV), zero, _CMP_GT_OQ), count, oneI);
+        _mm512_storeu_ps(surrogate + t * classStride, SPIKE_SURROGATE(mem));
     }
     _mm512_storeu_si512(spikes, count);
 }
+#undef SPIKE_SURROGATE
 
 SPIKE_AVX512 void spike_output_backward_avx512(long steps, long classStride, const float *gradient, float beta,
                                                const float *surrogate, float *delta) {

@@ -132,6 +132,10 @@ package struct Adam: Sendable, Equatable {
                                        workers: WorkerPool? = nil) -> (squares: Double, isFinite: Bool) {
         let n = p.count
         let blocks = (n + block - 1) / block
+        #if arch(x86_64)
+        let cRule = spike_adam_rule(lerpWeight: r.lerpWeight, beta2: r.beta2, oneMinusBeta2: r.oneMinusBeta2,
+                                    bc2Sqrt: r.bc2Sqrt, epsilon: r.epsilon, negStepSize: r.negStepSize, lambda: r.lambda)
+        #endif
         var squares = [Double](repeating: 0, count: blocks)
         var finite = [Bool](repeating: true, count: blocks)
         p.withMutableFirst { P in
@@ -177,14 +181,11 @@ package struct Adam: Sendable, Equatable {
                         return
                     }
                     #if arch(x86_64)
-                    let rule = spike_adam_rule(lerpWeight: r.lerpWeight, beta2: r.beta2, oneMinusBeta2: r.oneMinusBeta2,
-                                               bc2Sqrt: r.bc2Sqrt, epsilon: r.epsilon, negStepSize: r.negStepSize,
-                                               lambda: r.lambda)
                     let finite = withUnsafeMutableBytes(of: &squares8) { sq in
                         let s = sq.baseAddress!.assumingMemoryBound(to: Double.self), w: Int32 = weights ? 1 : 0
                         return kernel == .avx512
-                            ? spike_adam_avx512(P + e, G + e, M + e, V + e, rows, rowStride, lanes, w, rule, s)
-                            : spike_adam_avx2(P + e, G + e, M + e, V + e, rows, rowStride, lanes, w, rule, s)
+                            ? spike_adam_avx512(P + e, G + e, M + e, V + e, rows, rowStride, lanes, w, cRule, s)
+                            : spike_adam_avx2(P + e, G + e, M + e, V + e, rows, rowStride, lanes, w, cRule, s)
                     }
                     if finite == 0 { check8 = SIMD8(repeating: .nan) }
                     #endif

@@ -120,7 +120,7 @@ package enum Benchmark {
         func step(_ batch: [Int]) -> Int {
             let out = engine.forwardBackward(parameters, frames: frames, batch: batch, gradients: &gradients)
             adam.update(&parameters, gradients: gradients, l2: h.l2, workers: engine.pool,
-                        kernel: .fastest(avx512: engine.usesAVX512))
+                        kernel: engine.adamKernel)
             return out.steps
         }
         for _ in 0..<warmup {

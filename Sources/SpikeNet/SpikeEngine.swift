@@ -291,6 +291,10 @@ package final class SpikeEngine {
     /// Whether this engine runs its AVX-512 kernels (`EngineTuning.runsAVX512`).
     package var usesAVX512: Bool { tuning.runsAVX512 }
 
+    /// The Adam kernel a training run with this engine takes: AVX-512 where the engine runs its
+    /// AVX-512 kernels, else the fastest the CPU has (the same bits either way).
+    package var adamKernel: Adam.Kernel { .fastest(avx512: usesAVX512) }
+
     /// Whether this batch takes the dense path: per `EngineTuning.inputs`, and only where
     /// OpenBLAS could be loaded.
     private func usesDenseInputs(_ ctx: Context) -> Bool {

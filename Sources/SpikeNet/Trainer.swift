@@ -209,7 +209,7 @@ package final class TrainingRun {
                 let batch = Array(order[first..<min(first + h.batchSize, order.count)])
                 let out = engine.forwardBackward(parameters, frames: training, batch: batch, gradients: &gradients)
                 let summary = optimizer.update(&parameters, gradients: gradients, l2: h.l2, workers: engine.pool,
-                                               kernel: .fastest(avx512: engine.usesAVX512))
+                                               kernel: engine.adamKernel)
                 var loss = out.loss + summary.l2Term
                 if options.faultInjection == .nonFiniteLoss(epoch: epoch, batch: b + 1) { loss = .nan }
                 guard loss.isFinite, summary.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1) }

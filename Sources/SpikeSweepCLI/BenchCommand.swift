@@ -95,10 +95,7 @@ extension SpikeSweep {
 
         /// `--inputs` as the engine's setting.
         private func inputPath() throws -> EngineTuning.Inputs {
-            guard let path = EngineTuning.Inputs(rawValue: inputs) else {
-                let choices = EngineTuning.Inputs.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ToolError("--inputs must be one of \(choices), got '\(inputs)'")
-            }
+            let path: EngineTuning.Inputs = try Self.choice(inputs, flag: "--inputs")
             if path == .dense, let reason = SpikeEngine.denseUnavailableReason {
                 throw ToolError("--inputs dense: \(reason)")
             }
@@ -107,11 +104,17 @@ extension SpikeSweep {
 
         /// `--weight-gradient` as the engine's setting.
         private func weightGradientPath() throws -> EngineTuning.WeightGradient {
-            guard let path = EngineTuning.WeightGradient(rawValue: weightGradient) else {
-                let choices = EngineTuning.WeightGradient.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ToolError("--weight-gradient must be one of \(choices), got '\(weightGradient)'")
+            try Self.choice(weightGradient, flag: "--weight-gradient")
+        }
+
+        /// The case of `E` spelled `text`, or an error naming `flag` and the choices.
+        private static func choice<E: RawRepresentable & CaseIterable>(_ text: String, flag: String) throws -> E
+        where E.RawValue == String {
+            guard let value = E(rawValue: text) else {
+                let choices = E.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ToolError("\(flag) must be one of \(choices), got '\(text)'")
             }
-            return path
+            return value
         }
 
         func run() throws {
